@@ -1,0 +1,97 @@
+"""Content store: sha256-addressed blobs (layer tars, configs, manifests)."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import BinaryIO
+
+from .errors import NotFound
+from .ids import strip_algo
+
+CHUNK = 1 << 20
+
+
+class ContentStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root / "blobs" / "sha256"
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def path(self, dgst: str) -> Path:
+        return self.root / strip_algo(dgst)
+
+    def has(self, dgst: str) -> bool:
+        return self.path(dgst).exists()
+
+    def open(self, dgst: str) -> BinaryIO:
+        try:
+            return self.path(dgst).open("rb")
+        except FileNotFoundError:
+            raise NotFound(f"blob {dgst} not found in the content store") from None
+
+    def put(self, data: bytes) -> str:
+        """Store bytes; returns their digest. Idempotent."""
+        dgst = "sha256:" + hashlib.sha256(data).hexdigest()
+        if not self.has(dgst):
+            with self.writer() as w:
+                w.write(data)
+        return dgst
+
+    def writer(self) -> BlobWriter:
+        return BlobWriter(self)
+
+    def delete(self, dgst: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.path(dgst).unlink()
+
+
+class BlobWriter:
+    """Streams into a temp file while hashing; commits atomically under its digest.
+
+    Used as a context manager: on error the temp file is removed, so an interrupted
+    ingest never leaves a blob whose name lies about its content.
+    """
+
+    def __init__(self, store: ContentStore) -> None:
+        self.store = store
+        fd, tmp = tempfile.mkstemp(dir=store.root, prefix=".ingest-")
+        self.tmp = Path(tmp)
+        self.file = os.fdopen(fd, "wb")
+        self.hash = hashlib.sha256()
+        self.size = 0
+        self.digest = ""
+
+    def write(self, data: bytes) -> int:
+        self.hash.update(data)
+        self.size += len(data)
+        return self.file.write(data)
+
+    def flush(self) -> None:
+        self.file.flush()
+
+    def tell(self) -> int:
+        return self.size
+
+    def commit(self) -> str:
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        self.file.close()
+        self.digest = "sha256:" + self.hash.hexdigest()
+        os.chmod(self.tmp, 0o444)
+        os.replace(self.tmp, self.store.path(self.digest))
+        return self.digest
+
+    def __enter__(self) -> BlobWriter:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
+        if exc_type is None and not self.digest:
+            self.commit()
+        if not self.file.closed:
+            self.file.close()
+        with contextlib.suppress(FileNotFoundError):
+            if self.tmp.exists():
+                self.tmp.unlink()

@@ -1,0 +1,71 @@
+"""Crash-safe file primitives: atomic writes and the one store lock."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+
+def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write ``data`` so readers see either the old file or the whole new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def write_json(path: Path, obj: Any) -> None:
+    atomic_write(path, json.dumps(obj, indent=1, sort_keys=False).encode())
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_bytes())
+
+
+def publish_dir(tmp: Path, final: Path) -> None:
+    """Move a fully-built directory into place in one rename (no half-made object visible)."""
+    os.replace(tmp, final)
+
+
+def remove_tree(path: Path) -> None:
+    """Remove a directory tree, including read-only dirs a container may have left."""
+    if not path.exists() and not path.is_symlink():
+        return
+
+    def make_writable(func, p, _exc):  # type: ignore[no-untyped-def]
+        parent = os.path.dirname(p)
+        with contextlib.suppress(OSError):
+            os.chmod(parent, 0o700)
+            os.chmod(p, 0o700)
+        with contextlib.suppress(FileNotFoundError):
+            func(p)
+
+    shutil.rmtree(path, onerror=make_writable)
+
+
+@contextlib.contextmanager
+def locked(lockfile: Path, shared: bool = False) -> Iterator[None]:
+    """Hold the store lock: serialises every metadata change across processes."""
+    lockfile.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lockfile, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)

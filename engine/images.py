@@ -1,0 +1,139 @@
+"""Image store: OCI image configs (ID = sha256 of the config bytes), tags, parent links.
+
+Parent links are local knowledge, as in Docker: ``commit`` and ``build`` record them, while
+``load``/``import``/``pull`` images have none, which is why ``history`` shows ``<missing>``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import refs
+from .errors import InvalidArgument, NotFound
+from .fsutil import atomic_write, read_json, remove_tree, write_json
+from .ids import HEX64, digest, strip_algo
+
+
+@dataclass
+class Image:
+    id: str
+    config: dict[str, Any]
+    parent: str = ""
+    tags: list[str] = field(default_factory=list)
+
+    @property
+    def diff_ids(self) -> list[str]:
+        return list(self.config.get("rootfs", {}).get("diff_ids", []))
+
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        return list(self.config.get("history", []))
+
+    @property
+    def run_config(self) -> dict[str, Any]:
+        return dict(self.config.get("config") or {})
+
+
+def encode_config(config: dict[str, Any]) -> bytes:
+    """Compact JSON like Docker writes; its sha256 is the image ID."""
+    return json.dumps(config, separators=(",", ":")).encode()
+
+
+class ImageStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root / "images"
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.refs_file = root / "repositories.json"
+
+    # -- configs -------------------------------------------------------------
+    def _dir(self, image_id: str) -> Path:
+        return self.root / strip_algo(image_id)
+
+    def put(self, raw: bytes, parent: str = "") -> str:
+        """Store a config exactly as given (so loaded images keep their ID)."""
+        try:
+            config = json.loads(raw)
+        except ValueError as e:
+            raise InvalidArgument(f"invalid image config: {e}") from None
+        if not isinstance(config, dict) or "rootfs" not in config:
+            raise InvalidArgument("invalid image config: no rootfs section")
+        image_id = digest(raw)
+        d = self._dir(image_id)
+        if not (d / "config.json").exists():
+            atomic_write(d / "config.json", raw)
+        if parent or not (d / "meta.json").exists():
+            write_json(d / "meta.json", {"parent": parent})
+        return image_id
+
+    def exists(self, image_id: str) -> bool:
+        return (self._dir(image_id) / "config.json").exists()
+
+    def get(self, image_id: str) -> Image:
+        d = self._dir(image_id)
+        try:
+            config = json.loads((d / "config.json").read_bytes())
+        except FileNotFoundError:
+            raise NotFound(f"No such image: {image_id}") from None
+        meta = read_json(d / "meta.json") if (d / "meta.json").exists() else {}
+        full = "sha256:" + strip_algo(image_id)
+        tags = sorted(r for r, i in self.refs().items() if i == full)
+        return Image(full, config, meta.get("parent", ""), tags)
+
+    def raw_config(self, image_id: str) -> bytes:
+        return (self._dir(image_id) / "config.json").read_bytes()
+
+    def ids(self) -> list[str]:
+        return ["sha256:" + d.name for d in self.root.iterdir() if (d / "config.json").exists()]
+
+    def all(self) -> list[Image]:
+        return [self.get(i) for i in self.ids()]
+
+    def children(self, image_id: str) -> list[Image]:
+        return [img for img in self.all() if img.parent == image_id]
+
+    def delete(self, image_id: str) -> None:
+        remove_tree(self._dir(image_id))
+
+    # -- references ----------------------------------------------------------
+    def refs(self) -> dict[str, str]:
+        try:
+            return dict(read_json(self.refs_file))
+        except FileNotFoundError:
+            return {}
+
+    def tag(self, image_id: str, ref: str) -> None:
+        table = self.refs()
+        table[str(refs.parse(ref))] = image_id
+        write_json(self.refs_file, dict(sorted(table.items())))
+
+    def untag(self, ref: str) -> str:
+        table = self.refs()
+        image_id = table.pop(ref)
+        write_json(self.refs_file, dict(sorted(table.items())))
+        return image_id
+
+    def resolve(self, name: str) -> str:
+        """Name or ID → full image ID, with Docker's lookup order and messages."""
+        stripped = strip_algo(name)
+        if HEX64.match(stripped) and self.exists(stripped):
+            return "sha256:" + stripped
+        if refs.looks_like_reference(name):
+            ref = refs.parse(name)
+            image_id = self.refs().get(str(ref))
+            if image_id:
+                if ref.digest and ref.digest != image_id:
+                    raise NotFound(f"No such image: {name}")
+                return image_id
+        if len(stripped) >= 1 and all(c in "0123456789abcdef" for c in stripped):
+            matches = [i for i in self.ids() if strip_algo(i).startswith(stripped)]
+            if len(matches) == 1:
+                return matches[0]
+            if len(matches) > 1:
+                raise InvalidArgument(
+                    f"short image ID {name!r} is ambiguous: it matches {len(matches)} images; "
+                    "type more characters"
+                )
+        raise NotFound(f"No such image: {name}")

@@ -1,0 +1,151 @@
+"""Layer store: read-only layers named by chainID, content kept as the exact tar (diffID).
+
+Keeping the original uncompressed tar means ``save`` reproduces every diffID byte for byte;
+the unpacked directory the overlay driver mounts is a cache made from it on demand.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+import tarfile
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from . import layertar
+from .content import CHUNK, ContentStore
+from .errors import InvalidArgument, NotFound
+from .fsutil import publish_dir, read_json, remove_tree, write_json
+from .ids import chain_ids, digest, strip_algo
+
+GZIP_MAGIC = b"\x1f\x8b"
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
+@dataclass(frozen=True)
+class Layer:
+    chain_id: str
+    diff_id: str
+    parent: str
+    size: int
+
+
+def decompressed(stream: BinaryIO) -> BinaryIO:
+    """Accept plain or gzip tars, as ``docker load``/``import`` do."""
+    buffered = stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(stream)  # type: ignore[arg-type]
+    head = buffered.peek(4)[:4]
+    if head.startswith(GZIP_MAGIC):
+        return gzip.GzipFile(fileobj=buffered)  # type: ignore[return-value]
+    if head.startswith(ZSTD_MAGIC):
+        raise InvalidArgument("zstd-compressed layers are not supported; use gzip or plain tar")
+    return buffered
+
+
+def tar_content_size(fileobj: BinaryIO) -> int:
+    """Validate every member name and return the bytes of file content (Docker's layer SIZE)."""
+    size = 0
+    tf = layertar.open_tar(fileobj)
+    try:
+        for m in tf:
+            layertar.member_path(m.name)
+            if m.islnk():
+                layertar.member_path(m.linkname)
+            if m.isreg():
+                size += m.size
+    except tarfile.TarError as e:
+        raise InvalidArgument(f"invalid archive: {e}") from None
+    return size
+
+
+class LayerStore:
+    def __init__(self, root: Path, content: ContentStore) -> None:
+        self.root = root / "layers"
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.content = content
+
+    def _dir(self, chain_id: str) -> Path:
+        return self.root / strip_algo(chain_id)
+
+    def ingest(self, stream: BinaryIO) -> str:
+        """Store a (possibly gzipped) layer tar; returns its diffID."""
+        src = decompressed(stream)
+        with self.content.writer() as w:
+            while chunk := src.read(CHUNK):
+                w.write(chunk)
+            return w.commit()
+
+    def register(self, diff_id: str, parent_chain: str = "") -> Layer:
+        """Make the layer on top of ``parent_chain`` from a stored tar; idempotent."""
+        chain = digest(f"{parent_chain} {diff_id}".encode()) if parent_chain else diff_id
+        existing = self.find(chain)
+        if existing:
+            return existing
+        with self.content.open(diff_id) as f:
+            size = tar_content_size(f)
+        layer = Layer(chain, diff_id, parent_chain, size)
+        write_json(self._dir(chain) / "layer.json", layer.__dict__)
+        return layer
+
+    def register_chain(self, diff_ids: list[str]) -> list[Layer]:
+        layers: list[Layer] = []
+        for d in diff_ids:
+            layers.append(self.register(d, layers[-1].chain_id if layers else ""))
+        return layers
+
+    def find(self, chain_id: str) -> Layer | None:
+        try:
+            return Layer(**read_json(self._dir(chain_id) / "layer.json"))
+        except FileNotFoundError:
+            return None
+
+    def get(self, chain_id: str) -> Layer:
+        layer = self.find(chain_id)
+        if layer is None:
+            raise NotFound(f"layer {chain_id} does not exist")
+        return layer
+
+    def chain(self, diff_ids: list[str]) -> list[Layer]:
+        return [self.get(c) for c in chain_ids(diff_ids)]
+
+    def open_tar(self, layer: Layer) -> BinaryIO:
+        return self.content.open(layer.diff_id)
+
+    def unpacked(self, layer: Layer, opaque_xattr: str = "trusted.overlay.opaque") -> Path:
+        """The layer as an overlayfs lowerdir, extracted on first use (atomically)."""
+        final = self._dir(layer.chain_id) / "diff"
+        if final.exists():
+            return final
+        tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=".unpack-"))
+        try:
+            with self.open_tar(layer) as f:
+                layertar.extract(f, tmp, "overlay", opaque_xattr)
+            os.chmod(tmp, 0o755)
+            publish_dir(tmp, final)
+        except BaseException:
+            remove_tree(tmp)
+            raise
+        return final
+
+    def all(self) -> list[Layer]:
+        out = []
+        for d in self.root.iterdir():
+            layer = self.find(d.name)
+            if layer:
+                out.append(layer)
+        return out
+
+    def delete_unused(self, keep: Iterable[str]) -> list[Layer]:
+        """Delete every layer whose chainID is not in ``keep``; blobs go when no layer uses them."""
+        keep_set = set(keep)
+        removed = [lay for lay in self.all() if lay.chain_id not in keep_set]
+        for layer in removed:
+            remove_tree(self._dir(layer.chain_id))
+        still_used = {lay.diff_id for lay in self.all()}
+        for layer in removed:
+            if layer.diff_id not in still_used:
+                self.content.delete(layer.diff_id)
+        return removed

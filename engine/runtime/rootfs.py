@@ -1,0 +1,80 @@
+"""Inside the new mount namespace: build the container's ``/`` and pivot into it (S3)."""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import socket
+import stat
+import struct
+
+from . import syscalls as sc
+from .spec import ContainerSpec
+
+DEVICES = {"null": (1, 3), "zero": (1, 5), "full": (1, 7), "random": (1, 8),
+           "urandom": (1, 9), "tty": (5, 0)}
+DEV_LINKS = {"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1",
+             "stderr": "/proc/self/fd/2", "ptmx": "pts/ptmx"}
+SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
+
+
+def _mountpoint(root: str, rel: str) -> str:
+    """The host path of a mount point inside the rootfs, created if the image lacks it."""
+    path = os.path.join(root, rel)
+    st = os.lstat(path) if os.path.lexists(path) else None
+    if st is not None and stat.S_ISLNK(st.st_mode):
+        raise OSError(f"refusing to mount over symlink /{rel} in the image")
+    if st is None:
+        os.makedirs(path, 0o755)
+    return path
+
+
+def _make_dev(root: str) -> None:
+    dev = _mountpoint(root, "dev")
+    sc.mount("tmpfs", dev, "tmpfs", sc.MS_NOSUID | sc.MS_STRICTATIME, "mode=755,size=65536k")
+    for name, (major, minor) in DEVICES.items():
+        path = os.path.join(dev, name)
+        os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(major, minor))
+        os.chmod(path, 0o666)
+    for name, target in DEV_LINKS.items():
+        os.symlink(target, os.path.join(dev, name))
+    for sub in ("pts", "shm", "mqueue"):
+        os.mkdir(os.path.join(dev, sub), 0o755)
+    sc.mount("devpts", os.path.join(dev, "pts"), "devpts", sc.MS_NOSUID | sc.MS_NOEXEC,
+             "newinstance,ptmxmode=0666,mode=0620")
+    sc.mount("shm", os.path.join(dev, "shm"), "tmpfs",
+             sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC, "mode=1777,size=65536k")
+    sc.mount("mqueue", os.path.join(dev, "mqueue"), "mqueue",
+             sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC, None)
+
+
+def _loopback_up() -> None:
+    """A fresh network namespace has ``lo`` down; Docker brings it up."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        req = struct.pack("16sH14x", b"lo", 0)
+        flags = struct.unpack("16sH14x", fcntl.ioctl(s, SIOCGIFFLAGS, req))[1]
+        fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", flags | IFF_UP))
+
+
+def enter_rootfs(spec: ContainerSpec) -> None:
+    """Mount proc/dev/sys and the /etc files into the rootfs, then pivot_root into it."""
+    root = spec.rootfs
+    sc.mount(None, "/", None, sc.MS_REC | sc.MS_PRIVATE, None)
+    sc.mount(root, root, None, sc.MS_BIND | sc.MS_REC, None)
+    sc.mount("proc", _mountpoint(root, "proc"), "proc",
+             sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC, None)
+    _make_dev(root)
+    sc.mount("sysfs", _mountpoint(root, "sys"), "sysfs",
+             sc.MS_RDONLY | sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC, None)
+    for target, source in spec.etc_files.items():
+        path = os.path.join(root, target.lstrip("/"))
+        with contextlib.suppress(FileNotFoundError):
+            if stat.S_ISREG(os.lstat(path).st_mode):
+                sc.mount(source, path, None, sc.MS_BIND, None)
+    os.chdir(root)
+    sc.pivot_root(".", ".")
+    sc.umount2(".", sc.MNT_DETACH)  # the old root, stacked under the new one
+    os.chdir("/")
+    sc.sethostname(spec.hostname)
+    _loopback_up()

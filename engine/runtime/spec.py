@@ -1,0 +1,44 @@
+"""What the runtime needs to start a container process; built by the engine from its stores."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+@dataclass
+class ProcessSpec:
+    args: list[str]
+    env: list[str]
+    cwd: str = "/"
+    user: str = ""  # Docker's -u: name|uid[:group|gid], resolved inside the container
+
+
+@dataclass
+class ContainerSpec:
+    id: str
+    rootfs: str  # the mounted union view (overlay merged dir, or the vfs rootfs)
+    hostname: str
+    process: ProcessSpec
+    state_dir: str  # containers/<id>: holds the log, the monitor lock, /etc files
+    cgroup: bool = True
+    etc_files: dict[str, str] = field(default_factory=dict)  # container path → host file
+
+
+@dataclass
+class Attach:
+    """File descriptors a foreground client lends the container (``run`` without ``-d``)."""
+
+    stdout: int
+    stderr: int
+    stdin: int | None = None  # with -i: the client's stdin becomes the container's
+
+
+def merged_env(image_env: list[str], overrides: list[str], hostname: str) -> list[str]:
+    """Docker's rule: image ENV, then -e overrides by name; PATH and HOSTNAME always set."""
+    env: dict[str, str] = {"PATH": DEFAULT_PATH, "HOSTNAME": hostname}
+    for item in [*image_env, *overrides]:
+        key, sep, value = item.partition("=")
+        env[key] = value if sep else env.get(key, "")
+    return [f"{k}={v}" for k, v in env.items()]

@@ -1,0 +1,107 @@
+"""Linux namespace and mount syscalls that Python 3.11's ``os`` module lacks.
+
+Every wrapper raises ``OSError`` carrying the kernel's errno and naming the call, so a
+failed container setup says *which* step failed and on which path.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import platform
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWCGROUP = 0x02000000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_NOEXEC = 8
+MS_REMOUNT = 32
+MS_BIND = 4096
+MS_REC = 16384
+MS_PRIVATE = 1 << 18
+MS_SLAVE = 1 << 19
+MS_STRICTATIME = 1 << 24
+
+MNT_DETACH = 2
+
+_PR_SET_PDEATHSIG = 1
+_PR_SET_CHILD_SUBREAPER = 36
+
+# glibc has no pivot_root() wrapper, so it goes through syscall(2).
+_PIVOT_ROOT_NR = {"x86_64": 155, "aarch64": 41}
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.unshare.argtypes = [ctypes.c_int]
+_libc.setns.argtypes = [ctypes.c_int, ctypes.c_int]
+_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong,
+                        ctypes.c_char_p]
+_libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
+_libc.sethostname.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+_libc.prctl.argtypes = [ctypes.c_int] + [ctypes.c_ulong] * 4
+_libc.syscall.argtypes = [ctypes.c_long, ctypes.c_char_p, ctypes.c_char_p]
+
+
+def _check(ret: int, call: str, path: str | None = None) -> None:
+    if ret == -1:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{call}: {os.strerror(err)}", path)
+
+
+def _path(value: str | os.PathLike[str] | None) -> bytes | None:
+    return None if value is None else os.fsencode(value)
+
+
+def unshare(flags: int) -> None:
+    """Move the calling process into new namespaces (``CLONE_NEW*`` flags)."""
+    _check(_libc.unshare(flags), "unshare")
+
+
+def setns(fd: int, nstype: int = 0) -> None:
+    """Join the namespace that ``fd`` (an open /proc/<pid>/ns/<kind>) refers to."""
+    _check(_libc.setns(fd, nstype), "setns")
+
+
+def mount(source: str | os.PathLike[str] | None, target: str | os.PathLike[str],
+          fstype: str | None = None, flags: int = 0, data: str | None = None) -> None:
+    """mount(2); ``None`` arguments are passed as NULL, as propagation changes require."""
+    _check(_libc.mount(_path(source), _path(target), _path(fstype), flags, _path(data)),
+           "mount", os.fsdecode(target))
+
+
+def umount2(target: str | os.PathLike[str], flags: int = 0) -> None:
+    """umount2(2); use ``MNT_DETACH`` for an old root that still has users."""
+    _check(_libc.umount2(_path(target), flags), "umount2", os.fsdecode(target))
+
+
+def pivot_root(new_root: str | os.PathLike[str], put_old: str | os.PathLike[str]) -> None:
+    """Make ``new_root`` the root mount and move the old root to ``put_old``."""
+    nr = _PIVOT_ROOT_NR.get(platform.machine())
+    if nr is None:
+        raise OSError(errno.ENOSYS, f"pivot_root: unsupported machine {platform.machine()}",
+                      os.fsdecode(new_root))
+    _check(_libc.syscall(nr, _path(new_root), _path(put_old)),
+           "pivot_root", os.fsdecode(new_root))
+
+
+def sethostname(name: str) -> None:
+    """Set the hostname of the caller's UTS namespace."""
+    raw = name.encode()
+    _check(_libc.sethostname(raw, len(raw)), "sethostname", name)
+
+
+def prctl_set_pdeathsig(sig: int) -> None:
+    """Have the kernel send ``sig`` to us when our parent dies, so no orphan outlives it."""
+    _check(_libc.prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0), "prctl(PR_SET_PDEATHSIG)")
+
+
+def set_child_subreaper() -> None:
+    """Adopt orphaned descendants so the engine can reap them instead of host init."""
+    _check(_libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0), "prctl(PR_SET_CHILD_SUBREAPER)")
