@@ -354,9 +354,13 @@ class Engine:
             )
             try:
                 return monitor.spawn(spec, attach, hooks)
-            except EngineError:
-                self.containers.get(c.ID)  # the monitor recorded the failure
-                raise
+            except EngineError as e:
+                if not c.HostConfig.get("AutoRemove"):
+                    raise
+                error = e
+        with contextlib.suppress(NotFound):  # --rm, once we no longer hold the store lock
+            self._remove_stopped(c.ID)
+        raise error
 
     def _on_started(self, cid: str, pid: int) -> None:
         self.containers.update_state(cid, Status="running", Running=True, Paused=False, Pid=pid,
@@ -378,9 +382,6 @@ class Engine:
         with contextlib.suppress(OSError):
             self.driver(c.Driver).unmount(cid)
         self.containers.update_state(cid, ExitCode=code, Error=message)
-        if c.HostConfig.get("AutoRemove"):
-            with contextlib.suppress(NotFound):
-                self._remove_stopped(cid)
 
     def _remove_stopped(self, cid: str) -> None:
         with self.lock():
@@ -411,7 +412,7 @@ class Engine:
         self.containers.wait_monitor(c.ID)
         return True
 
-    def stop(self, name: str, timeout: float | None = None) -> Container:
+    def stop(self, name: str, timeout: float | None = None, sig: str = "") -> Container:
         """S10: the stop signal to the main process, a grace period, then SIGKILL to all."""
         c = self.container(name)
         if not c.State.Running:
@@ -420,9 +421,9 @@ class Engine:
         if c.State.Paused:
             self._kill_all(c)
         else:
-            sig = signal.Signals[_signal_name(c.Config.get("StopSignal") or "SIGTERM")]
+            signum = signal.Signals[_signal_name(sig or c.Config.get("StopSignal") or "SIGTERM")]
             with contextlib.suppress(ProcessLookupError):
-                os.kill(c.State.Pid, sig)
+                os.kill(c.State.Pid, signum)
             if not self.wait_exit(c, grace):
                 self._kill_all(c)
         self.wait_exit(c, None)

@@ -46,12 +46,23 @@ def decompressed(stream: BinaryIO) -> BinaryIO:
 
 
 def tar_content_size(fileobj: BinaryIO) -> int:
-    """Validate every member name and return the bytes of file content (Docker's layer SIZE)."""
+    """Validate every member (no escape by path, hardlink or symlink-then-write within the
+    layer) and return the bytes of file content (Docker's layer SIZE)."""
     size = 0
+    symlinks: set[str] = set()
     tf = layertar.open_tar(fileobj)
     try:
         for m in tf:
-            layertar.member_path(m.name)
+            rel = layertar.member_path(m.name)
+            parts = rel.split("/")
+            for i in range(1, len(parts)):
+                if "/".join(parts[:i]) in symlinks:
+                    raise InvalidArgument(f"invalid archive: member {rel!r} would be written "
+                                          f"through symlink {'/'.join(parts[:i])!r}")
+            if m.issym():
+                symlinks.add(rel)
+            else:
+                symlinks.discard(rel)
             if m.islnk():
                 layertar.member_path(m.linkname)
             if m.isreg():

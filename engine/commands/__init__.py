@@ -1,0 +1,79 @@
+"""The docker command language, shared by the CLI and the notebook kernel.
+
+``execute(engine, argv, io)`` parses one docker command line, runs it against the Engine
+API and returns a typed result. Output that streams (a container's stdout, ``save`` to
+stdout) goes straight to the front-end's file descriptors in ``io``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from typing import BinaryIO
+
+from ..errors import EngineError
+from .grammar import UsageError, parsers, split_command
+from .results import Result
+
+
+@dataclass
+class IO:
+    """The front-end's standard streams; container output is written to their fds."""
+
+    stdin: BinaryIO
+    stdout: BinaryIO
+    stderr: BinaryIO
+
+    @classmethod
+    def std(cls) -> IO:
+        return cls(sys.stdin.buffer, sys.stdout.buffer, sys.stderr.buffer)
+
+    def say(self, text: str, err: bool = True) -> None:
+        """A progress or status line (Docker prints these on stderr or stdout)."""
+        stream = self.stderr if err else self.stdout
+        stream.write(text.encode() + b"\n")
+        stream.flush()
+
+    def flush(self) -> None:
+        self.stdout.flush()
+        self.stderr.flush()
+
+    def stdout_is_terminal(self) -> bool:
+        try:
+            return os.isatty(self.stdout.fileno())
+        except (OSError, ValueError):
+            return False
+
+
+def execute(engine, argv: list[str], io: IO) -> Result:  # type: ignore[no-untyped-def]
+    """Run one command; raises EngineError (with its exit code) on failure."""
+    from . import handlers
+
+    name, rest = split_command(argv)
+    parser = parsers()[name]
+    if "--help" in rest and not _after_image(name, rest):
+        from .results import Lines
+
+        return Lines([parser.format_help().rstrip()])
+    args = parser.parse_args(rest)
+    handler = getattr(handlers, "cmd_" + name.replace(" ", "_"))
+    return handler(engine, args, io)
+
+
+def _after_image(name: str, rest: list[str]) -> bool:
+    """``docker run busybox ls --help`` passes --help to ls, not to docker."""
+    if name not in ("run", "create", "exec"):
+        return False
+    positional = [a for a in rest[: rest.index("--help")] if not a.startswith("-")]
+    return bool(positional)
+
+
+def error_message(err: EngineError) -> str:
+    """Docker's one-line form of an error."""
+    if getattr(err, "daemon", True):
+        return f"Error response from daemon: {err}"
+    return str(err)
+
+
+__all__ = ["IO", "EngineError", "Result", "UsageError", "error_message", "execute"]

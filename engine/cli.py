@@ -1,0 +1,71 @@
+"""``layerlab``: the docker command language in a terminal, printed like Docker's CLI."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from .commands import IO, EngineError, error_message, execute
+from .config import default_root
+
+USAGE = """Usage: layerlab [--root DIR] [--storage-driver overlay|vfs] COMMAND [ARGS...]
+
+A layered container engine in Python, with Docker's commands:
+  run create start stop kill pause unpause rm exec ps logs wait top diff commit
+  images history inspect tag rmi save load export import pull push
+  info version  container prune  image prune  system df
+Run 'layerlab COMMAND --help' for more information on a command."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    root, driver = None, None
+    while args and args[0].startswith("--") and args[0] != "--help":
+        flag = args.pop(0)
+        key, _, value = flag.partition("=")
+        if key not in ("--root", "--storage-driver"):
+            print(f"layerlab: unknown global flag {key} (known: --root, --storage-driver)",
+                  file=sys.stderr)
+            return 125
+        if not value:
+            if not args:
+                print(f"layerlab: {key} needs a value", file=sys.stderr)
+                return 125
+            value = args.pop(0)
+        if key == "--root":
+            root = Path(value)
+        else:
+            driver = value
+    if args[:1] == ["docker"]:
+        args = args[1:]  # cells and tutorials say "docker run …"
+    if not args or args[0] in ("--help", "help"):
+        print(USAGE)
+        return 0
+    from .api import Engine
+
+    io = IO.std()
+    try:
+        engine = Engine(root or default_root(), driver)
+        result = execute(engine, args, io)
+    except EngineError as e:
+        io.flush()
+        print(error_message(e), file=sys.stderr)
+        return e.exit_code
+    except ValueError as e:  # a bad LAYERLAB_* setting
+        print(f"layerlab: {e}", file=sys.stderr)
+        return 125
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+    text = result.text()
+    if text:
+        sys.stdout.write(text + "\n")
+    sys.stdout.flush()
+    return result.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

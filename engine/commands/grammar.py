@@ -1,0 +1,213 @@
+"""The docker command grammar: one argparse parser per command, Docker's flags and aliases."""
+
+from __future__ import annotations
+
+import argparse
+import functools
+from typing import NoReturn
+
+from ..errors import InvalidArgument
+
+
+class UsageError(InvalidArgument):
+    """A command line Docker's CLI would reject (exit 125, no daemon prefix)."""
+
+    exit_code = 125
+    daemon = False
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message}\nSee '{self.prog} --help'.")
+
+
+# docker <management command> <verb> → the classic command
+ALIASES = {
+    ("container", "ls"): "ps", ("container", "list"): "ps", ("container", "rm"): "rm",
+    ("image", "ls"): "images", ("image", "list"): "images", ("image", "rm"): "rmi",
+    ("image", "prune"): "image prune", ("container", "prune"): "container prune",
+    ("system", "df"): "system df", ("system", "info"): "info", ("system", "prune"):
+    "system prune",
+}
+for _verb in ("create", "start", "run", "stop", "kill", "pause", "unpause", "commit", "exec",
+              "inspect", "diff", "logs", "wait", "export", "top"):
+    ALIASES[("container", _verb)] = _verb
+for _verb in ("history", "inspect", "save", "load", "tag", "import", "pull", "push", "build"):
+    ALIASES[("image", _verb)] = _verb
+
+
+def _p(name: str, usage: str, summary: str) -> Parser:
+    return Parser(prog=f"docker {name}", usage=f"docker {name} {usage}", description=summary,
+                  add_help=False)
+
+
+def _common(p: Parser) -> Parser:
+    p.add_argument("--help", action="store_true", help="Print usage")
+    return p
+
+
+def _format(p: Parser, quiet: bool = True, trunc: bool = True) -> None:
+    p.add_argument("--format", default="", help="Format output using a Go template")
+    if quiet:
+        p.add_argument("-q", "--quiet", action="store_true", help="Only display IDs")
+    if trunc:
+        p.add_argument("--no-trunc", action="store_true", help="Don't truncate output")
+
+
+def _container_config(p: Parser) -> None:
+    p.add_argument("--name", default="", help="Assign a name to the container")
+    p.add_argument("-e", "--env", action="append", default=[], help="Set environment variables")
+    p.add_argument("-w", "--workdir", default="", help="Working directory inside the container")
+    p.add_argument("-u", "--user", default=None, help="<name|uid>[:<group|gid>]")
+    p.add_argument("-h", "--hostname", default="", help="Container host name")
+    p.add_argument("--entrypoint", default=None, help="Overwrite the default ENTRYPOINT")
+    p.add_argument("-i", "--interactive", action="store_true", help="Keep STDIN open")
+    p.add_argument("-t", "--tty", action="store_true", help="Pseudo-TTY (ignored here)")
+    p.add_argument("--rm", action="store_true", help="Remove the container when it exits")
+    p.add_argument("-l", "--label", action="append", default=[], help="Set metadata")
+    p.add_argument("--network", default="none", help="Connect a container to a network (none)")
+    p.add_argument("image", help="IMAGE")
+    p.add_argument("command", nargs=argparse.REMAINDER, help="[COMMAND] [ARG...]")
+
+
+@functools.cache
+def parsers() -> dict[str, Parser]:
+    ps: dict[str, Parser] = {}
+
+    def add(name: str, usage: str, summary: str) -> Parser:
+        ps[name] = _common(_p(name, usage, summary))
+        return ps[name]
+
+    p = add("create", "[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new container")
+    _container_config(p)
+    p = add("run", "[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create and run a new container")
+    p.add_argument("-d", "--detach", action="store_true", help="Run in background, print ID")
+    _container_config(p)
+    p = add("start", "[OPTIONS] CONTAINER [CONTAINER...]", "Start stopped containers")
+    p.add_argument("-a", "--attach", action="store_true", help="Attach STDOUT/STDERR")
+    p.add_argument("-i", "--interactive", action="store_true", help="Attach STDIN")
+    p.add_argument("containers", nargs="+")
+    p = add("ps", "[OPTIONS]", "List containers")
+    p.add_argument("-a", "--all", action="store_true", help="Show all containers")
+    p.add_argument("-l", "--latest", action="store_true", help="Show the latest created container")
+    p.add_argument("-n", "--last", type=int, default=-1, help="Show n last created containers")
+    p.add_argument("-s", "--size", action="store_true", help="Display total file sizes")
+    p.add_argument("-f", "--filter", action="append", default=[], help="Filter output")
+    _format(p)
+    p = add("images", "[OPTIONS] [REPOSITORY[:TAG]]", "List images")
+    p.add_argument("-a", "--all", action="store_true", help="Show all images (incl. intermediates)")
+    p.add_argument("--tree", action="store_true", help="Show the layer graph")
+    p.add_argument("-f", "--filter", action="append", default=[], help="Filter output")
+    p.add_argument("--digests", action="store_true", help="Show digests")
+    _format(p)
+    p.add_argument("reference", nargs="?")
+    p = add("history", "[OPTIONS] IMAGE", "Show the history of an image")
+    p.add_argument("-H", "--human", default="true", choices=["true", "false"],
+                   type=str.lower, help="Human readable sizes and dates")
+    _format(p)
+    p.add_argument("image")
+    for name, summary in (("stop", "Stop one or more running containers"),
+                          ("kill", "Kill one or more running containers"),
+                          ("pause", "Pause all processes within containers"),
+                          ("unpause", "Unpause all processes within containers"),
+                          ("wait", "Block until containers stop, then print their exit codes")):
+        p = add(name, "[OPTIONS] CONTAINER [CONTAINER...]", summary)
+        if name == "stop":
+            p.add_argument("-t", "--time", "--timeout", type=int, default=None,
+                           help="Seconds to wait before killing")
+            p.add_argument("-s", "--signal", default="", help="Signal to send")
+        if name == "kill":
+            p.add_argument("-s", "--signal", default="SIGKILL", help="Signal to send")
+        p.add_argument("containers", nargs="+")
+    p = add("rm", "[OPTIONS] CONTAINER [CONTAINER...]", "Remove one or more containers")
+    p.add_argument("-f", "--force", action="store_true", help="Force removal")
+    p.add_argument("-v", "--volumes", action="store_true", help="Remove anonymous volumes")
+    p.add_argument("containers", nargs="+")
+    p = add("rmi", "[OPTIONS] IMAGE [IMAGE...]", "Remove one or more images")
+    p.add_argument("-f", "--force", action="store_true", help="Force removal of the image")
+    p.add_argument("--no-prune", action="store_true", help="Do not delete untagged parents")
+    p.add_argument("images", nargs="+")
+    p = add("commit", "[OPTIONS] CONTAINER [REPOSITORY[:TAG]]",
+            "Create a new image from a container's changes")
+    p.add_argument("-m", "--message", default="", help="Commit message")
+    p.add_argument("-a", "--author", default="", help="Author")
+    p.add_argument("-c", "--change", action="append", default=[], help="Dockerfile instruction")
+    p.add_argument("-p", "--pause", default="true", choices=["true", "false"], type=str.lower,
+                   help="Pause container during commit")
+    p.add_argument("container")
+    p.add_argument("reference", nargs="?", default="")
+    p = add("exec", "[OPTIONS] CONTAINER COMMAND [ARG...]",
+            "Execute a command in a running container")
+    p.add_argument("-i", "--interactive", action="store_true", help="Keep STDIN open")
+    p.add_argument("-t", "--tty", action="store_true", help="Allocate a pseudo-TTY (ignored)")
+    p.add_argument("-d", "--detach", action="store_true", help="Detached mode")
+    p.add_argument("-e", "--env", action="append", default=[], help="Set environment variables")
+    p.add_argument("-w", "--workdir", default="", help="Working directory")
+    p.add_argument("-u", "--user", default=None, help="Username or UID")
+    p.add_argument("container")
+    p.add_argument("command", nargs=argparse.REMAINDER)
+    p = add("inspect", "[OPTIONS] NAME|ID [NAME|ID...]", "Return low-level information")
+    p.add_argument("-f", "--format", default="", help="Format output using a Go template")
+    p.add_argument("--type", default="", choices=["", "container", "image"], help="Object type")
+    p.add_argument("-s", "--size", action="store_true", help="Display total file sizes")
+    p.add_argument("names", nargs="+")
+    p = add("diff", "CONTAINER", "Inspect changes to files on a container's filesystem")
+    p.add_argument("container")
+    p = add("logs", "[OPTIONS] CONTAINER", "Fetch the logs of a container")
+    p.add_argument("-f", "--follow", action="store_true", help="Follow log output")
+    p.add_argument("-n", "--tail", default="all", help="Number of lines from the end")
+    p.add_argument("-t", "--timestamps", action="store_true", help="Show timestamps")
+    p.add_argument("container")
+    p = add("tag", "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]", "Create a tag")
+    p.add_argument("source")
+    p.add_argument("target")
+    p = add("save", "[OPTIONS] IMAGE [IMAGE...]", "Save images to a tar archive")
+    p.add_argument("-o", "--output", default="", help="Write to a file, instead of STDOUT")
+    p.add_argument("images", nargs="+")
+    p = add("load", "[OPTIONS]", "Load an image from a tar archive or STDIN")
+    p.add_argument("-i", "--input", default="", help="Read from tar archive file")
+    p.add_argument("-q", "--quiet", action="store_true", help="Suppress the load output")
+    p = add("export", "[OPTIONS] CONTAINER", "Export a container's filesystem as a tar archive")
+    p.add_argument("-o", "--output", default="", help="Write to a file, instead of STDOUT")
+    p.add_argument("container")
+    p = add("import", "[OPTIONS] file|- [REPOSITORY[:TAG]]",
+            "Import the contents from a tarball to create a filesystem image")
+    p.add_argument("-c", "--change", action="append", default=[], help="Dockerfile instruction")
+    p.add_argument("-m", "--message", default="", help="Commit message")
+    p.add_argument("file")
+    p.add_argument("reference", nargs="?", default="")
+    p = add("pull", "[OPTIONS] NAME[:TAG]", "Download an image from a registry")
+    p.add_argument("-q", "--quiet", action="store_true", help="Suppress verbose output")
+    p.add_argument("image")
+    p = add("push", "[OPTIONS] NAME[:TAG]", "Upload an image to a registry")
+    p.add_argument("-q", "--quiet", action="store_true", help="Suppress verbose output")
+    p.add_argument("image")
+    p = add("info", "[OPTIONS]", "Display system-wide information")
+    p.add_argument("-f", "--format", default="", help="Format output using a Go template")
+    p = add("version", "[OPTIONS]", "Show the version information")
+    p.add_argument("-f", "--format", default="", help="Format output using a Go template")
+    p = add("container prune", "[OPTIONS]", "Remove all stopped containers")
+    p.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
+    p = add("image prune", "[OPTIONS]", "Remove unused images")
+    p.add_argument("-a", "--all", action="store_true", help="Remove all unused images")
+    p.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
+    p = add("system df", "[OPTIONS]", "Show docker disk usage")
+    p.add_argument("-v", "--verbose", action="store_true", help="Show detailed information")
+    p.add_argument("--format", default="", help="Format output using a Go template")
+    p = add("top", "CONTAINER [ps OPTIONS]", "Display the running processes of a container")
+    p.add_argument("container")
+    p.add_argument("ps_args", nargs=argparse.REMAINDER)
+    return ps
+
+
+def split_command(argv: list[str]) -> tuple[str, list[str]]:
+    """``["container", "ls", "-a"]`` → ``("ps", ["-a"])``; unknown commands raise UsageError."""
+    if not argv:
+        raise UsageError("docker: no command given; try: docker run busybox echo hello")
+    if len(argv) >= 2 and (argv[0], argv[1]) in ALIASES:
+        return ALIASES[(argv[0], argv[1])], argv[2:]
+    if argv[0] in parsers():
+        return argv[0], argv[1:]
+    known = ", ".join(sorted(n for n in parsers() if " " not in n))
+    raise UsageError(f"docker: '{' '.join(argv[:2])}' is not a docker command.\n"
+                     f"Known commands: {known}, container prune, image prune, system df")

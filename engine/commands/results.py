@@ -1,0 +1,139 @@
+"""Typed results of commands: what the CLI prints as text and the kernel renders richly.
+
+Every result has ``text()``, the exact plain-text output of the CLI; the notebook shows it
+as the ``text/plain`` twin of its rich output.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from .. import gotemplate
+from ..layertar import Change
+
+
+def tabulate(lines: list[str], minwidth: int = 10, padding: int = 3) -> str:
+    """Go's ``tabwriter.NewWriter(out, 10, 1, 3, ' ', 0)``, as the Docker CLI aligns tables."""
+    rows = [line.split("\t") for line in lines]
+    widths: dict[int, int] = {}
+    for cells in rows:
+        for i, cell in enumerate(cells[:-1]):
+            widths[i] = max(widths.get(i, 0), len(cell) + padding, minwidth)
+    out = []
+    for cells in rows:
+        text = "".join(c.ljust(widths[i]) for i, c in enumerate(cells[:-1])) + cells[-1]
+        out.append(text.rstrip() if len(cells) > 1 else text)
+    return "\n".join(out)
+
+
+@dataclass
+class Result:
+    exit_code: int = field(default=0, kw_only=True)
+
+    def text(self) -> str:
+        return ""
+
+
+@dataclass
+class Table(Result):
+    """Rows of Docker ``--format`` records, printed through a Go template (default or user's).
+
+    ``columns`` names the record fields of the default view, with their headers; the kernel
+    builds its HTML table from them.
+    """
+
+    kind: str  # "ps", "images", "history", "df", …: lets a front-end pick a renderer
+    rows: list[dict[str, Any]]
+    columns: list[tuple[str, str]]  # (field, header)
+    template: str = ""  # the user's --format, if any
+    quiet_field: str = ""
+
+    def default_template(self) -> str:
+        return "table " + "\t".join(f"{{{{.{f}}}}}" for f, _ in self.columns)
+
+    def text(self) -> str:
+        is_table, body = gotemplate.split_table(self.template or self.default_template())
+        tmpl = gotemplate.parse(body)
+        lines = [tmpl.render(r) for r in self.rows]
+        if not is_table:
+            return "\n".join(lines)
+        header = tmpl.render({f: h for f, h in self.all_headers().items()})
+        return tabulate([header, *lines])
+
+    def all_headers(self) -> dict[str, str]:
+        headers = {f: h for f, h in self.columns}
+        for row in self.rows[:1]:
+            for key in row:
+                headers.setdefault(key, _header_of(key))
+        return headers
+
+
+def _header_of(field_name: str) -> str:
+    """Docker derives headers of unlisted fields by upper-casing their words."""
+    out = ""
+    for i, ch in enumerate(field_name):
+        if ch.isupper() and i and not field_name[i - 1].isupper():
+            out += " "
+        out += ch.upper()
+    return out
+
+
+@dataclass
+class Lines(Result):
+    """Plain lines: IDs, names, ``Untagged:``/``Deleted:`` reports, ``Loaded image:``."""
+
+    lines: list[str] = field(default_factory=list)
+    kind: str = ""
+
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+@dataclass
+class Document(Result):
+    """``inspect``: JSON objects (or a ``--format`` rendering of each)."""
+
+    objects: list[Any]
+    kind: str = ""  # "container" or "image" when all objects are of one kind
+    template: str = ""
+
+    def text(self) -> str:
+        if self.template:
+            tmpl = gotemplate.parse(self.template)
+            return "\n".join(tmpl.render(o) for o in self.objects)
+        return json.dumps(self.objects, indent=4, ensure_ascii=False)
+
+
+@dataclass
+class Changes(Result):
+    """``diff``: A/C/D entries of a container's read-write layer (S4)."""
+
+    container: str
+    changes: list[Change]
+
+    def text(self) -> str:
+        return "\n".join(f"{c.kind} {c.path}" for c in self.changes)
+
+
+@dataclass
+class Graph(Result):
+    """The layer graph: layers bottom-up, images and containers attached (S9 ``--tree``)."""
+
+    layers: list[dict[str, Any]]  # {id, diff_id, parent, size}
+    images: list[dict[str, Any]]  # {id, tags, top, parent, intermediate}
+    containers: list[dict[str, Any]]  # {id, name, top, state, image}
+
+    def text(self) -> str:
+        from .tree import render_tree
+
+        return render_tree(self)
+
+
+@dataclass
+class Streamed(Result):
+    """Output already written to the front-end's stdout/stderr (run, exec, logs, save)."""
+
+    def text(self) -> str:
+        return ""

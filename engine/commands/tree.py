@@ -1,0 +1,47 @@
+"""Text rendering of the layer graph: one line per layer, bottom layer first."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from .. import human
+from ..ids import short
+
+if TYPE_CHECKING:
+    from .results import Graph
+
+
+def _labels(g: Graph, layer_id: str) -> str:
+    parts = []
+    for img in g.images:
+        if img["top"] == layer_id:
+            name = ", ".join(img["tags"]) or ("<intermediate>" if img["intermediate"]
+                                              else "<none>")
+            parts.append(f"{name} [{short(img['id'])}]")
+    for c in g.containers:
+        if c["top"] == layer_id:
+            parts.append(f"container {c['name']} ({c['state']}, RW layer)")
+    return "  ← " + "; ".join(parts) if parts else ""
+
+
+def render_tree(g: Graph) -> str:
+    children: dict[str, list[dict]] = {}
+    for layer in g.layers:
+        children.setdefault(layer["parent"], []).append(layer)
+    lines: list[str] = []
+
+    def walk(layer: dict, prefix: str, last: bool, root: bool) -> None:
+        branch = "" if root else ("└─ " if last else "├─ ")
+        lines.append(f"{prefix}{branch}{short(layer['id'])} {human.size(layer['size'])}"
+                     f"{_labels(g, layer['id'])}")
+        kids = sorted(children.get(layer["id"], []), key=lambda x: x["id"])
+        sub = prefix if root else prefix + ("   " if last else "│  ")
+        for i, kid in enumerate(kids):
+            walk(kid, sub, i == len(kids) - 1, False)
+
+    for layer in sorted(children.get("", []), key=lambda x: x["id"]):
+        walk(layer, "", True, True)
+    empty = _labels(g, "")
+    if empty:
+        lines.append(f"(no layers){empty}")
+    return "\n".join(lines)
