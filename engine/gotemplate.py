@@ -866,8 +866,7 @@ def _is_struct(value: object) -> bool:
     return dataclasses.is_dataclass(value) and not isinstance(value, type)
 
 
-_QUOTE_ESCAPES = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
-_QUOTE_ESCAPES |= {"\v": "\\v", "\\": "\\\\"}
+_QUOTE_ESCAPES = {c: "\\" + e for c, e in zip("\a\b\f\n\r\t\v\\", "abfnrtv\\", strict=True)}
 
 
 def _go_quote(text: str, quote: str = '"', ascii_only: bool = False) -> str:
