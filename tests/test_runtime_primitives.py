@@ -294,11 +294,11 @@ def _state(pid: int) -> str:
         return next(line.split()[1] for line in f if line.startswith("State:"))
 
 
-def test_probe_prefers_v2_and_names_a_cgroup_mount() -> None:
+def test_probe_prefers_v1_freezer_and_names_a_cgroup_mount() -> None:
     described = Cgroup.probe()
     if described is None:
         pytest.skip("no writable cgroup freezer on this host")
-    assert described == (Cgroup.probe(2) or Cgroup.probe(1))
+    assert described == (Cgroup.probe(1) or Cgroup.probe(2))
     version, _, mount = described.partition(":")
     fstype = "cgroup2" if version == "v2" else "cgroup"
     with open("/proc/self/mountinfo") as f:

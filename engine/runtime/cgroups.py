@@ -4,7 +4,8 @@
 could observe, and ``docker kill``/``rm`` must reach processes that escaped the init's
 process tree; a cgroup gives both. Hosts differ: pure cgroup v2, hybrid (v2 at
 ``/sys/fs/cgroup/unified`` next to v1 controllers), v1 only, or nothing writable
-(unprivileged). Mounts are discovered from /proc/self/mountinfo; v2 is preferred.
+(unprivileged). Mounts are discovered from /proc/self/mountinfo; v1's freezer is preferred
+where both exist (see ``_versions``).
 """
 
 from __future__ import annotations
@@ -72,7 +73,9 @@ def _hierarchy(version: int) -> Path | None:
 
 
 def _versions(version: int | None) -> tuple[int, ...]:
-    return (2, 1) if version is None else (version,)
+    """v1's freezer first where a host has both: moving a process into a fresh v2 group
+    waits for an RCU grace period (~20 ms here), which would be on every ``run``."""
+    return (1, 2) if version is None else (version,)
 
 
 def _relative(name: str) -> Path:
@@ -86,8 +89,8 @@ def _relative(name: str) -> Path:
 
 @dataclass(frozen=True)
 class Cgroup:
-    """One container's cgroup on whichever freezer the host has (v2 cgroup.freeze, else v1
-    freezer). ``version`` arguments force a hierarchy (tests cover both on hybrid hosts)."""
+    """One container's cgroup on whichever freezer the host has (v1 freezer, else v2
+    cgroup.freeze). ``version`` arguments force a hierarchy (tests cover both on hybrid hosts)."""
 
     path: Path
     version: int

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import json
 import os
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
+from ..fsutil import atomic_write
 from . import syscalls as sc
 from .cgroups import Cgroup
 
@@ -36,9 +40,29 @@ def _can_unshare(flags: int) -> bool:
     return os.waitstatus_to_exitcode(status) == 0
 
 
+CACHE = "/run/layerlab/isolation.json"  # /run is a tmpfs: the cache dies with the boot
+
+
 @functools.cache
 def probe() -> Isolation:
+    """Probe once per boot: testing namespaces costs a fork and a network namespace, too
+    slow to repeat on every ``docker run``."""
     forced = os.environ.get("LAYERLAB_RUNTIME", "")
+    if forced or os.geteuid() != 0:
+        return _probe(forced)
+    try:
+        with open(CACHE) as f:
+            return Isolation(**json.load(f))
+    except (OSError, ValueError, TypeError):
+        pass
+    found = _probe(forced)
+    with contextlib.suppress(OSError):
+        os.makedirs(os.path.dirname(CACHE), exist_ok=True)
+        atomic_write(Path(CACHE), json.dumps(asdict(found)).encode())
+    return found
+
+
+def _probe(forced: str) -> Isolation:
     if forced and forced not in MODES:
         raise ValueError(f"LAYERLAB_RUNTIME={forced!r}: choose one of {', '.join(MODES)}")
     if forced == "none":
