@@ -323,8 +323,6 @@ class Engine:
         Returns the runtime's ``Started`` handle, or None when the container was already
         running (a container has exactly one process space).
         """
-        from .runtime import monitor
-
         iso = self.isolation()
         with self.lock():
             c = self.container(name)
@@ -332,28 +330,8 @@ class Engine:
                 raise Conflict(f"cannot start a paused container {c.Name}, try unpause instead")
             if c.State.Running:
                 return None
-            if not iso.can_run:
-                raise Unsupported(f"cannot start containers here: {iso.reason}")
-            driver = self.driver(c.Driver)
-            rootfs = driver.mount(c.ID, self.chain(c))
-            d = self.containers.dir(c.ID)
-            spec = ContainerSpec(
-                id=c.ID,
-                rootfs=str(rootfs),
-                hostname=c.Config["Hostname"],
-                process=ProcessSpec(c.command, c.Config["Env"], c.Config["WorkingDir"] or "/",
-                                    c.Config["User"]),
-                state_dir=str(d),
-                cgroup=iso.cgroup is not None,
-                etc_files={f"/etc/{n}": str(d / n) for n in ("hostname", "hosts", "resolv.conf")},
-            )
-            hooks = monitor.Hooks(
-                started=lambda pid: self._on_started(c.ID, pid),
-                exited=lambda code: self._on_exited(c.ID, code),
-                failed=lambda code, msg: self._on_failed(c.ID, code, msg),
-            )
             try:
-                return monitor.spawn(spec, attach, hooks)
+                return self._spawn(c, iso, attach)
             except EngineError as e:
                 if not c.HostConfig.get("AutoRemove"):
                     raise
@@ -361,6 +339,36 @@ class Engine:
         with contextlib.suppress(NotFound):  # --rm, once we no longer hold the store lock
             self._remove_stopped(c.ID)
         raise error
+
+    def _spawn(self, c: Container, iso: isolation.Isolation, attach: Attach | None) -> Any:
+        from .runtime import monitor
+
+        if not iso.can_run:
+            raise Unsupported(f"cannot start containers here: {iso.reason}")
+        driver = self.driver(c.Driver)
+        rootfs = driver.mount(c.ID, self.chain(c))
+        d = self.containers.dir(c.ID)
+        spec = ContainerSpec(
+            id=c.ID,
+            rootfs=str(rootfs),
+            hostname=c.Config["Hostname"],
+            process=ProcessSpec(c.command, c.Config["Env"], c.Config["WorkingDir"] or "/",
+                                c.Config["User"]),
+            state_dir=str(d),
+            cgroup=iso.cgroup is not None,
+            etc_files={f"/etc/{n}": str(d / n) for n in ("hostname", "hosts", "resolv.conf")},
+        )
+        hooks = monitor.Hooks(
+            started=lambda pid: self._on_started(c.ID, pid),
+            exited=lambda code: self._on_exited(c.ID, code),
+            failed=lambda code, msg: self._on_failed(c.ID, code, msg),
+        )
+        try:
+            return monitor.spawn(spec, attach, hooks)
+        except EngineError:
+            with contextlib.suppress(OSError):
+                driver.unmount(c.ID)
+            raise
 
     def _on_started(self, cid: str, pid: int) -> None:
         self.containers.update_state(cid, Status="running", Running=True, Paused=False, Pid=pid,

@@ -731,18 +731,25 @@ class _Exec:
             return self.fields(_last_operand(first.node), value, first.fields, cmd.args, final)
         if isinstance(first, _Ident):
             return self.call(dot, first, cmd, cmd.args[1:], final)
-        if isinstance(first, _Var) and first.fields:
-            return self.fields(first, self.var_value(first), first.fields, cmd.args, final)
-        if len(cmd.args) > 1 or final is not _NO_FINAL:
-            where = cmd if isinstance(first, _Pipe) else first
-            self.error(where, f"can't give argument to non-function {first}")
         if isinstance(first, _Var):
-            return self.var_value(first)
+            value = self.var_value(first)
+            if first.fields:
+                return self.fields(first, value, first.fields, cmd.args, final)
+            self.not_a_function(cmd, final)
+            return value
+        self.not_a_function(cmd, final)
         if isinstance(first, _Pipe):
             return self.pipeline(dot, first)
         if isinstance(first, _Nil):
             self.error(first, "nil is not a command")
         return dot if isinstance(first, _Dot) else first.value
+
+    def not_a_function(self, cmd: _Command, final: object) -> None:
+        """Only functions (and fields, via Go methods) take arguments."""
+        first = cmd.args[0]
+        if len(cmd.args) > 1 or final is not _NO_FINAL:
+            where = cmd if isinstance(first, _Pipe) else first
+            self.error(where, f"can't give argument to non-function {first}")
 
     def var_value(self, node: _Var) -> object:
         for name, value in reversed(self.vars):

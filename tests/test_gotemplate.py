@@ -12,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-
 from layerlab.engine.gotemplate import Template, TemplateError, parse, split_table
 
 CONTAINER = {
@@ -84,16 +83,25 @@ RENDER_CASES = [
     ("{{.State.Running}} {{.State.Pid}} {{.Size}} {{.CPU}}", "true 4242 1024 2.5"),
     ("{{.Args}}", "[-g daemon off;]"),
     ("{{.Config.Labels}}", "map[com.docker.compose.project:shop maintainer:ops]"),
-    ("{{.Mounts}}", "[map[Destination:/data RW:true Type:bind] map[Destination:/cache RW:false Type:volume]]"),
+    (
+        "{{.Mounts}}",
+        "[map[Destination:/data RW:true Type:bind] map[Destination:/cache RW:false Type:volume]]",
+    ),
     ("{{.Nested}} {{.None}} {{.Empty}}|", "[[1 2] [3]] [] |"),
     ("{{.Missing}}", "<no value>"),
     ("{{.Missing.Deeper}} {{.State.Missing}}", "<no value> <no value>"),
     # literals
-    ("{{3}} {{-7}} {{1.5}} {{1e3}} {{0x1F}} {{0755}} {{0b101}} {{1_000}} {{.5}}", "3 -7 1.5 1000 31 493 5 1000 0.5"),
+    (
+        "{{3}} {{-7}} {{1.5}} {{1e3}} {{0x1F}} {{0755}} {{0b101}} {{1_000}} {{.5}}",
+        "3 -7 1.5 1000 31 493 5 1000 0.5",
+    ),
     ("{{'a'}} {{true}} {{false}} {{\"str\"}} {{`raw\\n`}}", "97 true false str raw\\n"),
     ('{{"\\u00e9\\x41\\101\\t|"}}', "éAA\t|"),
     # float formatting (Go's %v)
-    ("{{1000000.0}} {{123456.0}} {{1234567.0}} {{0.0001}} {{0.00001}} {{-0.0}} {{2.0}}", "1e+06 123456 1.234567e+06 0.0001 1e-05 -0 2"),
+    (
+        "{{1000000.0}} {{123456.0}} {{1234567.0}} {{0.0001}} {{0.00001}} {{-0.0}} {{2.0}}",
+        "1e+06 123456 1.234567e+06 0.0001 1e-05 -0 2",
+    ),
     # trimming and comments
     ("a  {{- .ID -}}  b", "a4fa6e0f0c678b"),
     ("x\n  {{- /* gone */ -}}\n  y", "xy"),
@@ -124,12 +132,15 @@ RENDER_CASES = [
     # with
     ("{{with .State}}{{.Status}}{{end}}", "running"),
     ("{{with .Missing}}x{{else}}none{{end}}", "none"),
-    ("{{with .Empty}}x{{else with .Size}}size {{.}}{{end}}", "size 1024"),
+    ("{{with .Empty}}x{{else with .Size}}size {{.}}{{end}}", "size 1024"),  # Go 1.23
     # range
     ("{{range .Mounts}}{{.Destination}} {{end}}", "/data /cache "),
     ("{{range $i, $m := .Mounts}}{{$i}}:{{$m.Type}},{{end}}", "0:bind,1:volume,"),
     ("{{range $m := .Mounts}}{{$m.RW}};{{end}}", "true;false;"),
-    ("{{range $k, $v := .Config.Labels}}{{$k}}={{$v}} {{end}}", "com.docker.compose.project=shop maintainer=ops "),
+    (
+        "{{range $k, $v := .Config.Labels}}{{$k}}={{$v}} {{end}}",
+        "com.docker.compose.project=shop maintainer=ops ",
+    ),
     ("{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}", "10.0.0.5 172.17.0.2 "),
     ("{{range .None}}x{{else}}no items{{end}}", "no items"),
     ("{{range .Missing}}x{{else}}nothing{{end}}", "nothing"),
@@ -138,32 +149,57 @@ RENDER_CASES = [
     ("{{range 3}}{{.}}{{end}}", "012"),  # Go 1.22
     ("{{$i := 9}}{{range $i, $e := .Ints}}{{end}}{{$i}}", "9"),
     # and / or / not (operands come back unchanged; evaluation stops early)
-    ("{{and .Size .ID}} {{and .Zero .ID}} {{or .Zero .Empty}} {{or .Empty .ID}}", "4fa6e0f0c678 0  4fa6e0f0c678"),
+    (
+        "{{and .Size .ID}} {{and .Zero .ID}} {{or .Zero .Empty}} {{or .Empty .ID}}",
+        "4fa6e0f0c678 0  4fa6e0f0c678",
+    ),
     ("{{or .ID (index .Args 99)}}", "4fa6e0f0c678"),
     ("{{and .Zero (index .Args 99)}}", "0"),
     ("{{.Size | and 1}} {{.Zero | or 5}}", "1024 5"),
     ("{{and .Missing 1}} {{or nil}}", "<no value> <no value>"),
     ("{{not .Empty}} {{not .Args}} {{not .Missing}}", "true false true"),
     # comparisons
-    ('{{eq 1 1}} {{ne 1 2}} {{lt 1 2}} {{le 2 2}} {{gt 3 2}} {{ge 1 2}} {{lt "a" "b"}} {{gt 2.5 1.5}}', "true true true true true false true true"),
-    ("{{eq .Missing nil}} {{eq .ID nil}} {{eq .State.Running true}} {{eq 'a' 97}}", "true false true true"),
+    (
+        "{{eq 1 1}} {{ne 1 2}} {{lt 1 2}} {{le 2 2}} {{gt 3 2}} {{ge 1 2}}",
+        "true true true true true false",
+    ),
+    ('{{lt "a" "b"}} {{gt 2.5 1.5}} {{le "b" "a"}}', "true true false"),
+    (
+        "{{eq .Missing nil}} {{eq .ID nil}} {{eq .State.Running true}} {{eq 'a' 97}}",
+        "true false true true",
+    ),
     # len, index, slice
     ('{{len .Args}} {{len .Uni}} {{len .Config.Labels}} {{len ""}}', "2 6 2 0"),
     ('{{index .Config.Labels "com.docker.compose.project"}}', "shop"),
     ('{{index .Config.Labels "nope"}}', "<no value>"),
     ('{{index .Args 1}} {{index .Nested 0 1}} {{index "abc" 1}}', "daemon off; 2 98"),
-    ('{{slice .Args 1}} {{slice "abcdef" 1 3}} {{slice .Ints 0 2}} {{slice .Ints}}', "[daemon off;] bc [3 1] [3 1 2]"),
+    (
+        '{{slice .Args 1}} {{slice "abcdef" 1 3}} {{slice .Ints 0 2}} {{slice .Ints}}',
+        "[daemon off;] bc [3 1] [3 1 2]",
+    ),
     # print family
-    ('{{print 1 2 "a" "b" 3 .Args nil}}', '1 2ab3 [-g daemon off;] <nil>'),
+    ('{{print 1 2 "a" "b" 3 .Args nil}}', "1 2ab3 [-g daemon off;] <nil>"),
     ('{{println 1 "a" 2}}', "1 a 2\n"),
     ("{{print}}|{{print .Missing}}", "|<nil>"),
     # Docker's functions
-    ('{{json .Args}} {{json .CPU}} {{json .Size}} {{json .Missing}} {{json "<a&b>"}}', '["-g","daemon off;"] 2.5 1024 null "<a&b>"'),
-    ("{{json .State}}", '{"Status":"running","Running":true,"Pid":4242,"ExitCode":0,"Health":null}'),
-    ("{{json 1e20}} {{json 1e21}} {{json 0.000001}} {{json 1e-7}} {{json 1.0}} {{json -0.0}}", "100000000000000000000 1e+21 0.000001 1e-7 1 -0"),
+    (
+        '{{json .Args}} {{json .CPU}} {{json .Size}} {{json .Missing}} {{json "<a&b>"}}',
+        '["-g","daemon off;"] 2.5 1024 null "<a&b>"',
+    ),
+    (
+        "{{json .State}}",
+        '{"Status":"running","Running":true,"Pid":4242,"ExitCode":0,"Health":null}',
+    ),
+    (
+        "{{json 1e20}} {{json 1e21}} {{json 0.000001}} {{json 1e-7}} {{json 1.0}} {{json -0.0}}",
+        "100000000000000000000 1e+21 0.000001 1e-7 1 -0",
+    ),
     ('{{json "tab\\tquote\\"nl\\n\\u0001\\u2028é"}}', '"tab\\tquote\\"nl\\n\\u0001\\u2028é"'),
-    ('{{join .Args ", "}} {{join .Missing ","}}|', "-g, daemon off; |"),
-    ('{{split .Image ":"}} {{split "abc" ""}} {{len (split "a,,b" ",")}}', "[nginx 1.25] [a b c] 3"),
+    ('{{join .Args ", "}} {{join .Missing ","}}|', "-g, daemon off; |"),  # Docker's []string
+    (
+        '{{split .Image ":"}} {{split "abc" ""}} {{len (split "a,,b" ",")}}',
+        "[nginx 1.25] [a b c] 3",
+    ),
     ('{{upper .Name}} {{lower "ÀÉ"}} {{upper "straße"}}', "/WEB àé STRAßE"),
     ('{{title "hello world foo_bar x-y élan"}}', "Hello World Foo_bar X-Y Élan"),
     ('{{truncate .ID 5}} {{truncate "ab" 5}} {{truncate .ID 12}}', "4fa6e ab 4fa6e0f0c678"),
@@ -196,19 +232,22 @@ def test_docker_ps_table_format() -> None:
 
 
 def test_docker_inspect_port_bindings_example() -> None:
-    """The example from `docker inspect --help`-style docs."""
-    text = "{{range $p, $conf := .NetworkSettings.Ports}} {{$p}} -> {{(index $conf 0).HostPort}} {{end}}"
+    """The port-listing example from Docker's `docker inspect` documentation."""
+    text = (
+        "{{range $p, $conf := .NetworkSettings.Ports}}"
+        " {{$p}} -> {{(index $conf 0).HostPort}} {{end}}"
+    )
     assert render(text) == " 443/tcp -> 8443  80/tcp -> 8080 "
 
 
 def test_docker_nil_pointer_prints_nil() -> None:
     """A None field is one of Docker's nil pointers, e.g. .State.Health without a healthcheck."""
-    assert render("{{.State.Health}} {{json .State.Health}} {{printf \"%v\" .State.Health}}") == (
+    assert render('{{.State.Health}} {{json .State.Health}} {{printf "%v" .State.Health}}') == (
         "<nil> null <nil>"
     )
     assert render("{{if .State.Health}}x{{else}}no healthcheck{{end}}") == "no healthcheck"
     assert error_of("{{.State.Health.Status}}") == (
-        'template: :1:14: executing "" at <.State.Health.Status>: '
+        'template: :1:8: executing "" at <.State.Health.Status>: '
         "nil pointer evaluating interface {}.Status"
     )
 
@@ -226,11 +265,11 @@ def test_dataclass_attributes_are_fields() -> None:
         Labels: dict[str, str]
 
     row = Row("abc", [Port(80, 8080)], {"a": "b"})
-    assert render("{{.ID}} {{range .Ports}}{{.public}}->{{.private}}{{end}} {{.Labels.a}}", row) == (
-        "abc 8080->80 b"
-    )
-    assert render("{{.}}|{{json .}}", row) == (
-        '{abc [{80 8080}] map[a:b]}|{"ID":"abc","Ports":[{"private":80,"public":8080}],"Labels":{"a":"b"}}'
+    text = "{{.ID}} {{range .Ports}}{{.public}}->{{.private}}{{end}} {{.Labels.a}}"
+    assert render(text, row) == "abc 8080->80 b"
+    assert render("{{.}}", row) == "{abc [{80 8080}] map[a:b]}"
+    assert render("{{json .}}", row) == (
+        '{"ID":"abc","Ports":[{"private":80,"public":8080}],"Labels":{"a":"b"}}'
     )
     assert error_of("{{.Nope}}", row) == (
         'template: :1:2: executing "" at <.Nope>: can\'t evaluate field Nope in type Row'
@@ -245,13 +284,35 @@ def test_json_of_unencodable_value_prints_nothing_like_docker() -> None:
 
 PRINTF_CASES = [
     ('"%s|%d|%v|%q|%t" .ID .Size .CPU .ID true', '4fa6e0f0c678|1024|2.5|"4fa6e0f0c678"|true'),
-    ('"[%-10s][%10s][%5d][%-5d][%05d][%+d]" "ab" "cd" 42 42 42 42', "[ab        ][        cd][   42][42   ][00042][+42]"),
-    ('"%x|%X|%o|%O|%b|%c|%q|%U|%#x" 255 255 8 8 5 65 65 0x1F600 255', "ff|FF|10|0o10|101|A|'A'|U+1F600|0xff"),
+    (
+        '"[%-10s][%10s][%5d][%-5d][%05d][%+d]" "ab" "cd" 42 42 42 42',
+        "[ab        ][        cd][   42][42   ][00042][+42]",
+    ),
+    (
+        '"%x|%X|%o|%O|%b|%c|%q|%U|%#x" 255 255 8 8 5 65 65 0x1F600 255',
+        "ff|FF|10|0o10|101|A|'A'|U+1F600|0xff",
+    ),
     ('"%x|% x|%X" "hé" "hé" "hi"', "68c3a9|68 c3 a9|6869"),
-    ('"%.2f|%8.3f|%e|%g|%G|%.3g|%E|%08.3f|%+.1f" 3.14159 2.5 123456.789 0.000012345 1e21 1234.5678 1.5 -3.14159 2.0', "3.14|   2.500|1.234568e+05|1.2345e-05|1E+21|1.23e+03|1.500000E+00|-003.142|+2.0"),
-    ('"%v %v %v %v" .Args .Config.Labels nil .State.Running', "[-g daemon off;] map[com.docker.compose.project:shop maintainer:ops] <nil> true"),
-    ('"%d %s %q %5v" .Ints .Ints .Args .Ints', "[3 1 2] [%!s(int=3) %!s(int=1) %!s(int=2)] [\"-g\" \"daemon off;\"] [    3     1     2]"),
-    ('"%.3s|%.0d|%.3d|%6.2s|%T|%T" "abcdef" 0 7 "abcdef" .Args nil', "abc||007|    ab|[]interface {}|<nil>"),
+    (
+        '"%.2f|%8.3f|%e|%g|%G" 3.14159 2.5 123456.789 0.000012345 1e21',
+        "3.14|   2.500|1.234568e+05|1.2345e-05|1E+21",
+    ),
+    (
+        '"%.3g|%E|%08.3f|%+.1f|%v" 1234.5678 1.5 -3.14159 2.0 1e6',
+        "1.23e+03|1.500000E+00|-003.142|+2.0|1e+06",
+    ),
+    (
+        '"%v %v %v %v" .Args .Config.Labels nil .State.Running',
+        "[-g daemon off;] map[com.docker.compose.project:shop maintainer:ops] <nil> true",
+    ),
+    (
+        '"%d %s %q %5v" .Ints .Ints .Args .Ints',
+        '[3 1 2] [%!s(int=3) %!s(int=1) %!s(int=2)] ["-g" "daemon off;"] [    3     1     2]',
+    ),
+    (
+        '"%.3s|%.0d|%.3d|%6.2s|%T|%T" "abcdef" 0 7 "abcdef" .Args nil',
+        "abc||007|    ab|[]interface {}|<nil>",
+    ),
     ('"%q" "a\\tb\\x01é"', '"a\\tb\\x01é"'),
     ('"%+q" "é"', '"\\u00e9"'),
     ('"100%%"', "100%"),
@@ -297,7 +358,8 @@ PARSE_ERRORS = [
     ("{{3x}}", 'template: :1: bad number syntax: "3x"'),
     ("{{08}}", 'template: :1: integer overflow: "08"'),
     ("{{1.2.3}}", 'template: :1: unexpected ".3" in operand'),
-    ("{{1.Foo}}", 'template: :1: unexpected . after term "1"'),
+    ("{{1.Foo}}", 'template: :1: bad number syntax: "1.F"'),
+    ("{{true.X}}", 'template: :1: unexpected . after term "true"'),
     ("{{.Foo-bar}}", "template: :1: bad character U+002D '-'"),
     ("{{.ID @}}", 'template: :1: unexpected "@" in operand'),
     ("{{.ID €}}", "template: :1: unrecognized character in action: U+20AC '€'"),
@@ -332,21 +394,71 @@ EXEC_ERRORS = [
     ("{{.ID.Foo}}", "1:5", "<.ID.Foo>", "can't evaluate field Foo in type string"),
     ("x\n  {{.Args.Foo}}", "2:9", "<.Args.Foo>", "can't evaluate field Foo in type []interface {}"),
     ("{{.ID 1}}", "1:2", "<.ID>", "ID is not a method but has arguments"),
-    ('{{"x" 1}}', "1:2", '<"x">', "can't give argument to non-function \"x\""),
+    ('{{"x" 1}}', "1:2", '<"x">', 'can\'t give argument to non-function "x"'),
     ("{{nil}}", "1:2", "<nil>", "nil is not a command"),
     ("{{.ID | .Name}}", "1:8", "<.Name>", "Name is not a method but has arguments"),
-    ("{{index .Args 2}}", "1:2", "<index .Args 2>", "error calling index: reflect: slice index out of range"),
+    (
+        "{{index .Args 2}}",
+        "1:2",
+        "<index .Args 2>",
+        "error calling index: reflect: slice index out of range",
+    ),
     ("{{index .Args 5}}", "1:2", "<index .Args 5>", "error calling index: index out of range: 5"),
-    ("{{index .Config.Labels 1}}", "1:2", "<index .Config.Labels 1>", "error calling index: value has type int; should be string"),
-    ("{{index .Size 1}}", "1:2", "<index .Size 1>", "error calling index: can't index item of type int"),
-    ("{{index .Missing 1}}", "1:2", "<index .Missing 1>", "error calling index: index of untyped nil"),
-    ("{{slice .Ints 2 1}}", "1:2", "<slice .Ints 2 1>", "error calling slice: invalid slice index: 2 > 1"),
-    ('{{slice "abc" 1 2 3}}', "1:2", '<slice "abc" 1 2 3>', "error calling slice: cannot 3-index slice a string"),
+    (
+        "{{index .Config.Labels 1}}",
+        "1:2",
+        "<index .Config.Labels 1>",
+        "error calling index: value has type int; should be string",
+    ),
+    (
+        "{{index .Size 1}}",
+        "1:2",
+        "<index .Size 1>",
+        "error calling index: can't index item of type int",
+    ),
+    (
+        "{{index .Missing 1}}",
+        "1:2",
+        "<index .Missing 1>",
+        "error calling index: index of untyped nil",
+    ),
+    (
+        "{{slice .Ints 2 1}}",
+        "1:2",
+        "<slice .Ints 2 1>",
+        "error calling slice: invalid slice index: 2 > 1",
+    ),
+    (
+        '{{slice "abc" 1 2 3}}',
+        "1:2",
+        '<slice "abc" 1 2 3>',
+        "error calling slice: cannot 3-index slice a string",
+    ),
     ("{{len 3}}", "1:2", "<len 3>", "error calling len: len of type int"),
-    ('{{lt 1 "a"}}', "1:2", '<lt 1 "a">', "error calling lt: incompatible types for comparison: int and string"),
-    ("{{eq 1 1.0}}", "1:2", "<eq 1 1.0>", "error calling eq: incompatible types for comparison: int and float64"),
-    ("{{lt true false}}", "1:2", "<lt true false>", "error calling lt: invalid type for comparison"),
-    ("{{eq .Args .Args}}", "1:2", "<eq .Args .Args>", "error calling eq: non-comparable type [-g daemon off;]: []interface {}"),
+    (
+        '{{lt 1 "a"}}',
+        "1:2",
+        '<lt 1 "a">',
+        "error calling lt: incompatible types for comparison: int and string",
+    ),
+    (
+        "{{eq 1 1.0}}",
+        "1:2",
+        "<eq 1 1.0>",
+        "error calling eq: incompatible types for comparison: int and float64",
+    ),
+    (
+        "{{lt true false}}",
+        "1:2",
+        "<lt true false>",
+        "error calling lt: invalid type for comparison",
+    ),
+    (
+        "{{eq .Args .Args}}",
+        "1:2",
+        "<eq .Args .Args>",
+        "error calling eq: non-comparable type [-g daemon off;]: []interface {}",
+    ),
     ("{{eq 1}}", "1:2", "<eq 1>", "error calling eq: missing argument for comparison"),
     ("{{eq}}", "1:2", "<eq>", "wrong number of args for eq: want at least 1 got 0"),
     ("{{len 1 2}}", "1:2", "<len>", "wrong number of args for len: want 1 got 2"),
@@ -356,10 +468,20 @@ EXEC_ERRORS = [
     ("{{upper 3}}", "1:8", "<3>", "expected string; found 3"),
     ("{{upper nil}}", "1:8", "<nil>", "cannot assign nil to string"),
     ('{{truncate .ID "3"}}', "1:15", '<"3">', 'expected integer; found "3"'),
-    ('{{.Args | join ","}}', "1:15", '<",">', "can't handle \",\" for arg of type []string"),
-    ("{{join .Ints \",\"}}", "1:7", "<.Ints>", "wrong type for value; expected []string; got []interface {}"),
+    ('{{.Args | join ","}}', "1:15", '<",">', 'can\'t handle "," for arg of type []string'),
+    (
+        '{{join .Ints ","}}',
+        "1:7",
+        "<.Ints>",
+        "wrong type for value; expected []string; got []interface {}",
+    ),
     ("{{range .ID}}{{end}}", "1:8", "<.ID>", "range can't iterate over 4fa6e0f0c678"),
-    ("{{range $i, $e := 3}}{{end}}", "1:18", "<3>", "can't use 3 to iterate over more than one variable"),
+    (
+        "{{range $i, $e := 3}}{{end}}",
+        "1:18",
+        "<3>",
+        "can't use 3 to iterate over more than one variable",
+    ),
     # the parser lets an assignment to an out-of-scope variable through
     ("{{if true}}{{$y := 1}}{{end}}{{$y = 2}}", "1:36", "<2>", "undefined variable: $y"),
 ]

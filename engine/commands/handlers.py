@@ -140,6 +140,9 @@ def cmd_run(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
     except RuntimeFailure as e:
         raise RuntimeFailure(f"failed to create task for container: failed to start "
                              f"container {short(c.ID)}: {e}: unknown", e.exit_code) from None
+    except EngineError as e:
+        e.exit_code = 125  # docker run: the engine, not the command, failed
+        raise
 
 
 def cmd_start(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
