@@ -10,7 +10,6 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from .. import gotemplate
 from ..layertar import Change
 
 
@@ -54,6 +53,8 @@ class Table(Result):
         return "table " + "\t".join(f"{{{{.{f}}}}}" for f, _ in self.columns)
 
     def text(self) -> str:
+        from .. import gotemplate  # only listings need it; keeps `docker run` start-up short
+
         is_table, body = gotemplate.split_table(self.template or self.default_template())
         tmpl = gotemplate.parse(body)
         lines = [tmpl.render(r) for r in self.rows]
@@ -101,6 +102,8 @@ class Document(Result):
 
     def text(self) -> str:
         if self.template:
+            from .. import gotemplate
+
             tmpl = gotemplate.parse(self.template)
             return "\n".join(tmpl.render(o) for o in self.objects)
         return json.dumps(self.objects, indent=4, ensure_ascii=False)
