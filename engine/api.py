@@ -538,29 +538,36 @@ class Engine:
                         os.path.join(src, ch.path.lstrip("/"))) else 0
         return total
 
+    def commit_layer(self, c: Container, pause: bool = True) -> Layer:
+        """The container's RW layer as a new read-only layer (caller holds the store lock).
+
+        A running container is frozen meanwhile, so the layer is one consistent instant.
+        """
+        cg = Cgroup.open(c.ID) if pause and c.State.Running and not c.State.Paused else None
+        if cg:
+            cg.freeze()
+        try:
+            driver = self.driver(c.Driver)
+            chain = self.chain(c)
+            diff, opaque = driver.changes(c.ID, chain)
+            with self.content.writer() as w:
+                layertar.write_changes(w, driver.source(c.ID), diff, opaque)  # type: ignore[arg-type]
+                diff_id = w.commit()
+        finally:
+            if cg:
+                cg.thaw()
+        return self.layers.register(diff_id, chain[-1].chain_id if chain else "")
+
     def commit(self, name: str, ref: str = "", message: str = "", author: str = "",
                changes: list[str] | None = None, pause: bool = True) -> str:
         """S15: the RW layer becomes a read-only layer of a new image; container untouched."""
         with self.lock():
             c = self.container(name)
             img = self.images.get(c.Image) if self.images.exists(c.Image) else None
-            cg = Cgroup.open(c.ID) if pause and c.State.Running and not c.State.Paused else None
-            if cg:
-                cg.freeze()
-            try:
-                driver = self.driver(c.Driver)
-                chain = self.chain(c)
-                diff, opaque = driver.changes(c.ID, chain)
-                with self.content.writer() as w:
-                    layertar.write_changes(w, driver.source(c.ID), diff, opaque)  # type: ignore[arg-type]
-                    diff_id = w.commit()
-            finally:
-                if cg:
-                    cg.thaw()
-            layer = self.layers.register(diff_id, chain[-1].chain_id if chain else "")
+            layer = self.commit_layer(c, pause)
             base = dict(img.config) if img else {
-                "architecture": host_arch(), "os": "linux", "rootfs": {"type": "layers",
-                                                                   "diff_ids": []}}
+                "architecture": host_arch(), "os": "linux",
+                "rootfs": {"type": "layers", "diff_ids": []}}
             run_config = dict(base.get("config") or {})
             for k in ("Cmd", "Entrypoint", "Env", "WorkingDir", "User"):
                 if k in c.Config and c.Config[k] is not None:
