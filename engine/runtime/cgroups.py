@@ -161,13 +161,15 @@ class Cgroup:
         fd = os.open(path, os.O_RDONLY)
         try:
             deadline = time.monotonic() + _STATE_TIMEOUT
+            wait = 0.0005  # v1 usually settles within a millisecond: start short, back off
             while self._read_state(fd) != want:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     raise CgroupError(errno.ETIMEDOUT,
                                       f"{'freeze' if want else 'thaw'} did not complete",
                                       str(path))
-                select.select([], [], [fd], min(remaining, _POLL_SLICE))
+                select.select([], [], [fd], min(remaining, wait))
+                wait = min(wait * 2, _POLL_SLICE)
         finally:
             os.close(fd)
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import _socket  # the C module: socket.py's enums cost milliseconds on every start
 import contextlib
 import fcntl
 import os
-import socket
 import stat
 import struct
 
@@ -51,10 +51,13 @@ def _make_dev(root: str) -> None:
 
 def _loopback_up() -> None:
     """A fresh network namespace has ``lo`` down; Docker brings it up."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+    s = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM)
+    try:
         req = struct.pack("16sH14x", b"lo", 0)
-        flags = struct.unpack("16sH14x", fcntl.ioctl(s, SIOCGIFFLAGS, req))[1]
-        fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", flags | IFF_UP))
+        flags = struct.unpack("16sH14x", fcntl.ioctl(s.fileno(), SIOCGIFFLAGS, req))[1]
+        fcntl.ioctl(s.fileno(), SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", flags | IFF_UP))
+    finally:
+        s.close()
 
 
 def enter_rootfs(spec: ContainerSpec) -> None:
