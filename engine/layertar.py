@@ -218,49 +218,71 @@ def extract(
         raise InvalidArgument(f"invalid archive: cannot extract: {e}") from None
 
 
-def _tarinfo(tf: tarfile.TarFile, host_path: str, arcname: str) -> tarfile.TarInfo:
-    ti = tf.gettarinfo(host_path, arcname)
-    ti.uname = ti.gname = ""
-    ti.mtime = int(ti.mtime)
-    return ti
+class _TarWriter:
+    """Adds host files to a tar: hardlinks kept, owners numeric, no passwd lookups
+    (``TarFile.gettarinfo`` resolves user names for every file, which dominates on big trees)."""
 
+    def __init__(self, out: BinaryIO) -> None:
+        self.tf = tarfile.TarFile(fileobj=out, mode="w", format=tarfile.PAX_FORMAT,
+                                  copybufsize=1 << 20)
+        self.inodes: dict[tuple[int, int], str] = {}
 
-def _add(tf: tarfile.TarFile, host_path: str, arcname: str) -> None:
-    ti = _tarinfo(tf, host_path, arcname)
-    if ti.isreg():
-        with open(host_path, "rb") as f:
-            tf.addfile(ti, f)
-    else:
-        tf.addfile(ti)
+    def add(self, host_path: str, arcname: str) -> None:
+        st = os.lstat(host_path)
+        ti = tarfile.TarInfo(arcname)
+        ti.mode, ti.uid, ti.gid = stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid
+        ti.mtime = int(st.st_mtime)
+        fmt = stat.S_IFMT(st.st_mode)
+        if fmt == stat.S_IFREG:
+            key = (st.st_dev, st.st_ino)
+            if st.st_nlink > 1 and key in self.inodes:
+                ti.type, ti.linkname = tarfile.LNKTYPE, self.inodes[key]
+            else:
+                self.inodes[key] = arcname
+                ti.size = st.st_size
+                with open(host_path, "rb") as f:
+                    self.tf.addfile(ti, f)
+                return
+        elif fmt == stat.S_IFDIR:
+            ti.type = tarfile.DIRTYPE
+        elif fmt == stat.S_IFLNK:
+            ti.type, ti.linkname = tarfile.SYMTYPE, os.readlink(host_path)
+        elif fmt in (stat.S_IFCHR, stat.S_IFBLK):
+            ti.type = tarfile.CHRTYPE if fmt == stat.S_IFCHR else tarfile.BLKTYPE
+            ti.devmajor, ti.devminor = os.major(st.st_rdev), os.minor(st.st_rdev)
+        elif fmt == stat.S_IFIFO:
+            ti.type = tarfile.FIFOTYPE
+        else:
+            return  # sockets cannot be archived; Docker skips them too
+        self.tf.addfile(ti)
 
-
-def _writer(out: BinaryIO) -> tarfile.TarFile:
-    return tarfile.open(fileobj=out, mode="w:", format=tarfile.PAX_FORMAT)
+    def close(self) -> None:
+        self.tf.close()
 
 
 def write_changes(out: BinaryIO, root: Path, changes: Iterable[Change],
                   opaque_dirs: Iterable[str] = ()) -> None:
     """Write a layer tar of ``changes`` (read from ``root``) with OCI whiteouts."""
     opaque = set(opaque_dirs)
-    with _writer(out) as tf:
-        for ch in sorted(changes, key=lambda c: c.path):
-            rel = ch.path.lstrip("/")
-            if ch.kind == "D":
-                parent, name = posixpath.split(rel)
-                ti = tarfile.TarInfo(posixpath.join(parent, WH_PREFIX + name))
-                tf.addfile(ti)
-                continue
-            _add(tf, os.path.join(root, rel), rel)
-            if ch.path in opaque:
-                tf.addfile(tarfile.TarInfo(posixpath.join(rel, WH_OPAQUE)))
+    w = _TarWriter(out)
+    for ch in sorted(changes, key=lambda c: c.path):
+        rel = ch.path.lstrip("/")
+        if ch.kind == "D":
+            parent, name = posixpath.split(rel)
+            w.tf.addfile(tarfile.TarInfo(posixpath.join(parent, WH_PREFIX + name)))
+            continue
+        w.add(os.path.join(root, rel), rel)
+        if ch.path in opaque:
+            w.tf.addfile(tarfile.TarInfo(posixpath.join(rel, WH_OPAQUE)))
+    w.close()
 
 
 def write_tree(out: BinaryIO, root: Path) -> None:
     """Write the whole tree under ``root`` as one flat tar (``docker export``)."""
-    with _writer(out) as tf:
-        for dirpath, dirnames, filenames in os.walk(root):
-            dirnames.sort()
-            rel_dir = os.path.relpath(dirpath, root)
-            for name in sorted(dirnames + filenames):
-                rel = name if rel_dir == "." else f"{rel_dir}/{name}"
-                _add(tf, os.path.join(dirpath, name), rel)
+    w = _TarWriter(out)
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        rel_dir = os.path.relpath(dirpath, root)
+        for name in sorted(dirnames + filenames):
+            w.add(os.path.join(dirpath, name), name if rel_dir == "." else f"{rel_dir}/{name}")
+    w.close()
