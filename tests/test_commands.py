@@ -107,3 +107,21 @@ def test_help(docker: Docker) -> None:
     out = docker.out("run", "--help")
     assert out.startswith("usage: docker run [OPTIONS] IMAGE") and "--rm" in out
     assert docker.out("run", "--rm", "busybox", "ls", "--help") != out  # goes to ls
+
+
+def test_entrypoint_and_cmd_overrides(docker: Docker) -> None:
+    assert docker.out("run", "--rm", "--entrypoint", "echo", "busybox", "a", "b") == "a b"
+    assert docker.out("run", "--rm", "--entrypoint", "hostname", "--hostname", "eh",
+                      "busybox") == "eh"
+    docker("run", "--name", "ep", "busybox", "true")
+    docker("commit", "-c", 'ENTRYPOINT ["echo", "from-entrypoint"]', "-c", 'CMD ["x"]',
+           "ep", "ep:1")
+    assert docker.out("run", "--rm", "ep:1") == "from-entrypoint x"
+    assert docker.out("run", "--rm", "ep:1", "y") == "from-entrypoint y"
+
+
+def test_images_reference_filter(docker: Docker) -> None:
+    docker("tag", "busybox", "other/thing:v2")
+    assert docker.out("images", "--format", "{{.Repository}}:{{.Tag}}", "other/thing") == \
+        "other/thing:v2"
+    assert docker.out("images", "-q", "busybox:nope") == ""
