@@ -26,6 +26,21 @@ needs_root = pytest.mark.skipif(not ROOT, reason="containers need root on this h
 os.environ.setdefault("LAYERLAB_CGROUP_ROOT", f"layerlab-test-{uuid.uuid4().hex[:8]}")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _remove_test_cgroup_parents() -> Iterator[None]:
+    """Containers remove their own cgroups; the per-session parent groups go at the end."""
+    yield
+    with open("/proc/self/mountinfo") as f:
+        mounts = [line.split()[4] for line in f if " - cgroup" in line]
+    for mount in mounts:
+        parent = Path(mount) / os.environ["LAYERLAB_CGROUP_ROOT"]
+        if parent.is_dir():
+            for child in sorted(parent.rglob("*"), reverse=True):
+                if child.is_dir():
+                    child.rmdir()
+            parent.rmdir()
+
+
 def cleanup_root(root: Path) -> None:
     """Kill every container of ``root``, then unmount whatever is still mounted below it."""
     if (root / "containers").exists():
