@@ -10,7 +10,7 @@ import contextlib
 import os
 import select
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -113,8 +113,9 @@ class Engine:
             images = [img for img in images if img.tags or img.id not in parents]
         return sorted(images, key=lambda i: i.config.get("created", ""), reverse=True)
 
-    def new_image(self, config: dict[str, Any], parent: str = "", tag: str = "") -> str:
-        image_id = self.images.put(encode_config(config), parent)
+    def new_image(self, config: dict[str, Any], parent: str = "", tag: str = "",
+                  build_key: str = "") -> str:
+        image_id = self.images.put(encode_config(config), parent, build_key)
         if tag:
             self.images.tag(image_id, tag)
         return image_id
@@ -142,6 +143,22 @@ class Engine:
             rows.append(HistoryRow(ids[i], h.get("created", ""), h.get("created_by", ""),
                                    0 if empty else next(sizes, 0), h.get("comment", ""), empty))
         return rows[::-1]
+
+    def history_changes(self, ref: str) -> list[list[layertar.Change] | None]:
+        """What each ``history`` step's layer added, changed and deleted (whiteouts) relative
+        to the layers below it, aligned with ``history()`` rows; None for steps without a
+        layer. Read from the layer tars, so it works on any driver (history drill-down)."""
+        layers = iter(self.image_layers(self.image(ref)))
+        present: set[str] = set()
+        out: list[list[layertar.Change] | None] = []
+        for row in reversed(self.history(ref)):
+            layer = None if row.empty_layer else next(layers, None)
+            if layer is None:
+                out.append(None)
+                continue
+            with self.layers.open_tar(layer) as f:
+                out.append(layertar.tar_changes(f, present))
+        return out[::-1]
 
     def inspect_image(self, ref: str) -> dict[str, Any]:
         img = self.image(ref)
@@ -260,62 +277,71 @@ class Engine:
     def create(self, image_ref: str, opts: CreateOptions) -> Container:
         """S5: a new read-write layer over the image; state *created*, nothing runs."""
         with self.lock():
-            img = self.image(image_ref)
-            name = opts.name.lstrip("/")
-            if name:
-                from .ids import NAME_RE
+            return self._create(self.image(image_ref), image_ref, opts)
 
-                if not NAME_RE.match(name):
-                    raise InvalidArgument(f'Invalid container name ({name}), only '
-                                          '[a-zA-Z0-9][a-zA-Z0-9_.-] are allowed')
-                self.containers.check_name_free(name)
-            else:
-                name = random_name(self.containers.names())
-            cid = new_id()
-            ic = img.run_config
-            entrypoint = ic.get("Entrypoint") or []
-            cmd = ic.get("Cmd") or []
-            if opts.entrypoint is not None:
-                entrypoint = [opts.entrypoint] if opts.entrypoint else []
-                cmd = []
-            if opts.cmd:
-                cmd = opts.cmd
-            if not entrypoint and not cmd:
-                raise InvalidArgument("no command specified", )
-            hostname = opts.hostname or cid[:12]
-            config = {
-                "Hostname": hostname,
-                "User": ic.get("User", "") if opts.user is None else opts.user,
-                "Env": merged_env(ic.get("Env") or [], opts.env, hostname),
-                "Cmd": cmd,
-                "Entrypoint": entrypoint or None,
-                "WorkingDir": opts.workdir or ic.get("WorkingDir") or "",
-                "Image": image_ref,
-                "Labels": {**(ic.get("Labels") or {}), **opts.labels},
-                "StopSignal": ic.get("StopSignal") or "SIGTERM",
-                "OpenStdin": opts.interactive,
-                "AttachStdin": opts.interactive,
-            }
-            chain = self.image_layers(img)
-            c = Container(cid, name, now(), img.id, image_ref, self.driver_name, config,
-                          [layer.chain_id for layer in chain],
-                          {"AutoRemove": opts.auto_remove})
-            driver = self.driver()
-            try:
-                driver.prepare(cid, chain)
-                d = self.containers.dir(cid)
-                atomic_write(d / "hostname", f"{hostname}\n".encode())
-                atomic_write(d / "hosts", (
-                    "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-                    f"127.0.1.1\t{hostname}\n").encode())
-                resolv = Path("/etc/resolv.conf")
-                atomic_write(d / "resolv.conf", resolv.read_bytes() if resolv.exists() else b"")
-                self.containers.add(c)
-            except BaseException:
-                driver.remove(cid)
-                self.containers.delete(cid)
-                raise
-            return c
+    def create_step(self, image_id: str, opts: CreateOptions) -> Container:
+        """A build step's container: over ``image_id``, or over no layer at all for a step
+        of a ``FROM scratch`` stage, which has no image yet to start from."""
+        with self.lock():
+            img = self.images.get(image_id) if image_id else Image("", {"rootfs": {}})
+            return self._create(img, image_id, opts)
+
+    def _create(self, img: Image, image_ref: str, opts: CreateOptions) -> Container:
+        name = opts.name.lstrip("/")
+        if name:
+            from .ids import NAME_RE
+
+            if not NAME_RE.match(name):
+                raise InvalidArgument(f'Invalid container name ({name}), only '
+                                      '[a-zA-Z0-9][a-zA-Z0-9_.-] are allowed')
+            self.containers.check_name_free(name)
+        else:
+            name = random_name(self.containers.names())
+        cid = new_id()
+        ic = img.run_config
+        entrypoint = ic.get("Entrypoint") or []
+        cmd = ic.get("Cmd") or []
+        if opts.entrypoint is not None:
+            entrypoint = [opts.entrypoint] if opts.entrypoint else []
+            cmd = []
+        if opts.cmd:
+            cmd = opts.cmd
+        if not entrypoint and not cmd:
+            raise InvalidArgument("no command specified", )
+        hostname = opts.hostname or cid[:12]
+        config = {
+            "Hostname": hostname,
+            "User": ic.get("User", "") if opts.user is None else opts.user,
+            "Env": merged_env(ic.get("Env") or [], opts.env, hostname),
+            "Cmd": cmd,
+            "Entrypoint": entrypoint or None,
+            "WorkingDir": opts.workdir or ic.get("WorkingDir") or "",
+            "Image": image_ref,
+            "Labels": {**(ic.get("Labels") or {}), **opts.labels},
+            "StopSignal": ic.get("StopSignal") or "SIGTERM",
+            "OpenStdin": opts.interactive,
+            "AttachStdin": opts.interactive,
+        }
+        chain = self.image_layers(img)
+        c = Container(cid, name, now(), img.id, image_ref, self.driver_name, config,
+                      [layer.chain_id for layer in chain],
+                      {"AutoRemove": opts.auto_remove})
+        driver = self.driver()
+        try:
+            driver.prepare(cid, chain)
+            d = self.containers.dir(cid)
+            atomic_write(d / "hostname", f"{hostname}\n".encode())
+            atomic_write(d / "hosts", (
+                "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+                f"127.0.1.1\t{hostname}\n").encode())
+            resolv = Path("/etc/resolv.conf")
+            atomic_write(d / "resolv.conf", resolv.read_bytes() if resolv.exists() else b"")
+            self.containers.add(c)
+        except BaseException:
+            driver.remove(cid)
+            self.containers.delete(cid)
+            raise
+        return c
 
     def start(self, name: str, attach: Attach | None = None) -> Any:
         """S6: create the isolated process space and run the command in it.
@@ -339,6 +365,22 @@ class Engine:
         with contextlib.suppress(NotFound):  # --rm, once we no longer hold the store lock
             self._remove_stopped(c.ID)
         raise error
+
+    def run_step(self, name: str, output: Callable[[bytes], None]) -> int:
+        """Start a created container, hand its output to ``output`` as it comes (stdout and
+        stderr merged, as the classic builder streams a RUN step) and return its exit code
+        once it has exited and its monitor has recorded it."""
+        r, w = os.pipe2(os.O_CLOEXEC)
+        try:
+            try:
+                started = self.start(name, Attach(w, w))
+            finally:
+                os.close(w)
+            while chunk := os.read(r, 65536):
+                output(chunk)
+        finally:
+            os.close(r)
+        return started.wait() if started is not None else self.wait(name)
 
     def _spawn(self, c: Container, iso: isolation.Isolation, attach: Attach | None) -> Any:
         from .runtime import monitor
@@ -543,6 +585,17 @@ class Engine:
 
         A running container is frozen meanwhile, so the layer is one consistent instant.
         """
+        layer = self._commit_changes(c, pause, keep_empty=True)
+        assert layer is not None
+        return layer
+
+    def commit_step(self, c: Container) -> Layer | None:
+        """A stopped build step's RW layer as a new read-only layer, or None when the step
+        changed nothing: the classic builder then records an ``empty_layer`` history entry
+        instead of a layer (caller holds the store lock)."""
+        return self._commit_changes(c, pause=False, keep_empty=False)
+
+    def _commit_changes(self, c: Container, pause: bool, keep_empty: bool) -> Layer | None:
         cg = Cgroup.open(c.ID) if pause and c.State.Running and not c.State.Paused else None
         if cg:
             cg.freeze()
@@ -550,6 +603,8 @@ class Engine:
             driver = self.driver(c.Driver)
             chain = self.chain(c)
             diff, opaque = driver.changes(c.ID, chain)
+            if not diff and not keep_empty:
+                return None
             with self.content.writer() as w:
                 layertar.write_changes(w, driver.source(c.ID), diff, opaque)  # type: ignore[arg-type]
                 diff_id = w.commit()

@@ -13,7 +13,7 @@ USAGE = """Usage: layerlab [--root DIR] [--storage-driver overlay|vfs] COMMAND [
 
 A layered container engine in Python, with Docker's commands:
   run create start stop kill pause unpause rm exec ps logs wait top diff commit
-  images history inspect tag rmi save load export import pull push
+  build images history inspect tag rmi save load export import pull push
   info version  container prune  image prune  system df
 Run 'layerlab COMMAND --help' for more information on a command."""
 

@@ -52,8 +52,12 @@ class ImageStore:
     def _dir(self, image_id: str) -> Path:
         return self.root / strip_algo(image_id)
 
-    def put(self, raw: bytes, parent: str = "") -> str:
-        """Store a config exactly as given (so loaded images keep their ID)."""
+    def put(self, raw: bytes, parent: str = "", build_key: str = "") -> str:
+        """Store a config exactly as given (so loaded images keep their ID).
+
+        ``build_key`` is the builder's cache key for the step that made the image: local
+        knowledge like the parent link, so it lives beside it and not in the config.
+        """
         try:
             config = json.loads(raw)
         except ValueError as e:
@@ -64,8 +68,9 @@ class ImageStore:
         d = self._dir(image_id)
         if not (d / "config.json").exists():
             atomic_write(d / "config.json", raw)
-        if parent or not (d / "meta.json").exists():
-            write_json(d / "meta.json", {"parent": parent})
+        if parent or build_key or not (d / "meta.json").exists():
+            write_json(d / "meta.json",
+                       {"parent": parent, **({"build_key": build_key} if build_key else {})})
         return image_id
 
     def exists(self, image_id: str) -> bool:
@@ -90,6 +95,19 @@ class ImageStore:
 
     def all(self) -> list[Image]:
         return [self.get(i) for i in self.ids()]
+
+    def build_links(self) -> list[tuple[str, str, str]]:
+        """(image ID, parent, build key) of every image, read from the small meta records
+        only: the build cache looks steps up with it without parsing any config."""
+        out = []
+        for d in self.root.iterdir():
+            try:
+                meta = read_json(d / "meta.json")
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            if meta.get("build_key"):
+                out.append(("sha256:" + d.name, meta.get("parent", ""), meta["build_key"]))
+        return out
 
     def children(self, image_id: str) -> list[Image]:
         return [img for img in self.all() if img.parent == image_id]

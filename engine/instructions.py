@@ -1,7 +1,9 @@
 """Dockerfile metadata instructions applied to an image config (``commit -c``, ``import -c``).
 
-Only instructions that change configuration, not the filesystem, are accepted here, as in
-Docker: CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME, WORKDIR.
+The ``set_*``/``add_*`` primitives say how each instruction changes the config; the builder
+applies them too, after its own parsing and variable expansion. As ``-c`` lines, only the
+instructions that change configuration, not the filesystem, are accepted, as in Docker:
+CMD, ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, STOPSIGNAL, USER, VOLUME, WORKDIR.
 """
 
 from __future__ import annotations
@@ -46,6 +48,59 @@ def key_values(text: str, instruction: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def set_env(config: dict[str, Any], pairs: list[tuple[str, str]]) -> None:
+    """ENV: later values replace earlier ones of the same name, order kept otherwise."""
+    env = list(config.get("Env") or [])
+    for key, value in pairs:
+        env = [e for e in env if e.partition("=")[0] != key] + [f"{key}={value}"]
+    config["Env"] = env
+
+
+def set_labels(config: dict[str, Any], pairs: list[tuple[str, str]]) -> None:
+    labels = dict(config.get("Labels") or {})
+    labels.update(pairs)
+    config["Labels"] = labels
+
+
+def exposed_ports(specs: list[str]) -> list[str]:
+    """EXPOSE ``80``, ``53/udp``, ``8000-8002``: the ``port/proto`` keys Docker stores."""
+    out = []
+    for spec in specs:
+        port, _, proto = spec.partition("/")
+        proto = proto.lower() or "tcp"
+        if proto not in ("tcp", "udp", "sctp"):
+            raise InvalidArgument(f"Invalid proto: {proto}")
+        first, dash, last = port.partition("-")
+        if not first.isdigit() or (dash and not last.isdigit()) or \
+                int(last if dash else first) > 65535:
+            raise InvalidArgument(f"Invalid containerPort: {port}")
+        if dash and int(last) < int(first):
+            raise InvalidArgument(f"Invalid range specified for the Port: {port}")
+        out += [f"{n}/{proto}" for n in range(int(first), int(last if dash else first) + 1)]
+    return out
+
+
+def add_ports(config: dict[str, Any], specs: list[str]) -> None:
+    ports = dict(config.get("ExposedPorts") or {})
+    ports.update({p: {} for p in exposed_ports(specs)})
+    config["ExposedPorts"] = ports
+
+
+def add_volumes(config: dict[str, Any], paths: list[str]) -> None:
+    if any(not p.strip() for p in paths):
+        raise InvalidArgument("VOLUME specified can not be an empty string")
+    vols = dict(config.get("Volumes") or {})
+    vols.update({p: {} for p in paths})
+    config["Volumes"] = vols
+
+
+def set_workdir(config: dict[str, Any], path: str) -> str:
+    """WORKDIR: relative paths go on from the current one; returns the absolute result."""
+    config["WorkingDir"] = posixpath.normpath(posixpath.join("/", config.get("WorkingDir")
+                                                             or "/", path))
+    return str(config["WorkingDir"])
+
+
 def apply(config: dict[str, Any], line: str) -> None:
     """Apply one instruction line to the image's ``config`` section, in place."""
     word, _, rest = line.strip().partition(" ")
@@ -60,26 +115,15 @@ def apply(config: dict[str, Any], line: str) -> None:
         if ins == "ENTRYPOINT":
             config["Cmd"] = None  # Docker: a new ENTRYPOINT resets the inherited CMD
     elif ins == "ENV":
-        env = list(config.get("Env") or [])
-        for key, value in key_values(rest, ins):
-            env = [e for e in env if e.partition("=")[0] != key] + [f"{key}={value}"]
-        config["Env"] = env
+        set_env(config, key_values(rest, ins))
     elif ins == "LABEL":
-        labels = dict(config.get("Labels") or {})
-        labels.update(key_values(rest, ins))
-        config["Labels"] = labels
+        set_labels(config, key_values(rest, ins))
     elif ins == "EXPOSE":
-        ports = dict(config.get("ExposedPorts") or {})
-        for p in rest.split():
-            ports[p if "/" in p else f"{p}/tcp"] = {}
-        config["ExposedPorts"] = ports
+        add_ports(config, rest.split())
     elif ins == "VOLUME":
-        vols = dict(config.get("Volumes") or {})
-        paths = json.loads(rest) if rest.startswith("[") else rest.split()
-        vols.update({p: {} for p in paths})
-        config["Volumes"] = vols
+        add_volumes(config, json.loads(rest) if rest.startswith("[") else rest.split())
     elif ins == "WORKDIR":
-        config["WorkingDir"] = posixpath.join(config.get("WorkingDir") or "/", rest)
+        set_workdir(config, rest)
     elif ins == "USER":
         config["User"] = rest
     elif ins == "STOPSIGNAL":

@@ -286,3 +286,29 @@ def write_tree(out: BinaryIO, root: Path) -> None:
         for name in sorted(dirnames + filenames):
             w.add(os.path.join(dirpath, name), name if rel_dir == "." else f"{rel_dir}/{name}")
     w.close()
+
+
+def tar_changes(fileobj: BinaryIO, present: set[str]) -> list[Change]:
+    """A layer tar read as ``docker diff`` entries against the paths of the layers below
+    (``present``, updated in place): whiteouts are D, paths already there C, others A."""
+    changes: list[Change] = []
+    tf = open_tar(fileobj)
+    for m in tf:
+        rel = member_path(m.name)
+        if not rel:
+            continue
+        parent, name = posixpath.split(rel)
+        if name == WH_OPAQUE:
+            below = parent + "/"
+            gone = sorted(p for p in present if p.startswith(below))
+            changes += [Change("D", "/" + p) for p in gone]
+            present.difference_update(gone)
+        elif name.startswith(WH_PREFIX):
+            target = posixpath.join(parent, name[len(WH_PREFIX):])
+            changes.append(Change("D", "/" + target))
+            present.difference_update([p for p in present if p.startswith(target + "/")])
+            present.discard(target)
+        else:
+            changes.append(Change("C" if rel in present else "A", "/" + rel))
+            present.add(rel)
+    return changes

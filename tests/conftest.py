@@ -5,6 +5,7 @@ Tests leave no mounts, processes or cgroups behind, even when they fail.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -13,7 +14,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from layerlab.engine.api import Engine
 from layerlab.engine.bootstrap import bootstrap
 from layerlab.engine.commands import IO, execute
@@ -47,10 +47,8 @@ def cleanup_root(root: Path) -> None:
         engine = Engine(root, "vfs")
         for c in engine.containers.all():
             if c.State.Running:
-                try:
+                with contextlib.suppress(EngineError):
                     engine.remove_container(c.ID, force=True)
-                except EngineError:
-                    pass
     with open("/proc/self/mountinfo") as f:
         mounts = [line.split()[4] for line in f]
     for m in sorted((m for m in mounts if m.startswith(str(root) + "/")), reverse=True):
@@ -110,6 +108,6 @@ def docker(engine: Engine, root: Path, driver: str) -> Docker:
 
 def run_cmd(engine: Engine, *argv: str) -> tuple[int, str]:
     """Execute through the command layer in-process; returns (exit code, text)."""
-    io = IO(open(os.devnull, "rb"), open(os.devnull, "wb"), open(os.devnull, "wb"))
-    result = execute(engine, list(argv), io)
+    with open(os.devnull, "rb") as stdin, open(os.devnull, "wb") as out:
+        result = execute(engine, list(argv), IO(stdin, out, out))
     return result.exit_code, result.text()

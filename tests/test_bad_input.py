@@ -9,7 +9,6 @@ import tarfile
 from pathlib import Path
 
 import pytest
-
 from conftest import Docker, needs_root
 from layerlab.engine.api import Engine
 
@@ -27,7 +26,7 @@ def store_listing(root: Path) -> list[str]:
             if f not in ("lock",):
                 out.append(os.path.join(rel, f))
     refs = root / "repositories.json"
-    return sorted(out) + [refs.read_text() if refs.exists() else ""]
+    return [*sorted(out), refs.read_text() if refs.exists() else ""]
 
 
 def make_tar(entries: list[tuple[tarfile.TarInfo, bytes | None]]) -> bytes:

@@ -7,7 +7,6 @@ import os
 import subprocess
 
 import pytest
-
 from conftest import Docker, needs_root
 
 pytestmark = needs_root
@@ -94,7 +93,8 @@ def test_s7_run_exit_codes(docker: Docker) -> None:
 
 
 def test_s7_run_detached_name_and_logs(docker: Docker) -> None:
-    cid = docker.out("run", "-d", "--name", "web", "busybox", "sh", "-c", "echo ready; echo oops >&2")
+    cid = docker.out("run", "-d", "--name", "web", "busybox", "sh", "-c",
+                     "echo ready; echo oops >&2")
     assert docker.out("wait", "web") == "0"
     p = docker("logs", "web")
     assert p.stdout == "ready\n" and p.stderr == "oops\n"

@@ -36,7 +36,8 @@ def layer_state(engine: Engine) -> dict[str, str]:
     """Digests of every stored layer blob and every unpacked layer directory."""
     out = {}
     for layer in engine.layers.all():
-        out[layer.diff_id] = hashlib.sha256(engine.content.path(layer.diff_id).read_bytes()).hexdigest()
+        blob = engine.content.path(layer.diff_id).read_bytes()
+        out[layer.diff_id] = hashlib.sha256(blob).hexdigest()
         unpacked = engine.layers.root / layer.chain_id[7:] / "diff"
         if unpacked.exists():
             out[layer.chain_id + "/diff"] = tree_digest(unpacked)
@@ -89,7 +90,8 @@ def test_s2_container_has_lower_upper_merged_and_writes_land_in_upper(
     docker("rm", "-f", "rw")
 
 
-def test_s4_diff_shows_added_changed_deleted(docker: Docker, engine: Engine, tmp_path: Path) -> None:
+def test_s4_diff_shows_added_changed_deleted(docker: Docker, engine: Engine,
+                                             tmp_path: Path) -> None:
     docker("run", "--name", "dd", "busybox", "sh", "-c",
            "echo hi > /tmp/new; echo more >> /etc/passwd; rm /etc/group; rm -rf /var/spool")
     lines = docker.out("diff", "dd").splitlines()
@@ -180,7 +182,8 @@ def test_s14_rmi_rules(docker: Docker, engine: Engine) -> None:
     # refuses an image a container uses
     docker("create", "--name", "user", "top:1")
     p = docker("rmi", "top:1", check=False)
-    assert p.returncode == 1 and "container" in p.stderr and "is using its referenced image" in p.stderr
+    assert p.returncode == 1 and "container" in p.stderr
+    assert "is using its referenced image" in p.stderr
     docker("rm", "user")
     # refuses an image with children unless -f (after untagging, mid is an intermediate)
     p = docker("rmi", mid, check=False)

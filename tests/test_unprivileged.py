@@ -12,7 +12,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
 from conftest import needs_root
 
 pytestmark = [needs_root, pytest.mark.skipif(shutil.which("setpriv") is None,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
 
@@ -24,6 +25,9 @@ class IO:
     stdin: BinaryIO
     stdout: BinaryIO
     stderr: BinaryIO
+    # Told the ID of a container started in the foreground, so a front-end that does not
+    # run commands on its main thread (the kernel) can forward signals to it or detach.
+    attached: Callable[[str], None] | None = None
 
     @classmethod
     def std(cls) -> IO:

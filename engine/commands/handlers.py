@@ -20,7 +20,7 @@ from ..images import Image
 from ..runtime.spec import Attach
 from . import IO
 from .grammar import UsageError
-from .results import Changes, Document, Graph, Lines, Result, Streamed, Table
+from .results import Build, Changes, Document, Graph, Lines, Result, Streamed, Table
 
 PS_COLUMNS = [("ID", "CONTAINER ID"), ("Image", "IMAGE"), ("Command", "COMMAND"),
               ("RunningFor", "CREATED"), ("Status", "STATUS"), ("Ports", "PORTS"),
@@ -108,6 +108,8 @@ def _start_attached(engine: Engine, c: Container, io: IO, stdin: bool) -> int:
     started = engine.start(c.ID, _attach(io, stdin))
     if started is None:
         return 0
+    if io.attached:
+        io.attached(c.ID)
 
     def forward(signum: int, _frame: Any) -> None:
         with contextlib.suppress(EngineError, OSError):
@@ -456,6 +458,38 @@ def cmd_rmi(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
             io.say(error_message(e))
             failed = True
     return Lines(lines, exit_code=1 if failed else 0)
+
+
+def cmd_build(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
+    """S16: a Dockerfile, step by step, each step an intermediate image, with the cache;
+    the classic output is streamed to stdout (buffered with -q, shown only on failure)."""
+    from .. import builder
+
+    for tag in args.tag:
+        try:
+            refs.parse(tag)
+        except InvalidArgument as e:
+            raise UsageError(f'invalid argument "{tag}" for "-t, --tag" flag: {e}') from None
+    held: list[str] = []
+
+    def progress(event: builder.Progress) -> None:
+        if args.quiet:
+            held.append(event.text)
+        else:
+            io.stdout.write(event.text.encode("utf-8", "surrogateescape"))
+            io.stdout.flush()
+
+    with builder.open_context(args.context, args.file, io.stdin) as ctx:
+        opts = builder.BuildOptions(
+            ctx.root, ctx.dockerfile, ctx.name, ctx.ignore, args.tag,
+            builder.build_args(args.build_arg), args.target, args.no_cache,
+            dict(item.partition("=")[::2] for item in args.label))
+        try:
+            result = builder.build(engine, opts, progress)
+        except builder.BuildError:
+            io.stderr.write("".join(held).encode("utf-8", "surrogateescape"))
+            raise
+    return Build(result.image_id, result.tags, result.steps, quiet=args.quiet)
 
 
 def cmd_tag(engine: Engine, args: argparse.Namespace, io: IO) -> Result:

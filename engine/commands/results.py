@@ -135,6 +135,26 @@ class Graph(Result):
 
 
 @dataclass
+class Build(Result):
+    """``build`` (S16): the classic output was streamed as the steps ran; this keeps the
+    step list (index, instruction, image, layer diffID or "" for a metadata step, size,
+    cache hit, container, duration) for a front-end, and ``text()`` is the summary the
+    classic builder ends with (with ``-q``: only the image ID)."""
+
+    image_id: str
+    tags: list[str]
+    steps: list[dict[str, Any]]
+    quiet: bool = False
+
+    def text(self) -> str:
+        if self.quiet:
+            return self.image_id
+        built = self.image_id.removeprefix("sha256:")[:12]
+        return "\n".join([f"Successfully built {built}",
+                          *(f"Successfully tagged {t}" for t in self.tags)])
+
+
+@dataclass
 class Streamed(Result):
     """Output already written to the front-end's stdout/stderr (run, exec, logs, save)."""
 

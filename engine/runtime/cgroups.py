@@ -156,7 +156,16 @@ class Cgroup:
 
         select() on a kernfs file wakes on change notifications (v2 cgroup.events sends
         them; v1 freezer.state does not, so there the short slice is the poll interval).
+        A group that vanished meanwhile (its processes were killed, the monitor removed it)
+        is as thawed as it gets.
         """
+        try:
+            self._wait_state(want)
+        except OSError as e:
+            if want or not _vanished(e):
+                raise
+
+    def _wait_state(self, want: bool) -> None:
         path = self._state_file()
         fd = os.open(path, os.O_RDONLY)
         try:
@@ -201,12 +210,18 @@ class Cgroup:
         self._set_frozen(False)
 
     def frozen(self) -> bool:
-        """Whether the kernel reports the cgroup fully frozen (not merely freezing)."""
-        fd = os.open(self._state_file(), os.O_RDONLY)
+        """Whether the kernel reports the cgroup fully frozen (not merely freezing); a group
+        that vanished is not."""
         try:
-            return self._read_state(fd)
-        finally:
-            os.close(fd)
+            fd = os.open(self._state_file(), os.O_RDONLY)
+            try:
+                return self._read_state(fd)
+            finally:
+                os.close(fd)
+        except OSError as e:
+            if _vanished(e):
+                return False
+            raise
 
     def kill_all(self, sig: int) -> None:
         """Send ``sig`` to every process in the cgroup.
@@ -236,3 +251,8 @@ class Cgroup:
             except OSError as e:
                 raise CgroupError(e.errno, f"remove cgroup with processes {self.pids()}",
                                   dirpath) from e
+
+
+def _vanished(e: OSError) -> bool:
+    """The cgroup directory was removed under us (ENOENT on open, ENODEV on read)."""
+    return e.errno in (errno.ENOENT, errno.ENODEV)

@@ -1,0 +1,110 @@
+"""Filesystem steps on the real engine: every RUN, COPY, ADD and WORKDIR step is a
+container over the previous step's image whose read-write layer is committed as the step's
+layer, then removed — the classic builder's run, modify, commit loop (S16).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from ..api import CreateOptions, Engine, host_arch
+from ..containers import Container, now
+from ..errors import EngineError
+from ..layers import Layer
+
+SCRIPT_PREFIX = "/.layerlab-heredoc-"  # a RUN heredoc with #!: run as a file, removed after
+
+
+class StepRunner:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def _container(self, image_id: str, cmd: list[str], env: list[str] | None = None,
+                   ) -> Container:
+        return self.engine.create_step(image_id, CreateOptions(cmd=cmd, env=env or [],
+                                                               entrypoint=""))
+
+    @contextlib.contextmanager
+    def _rootfs(self, c: Container) -> Iterator[str]:
+        with self.engine.driver(c.Driver).view(c.ID, self.engine.chain(c)) as root:
+            yield str(root)
+
+    def commit(self, c: Container) -> Layer | None:
+        """The step's changes as a layer; None when it changed nothing."""
+        with self.engine.lock():
+            return self.engine.commit_step(self.engine.containers.get(c.ID))
+
+    def run(self, image_id: str, argv: list[str], env: list[str], script: str | None,
+            started: Callable[[str], None], output: Callable[[bytes], None],
+            ) -> tuple[Container, int]:
+        """RUN: create, start, stream the output, wait for the exit code. ``script`` is a
+        heredoc with ``#!`` to put at ``argv[0]`` for the run only."""
+        c = self._container(image_id, argv, env)
+        if script is not None:
+            with self._rootfs(c) as root:
+                path = os.path.join(root, argv[0].lstrip("/"))
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o755)
+                with os.fdopen(fd, "w") as f:
+                    f.write(script)
+        started(c.ID)
+        try:
+            code = self.engine.run_step(c.ID, output)
+        except BaseException:
+            with contextlib.suppress(EngineError):
+                self.engine.remove_container(c.ID, force=True)
+            raise
+        if script is not None:
+            with self._rootfs(c) as root:
+                os.unlink(os.path.join(root, argv[0].lstrip("/")))
+        return c, code
+
+    def change(self, image_id: str, cmd: list[str], modify: Callable[[str], object],
+               ) -> Layer | None:
+        """COPY, ADD, WORKDIR: ``modify`` writes into the mounted root of a step container
+        (never started) whose changes become the layer."""
+        c = self._container(image_id, cmd)
+        try:
+            with self._rootfs(c) as root:
+                modify(root)
+            return self.commit(c)
+        finally:
+            self.remove(c)
+
+    @contextlib.contextmanager
+    def image_root(self, image_id: str) -> Iterator[str]:
+        """An image's filesystem to read (COPY --from), mounted for as long as needed."""
+        c = self._container(image_id, ["#(nop) COPY --from source"])
+        try:
+            with self._rootfs(c) as root:
+                yield root
+        finally:
+            self.remove(c)
+
+    def remove(self, c: Container) -> None:
+        self.engine.remove_container(c.ID, force=True)
+
+    def image(self, parent: str, parent_config: dict[str, Any], run_config: dict[str, Any],
+              created_by: str, layer: Layer | None, author: str, key: str) -> tuple[str, dict]:
+        """The step's image: the parent's layers and history plus this step's, the stage's
+        config, parent-linked (``images -a``) and keyed for the cache."""
+        created = now()
+        history = {"created": created, "created_by": created_by,
+                   **({"author": author} if author else {}),
+                   **({"empty_layer": True} if layer is None else {})}
+        rootfs = parent_config.get("rootfs") or {}
+        diff_ids = list(rootfs.get("diff_ids") or [])
+        config: dict[str, Any] = {
+            "architecture": parent_config.get("architecture") or host_arch(),
+            **({"author": author} if author else {}),
+            "config": run_config,
+            "created": created,
+            "history": [*parent_config.get("history", []), history],
+            "os": parent_config.get("os") or "linux",
+            "rootfs": {"type": "layers",
+                       "diff_ids": diff_ids + ([layer.diff_id] if layer else [])},
+        }
+        with self.engine.lock():
+            return self.engine.new_image(config, parent=parent, build_key=key), config

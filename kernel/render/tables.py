@@ -1,0 +1,91 @@
+"""Listings (``ps``, ``images``, ``history``, ``system df``, ``top``, …) as HTML tables.
+
+The columns are exactly the CLI's (the result's default view); cells get a little meaning
+through style: IDs in monospace, states as coloured badges, sizes right-aligned.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from layerlab.engine.commands.results import Table
+from layerlab.engine.layertar import Change
+
+from .changes import change_list, counts
+from .html import BORDER, MONO, badge, caption, change_letter, esc, mono, muted
+
+STATE_COLORS = {"running": "#16a34a", "paused": "#d97706", "exited": "#6b7280",
+                "created": "#2563eb", "dead": "#dc2626", "restarting": "#d97706"}
+NUMERIC = {"Size", "TotalCount", "Active", "Reclaimable", "PID", "PPID", "UID"}
+MONO_FIELDS = {"ID", "Command", "CreatedBy", "Digest", "CMD"}
+NOUNS = {"ps": "container", "images": "image", "history": "step", "df": "type",
+         "top": "process"}
+FILES_SHOWN = 300  # per layer: a big base layer lists thousands of paths
+
+
+def render_table(t: Table, files: list[list[Change] | None] | None = None) -> str:
+    """``files``, for ``history``: each row's layer changes, or None (no layer)."""
+    heads = "".join(_th(f, h) for f, h in t.columns)
+    if files is not None:
+        heads += _th("", "FILES")
+    body = []
+    for i, row in enumerate(t.rows):
+        cells = "".join(_td(f, _cell(t.kind, f, row)) for f, _ in t.columns)
+        if files is not None:
+            cells += _td("", _files_cell(files[i] if i < len(files) else None))
+        body.append(f"<tr>{cells}</tr>")
+    table = (f'<table style="border-collapse:collapse;margin:0">'
+             f"<thead><tr>{heads}</tr></thead><tbody>{''.join(body)}</tbody></table>")
+    return table + caption(_summary(t))
+
+
+def _th(field: str, header: str) -> str:
+    align = "right" if field in NUMERIC else "left"
+    return (f'<th style="text-align:{align};white-space:nowrap;padding:2px 10px 2px 0;'
+            f'border-bottom:1px solid {BORDER}">{esc(header)}</th>')
+
+
+def _td(field: str, html: str) -> str:
+    align = "right" if field in NUMERIC else "left"
+    return (f'<td style="text-align:{align};vertical-align:top;padding:2px 10px 2px 0">'
+            f"{html}</td>")
+
+
+def _cell(kind: str, field: str, row: dict[str, Any]) -> str:
+    value = str(row.get(field, ""))
+    if value in ("<none>", "<missing>"):
+        return muted(value)
+    if kind == "ps" and field == "Status":
+        return badge(value, STATE_COLORS.get(str(row.get("State", "")), "#6b7280"))
+    if kind == "ps" and field == "Names":
+        return f"<b>{esc(value)}</b>"
+    if kind == "images" and field in ("Repository", "Tag"):
+        return f"<b>{esc(value)}</b>"
+    if field in MONO_FIELDS:
+        return mono(value)
+    return esc(value)
+
+
+def _files_cell(changes: list[Change] | None) -> str:
+    if changes is None:
+        return muted("no layer (metadata only)")
+    if not changes:
+        return muted("empty layer")
+    n = counts(changes)
+    summary = " ".join(f"{change_letter(k)}&nbsp;{v:,}" for k, v in n.items() if v)
+    return (f'<details><summary style="cursor:pointer;white-space:nowrap">{summary}</summary>'
+            f'<div style="max-height:18em;overflow:auto;font-family:{MONO};font-size:90%">'
+            f"{change_list(changes, FILES_SHOWN)}</div></details>")
+
+
+def _summary(t: Table) -> str:
+    n = len(t.rows)
+    noun = NOUNS.get(t.kind, "row")
+    text = f"{n} {noun}{'' if n == 1 else 's'}"
+    if t.kind == "ps":
+        running = sum(1 for r in t.rows if r.get("State") in ("running", "paused"))
+        text += f", {running} running" if n else " running (`docker ps -a` shows all)"
+    if t.kind == "history":
+        text += ", newest first; open FILES to see what each step's layer added (A), " \
+                "changed (C) and deleted (D)"
+    return text
