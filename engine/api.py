@@ -550,7 +550,7 @@ class Engine:
         return self.containers.get(c.ID).State.ExitCode
 
     def exec(self, name: str, cmd: list[str], env: list[str], workdir: str, user: str | None,
-             stdin: int, stdout: int, stderr: int) -> int:
+             stdin: int, stdout: int, stderr: int, detach: bool = False) -> int:
         """S17: a new process in the running container's namespaces."""
         from .runtime.exec import exec_in
 
@@ -560,7 +560,7 @@ class Engine:
         process = ProcessSpec(cmd, merged_env(c.Config["Env"], env, c.Config["Hostname"]),
                               workdir or c.Config["WorkingDir"] or "/",
                               c.Config["User"] if user is None else user)
-        return exec_in(c.State.Pid, Cgroup.open(c.ID), process, stdin, stdout, stderr)
+        return exec_in(c.State.Pid, Cgroup.open(c.ID), process, stdin, stdout, stderr, detach)
 
     def diff(self, name: str) -> list[layertar.Change]:
         """S4: A/C/D changes in the container's RW layer."""

@@ -125,3 +125,9 @@ def test_images_reference_filter(docker: Docker) -> None:
     assert docker.out("images", "--format", "{{.Repository}}:{{.Tag}}", "other/thing") == \
         "other/thing:v2"
     assert docker.out("images", "-q", "busybox:nope") == ""
+
+
+def test_pull_progress_on_stdout(docker: Docker) -> None:
+    p = docker("pull", "busybox")
+    assert "busybox" in p.stdout and p.stderr == ""
+    assert docker("pull", "-q", "busybox").stdout.strip() == "busybox:latest"

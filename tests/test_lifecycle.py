@@ -225,3 +225,12 @@ def test_top_lists_container_processes(docker: Docker) -> None:
 def test_management_aliases(docker: Docker, alias: list[str]) -> None:
     docker("create", "--name", "al", "busybox")
     assert "al" in docker.out(*alias)
+
+
+def test_s17_exec_detached_returns_at_once(docker: Docker) -> None:
+    docker("run", "-d", "--name", "xd", "busybox", "sleep", "30")
+    docker("exec", "-d", "xd", "sh", "-c", "sleep 0.5; echo late > /tmp/late")
+    assert docker("exec", "xd", "test", "-f", "/tmp/late", check=False).returncode == 1
+    docker("exec", "xd", "sh", "-c", "while [ ! -f /tmp/late ]; do sleep 0.05; done")
+    assert docker.out("exec", "xd", "cat", "/tmp/late") == "late"
+    docker("rm", "-f", "xd")

@@ -55,10 +55,12 @@ def _ensure_image(engine: Engine, ref: str, io: IO) -> None:
         _pull(engine, ref, io)
 
 
-def _pull(engine: Engine, ref: str, io: IO, quiet: bool = False) -> str:
+def _pull(engine: Engine, ref: str, io: IO, quiet: bool = False, err: bool = True) -> str:
+    """Progress goes to stderr when ``run`` pulls, to stdout for ``pull``, as Docker does."""
     from .. import registry
 
-    return registry.pull(engine, ref, (lambda line: None) if quiet else io.say)
+    return registry.pull(engine, ref, (lambda line: None) if quiet
+                         else (lambda line: io.say(line, err=err)))
 
 
 def _create(engine: Engine, args: argparse.Namespace, io: IO) -> Container:
@@ -208,7 +210,7 @@ def cmd_exec(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
         stdin = io.stdin.fileno() if args.interactive else devnull
         out, err = (devnull, devnull) if args.detach else (io.stdout.fileno(), io.stderr.fileno())
         code = engine.exec(args.container, args.command, _env(args.env), args.workdir,
-                           args.user, stdin, out, err)
+                           args.user, stdin, out, err, detach=args.detach)
     finally:
         os.close(devnull)
     return Streamed(exit_code=code)
@@ -571,7 +573,7 @@ def cmd_import(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
 
 
 def cmd_pull(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
-    image_id = _pull(engine, args.image, io, args.quiet)
+    image_id = _pull(engine, args.image, io, args.quiet, err=False)
     return Lines([str(refs.parse(args.image))] if args.quiet else [], kind="pull",
                  exit_code=0 if image_id else 1)
 

@@ -15,8 +15,10 @@ NS_ORDER = ("ipc", "uts", "net", "pid", "mnt")
 
 
 def exec_in(pid: int, cgroup: Cgroup | None, process: ProcessSpec,
-            stdin: int, stdout: int, stderr: int) -> int:
-    """Run ``process`` in the namespaces of ``pid``; returns its exit code (128+N if killed)."""
+            stdin: int, stdout: int, stderr: int, detach: bool = False) -> int:
+    """Run ``process`` in the namespaces of ``pid``; returns its exit code (128+N if killed),
+    or 0 as soon as it has been exec'd when ``detach`` (it then belongs to the container's
+    init, as with ``docker exec -d``)."""
     fail_r, fail_w = os.pipe2(os.O_CLOEXEC)
     try:
         ns_fds = [os.open(f"/proc/{pid}/ns/{ns}", os.O_RDONLY | os.O_CLOEXEC) for ns in NS_ORDER]
@@ -41,9 +43,12 @@ def exec_in(pid: int, cgroup: Cgroup | None, process: ProcessSpec,
             if grandchild == 0:
                 _exec(process, stdin, stdout, stderr, fail_w)
             os.close(fail_w)
-            _, status = os.waitpid(grandchild, 0)
-            code = os.waitstatus_to_exitcode(status)
-            code = 128 - code if code < 0 else code
+            if detach:
+                code = 0
+            else:
+                _, status = os.waitpid(grandchild, 0)
+                code = os.waitstatus_to_exitcode(status)
+                code = 128 - code if code < 0 else code
         except BaseException as e:
             with contextlib.suppress(OSError):
                 os.write(fail_w, f"126 exec: {e}".encode())
