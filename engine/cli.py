@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -67,5 +68,21 @@ def main(argv: list[str] | None = None) -> int:
     return result.exit_code
 
 
+def run() -> None:
+    """Console entry point: exit without tearing the interpreter down.
+
+    Everything is flushed and no atexit work exists, so skipping Python's finalisation is
+    safe, and it saves several milliseconds on every ``docker …`` invocation.
+    """
+    try:
+        code = main()
+        sys.stdout.flush()
+    except BrokenPipeError:  # `layerlab images | head -1`: the reader left, as SIGPIPE would
+        code = 141
+    with contextlib.suppress(OSError):
+        sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
