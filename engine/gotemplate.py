@@ -239,7 +239,7 @@ class _Lexer:
         if ok and self.text[end : end + 1] in ("+", "-"):  # Go reads "1+2" as a complex literal
             end, ok = self.scan_number(end)[0], False
         if not ok:
-            raise _LexError(f"bad number syntax: {_go_quote(self.text[p:end])}", p)
+            raise _LexError(f"bad number syntax: {go_quote(self.text[p:end])}", p)
         return end
 
     def scan_number(self, p: int) -> tuple[int, bool]:
@@ -289,9 +289,9 @@ def _number(text: str) -> int | float:
             raise ValueError(text)  # Go wants a p exponent on a hex fraction
         value = float.fromhex(text) if hexadecimal else float(text)
     except ValueError:
-        raise ValueError(f"illegal number syntax: {_go_quote(text)}") from None
+        raise ValueError(f"illegal number syntax: {go_quote(text)}") from None
     if not any(c in text for c in ".eEpP"):  # e.g. "08": not octal, yet no float syntax
-        raise ValueError(f"integer overflow: {_go_quote(text)}")
+        raise ValueError(f"integer overflow: {go_quote(text)}")
     return value
 
 
@@ -425,7 +425,7 @@ def _describe(tok: _Tok) -> str:
         return "EOF"
     if tok.kind in _KEYWORDS or tok.kind == "dot":
         return f"<{tok.val}>"
-    return _go_quote(tok.val[:10]) + "..." if len(tok.val) > 10 else _go_quote(tok.val)
+    return go_quote(tok.val[:10]) + "..." if len(tok.val) > 10 else go_quote(tok.val)
 
 
 # ----------------------------------------------------------------------------- parser
@@ -590,7 +590,7 @@ class _Parser:
         if isinstance(node, _Var):
             return _Var(pos, node.name, node.fields + fields)
         if isinstance(node, _Literal | _Nil | _Dot):
-            self.error(f"unexpected . after term {_go_quote(str(node))}")
+            self.error(f"unexpected . after term {go_quote(str(node))}")
         return _Chain(pos, node, fields)
 
     def term(self) -> _Operand | None:
@@ -600,11 +600,11 @@ class _Parser:
         self.next()
         if tok.kind == "ident":
             if tok.val not in _FUNCS:
-                self.error(f"function {_go_quote(tok.val)} not defined")
+                self.error(f"function {go_quote(tok.val)} not defined")
             return _Ident(tok.pos, tok.val)
         if tok.kind == "var":
             if tok.val not in self.vars:
-                self.error(f"undefined variable {_go_quote(tok.val)}")
+                self.error(f"undefined variable {go_quote(tok.val)}")
             return _Var(tok.pos, tok.val, [])
         if tok.kind == "lparen":
             return self.pipeline("parenthesized pipeline", "rparen")
@@ -876,7 +876,7 @@ def _is_struct(value: object) -> bool:
 _QUOTE_ESCAPES = {c: "\\" + e for c, e in zip("\a\b\f\n\r\t\v\\", "abfnrtv\\", strict=True)}
 
 
-def _go_quote(text: str, quote: str = '"', ascii_only: bool = False) -> str:
+def go_quote(text: str, quote: str = '"', ascii_only: bool = False) -> str:
     """strconv.Quote (QuoteRune for quote="'"): Go escapes; printable text is kept."""
     out = []
     for c in text:
@@ -967,7 +967,7 @@ def _fmt_int(n: int, spec: _Spec) -> str:
     verb = spec.verb
     if verb in "cqU":
         char = chr(n) if 0 <= n <= 0x10FFFF and not 0xD800 <= n < 0xE000 else "\ufffd"
-        quoted = _go_quote(char, "'", "+" in spec.flags)
+        quoted = go_quote(char, "'", "+" in spec.flags)
         code = f"U+{n % 2**64:0{max(4, spec.prec or 0)}X}"  # Go shows negatives as uint64
         return _pad({"c": char, "q": quoted, "U": code}[verb], spec, zeros=True)
     if spec.prec == 0 and n == 0:  # Go prints nothing at all, not even a sign
@@ -1001,7 +1001,7 @@ def _fmt_str(s: str, spec: _Spec) -> str:
         hexed = data.hex(" ") if " " in spec.flags else data.hex()
         return _pad(hexed.upper() if spec.verb == "X" else hexed, spec)
     s = s[: spec.prec]
-    return _pad(_go_quote(s, '"', "+" in spec.flags) if spec.verb == "q" else s, spec)
+    return _pad(go_quote(s, '"', "+" in spec.flags) if spec.verb == "q" else s, spec)
 
 
 def _shortest(f: float) -> tuple[str, int]:

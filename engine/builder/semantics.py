@@ -14,6 +14,7 @@ from typing import Any
 
 from .. import instructions
 from ..errors import InvalidArgument
+from ..gotemplate import go_quote
 from .parse import Instruction, error_at
 from .shell import Lexer
 
@@ -37,29 +38,6 @@ class StageState:
 
 
 # -- Go's fmt, as the classic builder's history strings use it -------------------------------
-_ESCAPES = {"\a": r"\a", "\b": r"\b", "\f": r"\f", "\n": r"\n", "\r": r"\r", "\t": r"\t",
-            "\v": r"\v", "\\": r"\\"}
-
-
-def go_quote(s: str, quote: str = '"') -> str:
-    """``strconv.Quote`` (or ``QuoteRune`` with ``quote="'"``)."""
-    out = []
-    for ch in s:
-        if ch == quote:
-            out.append("\\" + ch)
-        elif ch in _ESCAPES:
-            out.append(_ESCAPES[ch])
-        elif ch.isprintable():
-            out.append(ch)
-        elif ord(ch) < 0x80:
-            out.append(f"\\x{ord(ch):02x}")
-        elif ord(ch) < 0x10000:
-            out.append(f"\\u{ord(ch):04x}")
-        else:
-            out.append(f"\\U{ord(ch):08x}")
-    return quote + "".join(out) + quote
-
-
 def go_q_list(items: list[str] | None) -> str:
     """``%q`` of a ``[]string``: ``["a" "b"]``."""
     return "[" + " ".join(go_quote(i) for i in items or []) + "]"
