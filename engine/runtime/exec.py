@@ -29,11 +29,11 @@ def exec_in(pid: int, cgroup: Cgroup | None, process: ProcessSpec,
         code = 126
         try:
             from . import syscalls as sc
-            from .monitor import _close_fds_except
+            from .monitor import close_fds_except
 
             # Hold none of the caller's descriptors while the process runs: a notebook
             # kernel's listening sockets would outlive the kernel and block its restart.
-            _close_fds_except({stdin, stdout, stderr, fail_w, *ns_fds})
+            close_fds_except({stdin, stdout, stderr, fail_w, *ns_fds})
             for fd in ns_fds:
                 sc.setns(fd, 0)
             if cgroup:

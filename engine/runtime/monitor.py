@@ -71,7 +71,7 @@ def _read_all(fd: int) -> bytes:
     return out
 
 
-def _close_fds_except(keep: set[int]) -> None:
+def close_fds_except(keep: set[int]) -> None:
     """Drop every inherited descriptor: above all the caller's store lock, which would
     otherwise stay held for the container's whole life."""
     for name in os.listdir("/proc/self/fd"):
@@ -96,7 +96,7 @@ def spawn(spec: ContainerSpec, attach: Attach | None, hooks: Hooks) -> Started:
             held = {attach.stdout, attach.stderr} if attach else set()
             if attach and attach.stdin is not None:
                 held.add(attach.stdin)
-            _close_fds_except({ready_w, *held, *([exit_w] if exit_w is not None else [])})
+            close_fds_except({ready_w, *held, *([exit_w] if exit_w is not None else [])})
             if os.fork() == 0:
                 _monitor(spec, attach, hooks, ready_w, exit_w)
             code = 0
