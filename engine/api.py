@@ -10,6 +10,7 @@ import contextlib
 import os
 import select
 import signal
+import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -568,6 +569,7 @@ class Engine:
         return self.driver(c.Driver).changes(c.ID, self.chain(c))[0]
 
     def rw_size(self, c: Container) -> int:
+        """Bytes of file content in the RW layer (``ps -s``, ``system df``), as Docker counts."""
         driver = self.driver(c.Driver)
         changes, _ = driver.changes(c.ID, self.chain(c))
         src = driver.source(c.ID)
@@ -576,8 +578,7 @@ class Engine:
             if ch.kind != "D":
                 with contextlib.suppress(OSError):
                     st = os.lstat(os.path.join(src, ch.path.lstrip("/")))
-                    total += st.st_size if not os.path.isdir(
-                        os.path.join(src, ch.path.lstrip("/"))) else 0
+                    total += 0 if stat.S_ISDIR(st.st_mode) else st.st_size
         return total
 
     def commit_layer(self, c: Container, pause: bool = True) -> Layer:
