@@ -429,9 +429,7 @@ class Engine:
                 self._remove_stopped(cid)
 
     def _on_failed(self, cid: str, code: int, message: str) -> None:
-        c = self.containers.get(cid)
-        with contextlib.suppress(OSError):
-            self.driver(c.Driver).unmount(cid)
+        """Record why the command could not start (``_spawn`` unmounts the view)."""
         self.containers.update_state(cid, ExitCode=code, Error=message)
 
     def _remove_stopped(self, cid: str) -> None:
