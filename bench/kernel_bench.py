@@ -25,9 +25,9 @@ from pathlib import Path
 
 from jupyter_client.blocking.client import BlockingKernelClient
 from jupyter_client.manager import KernelManager
-from layerlab.engine.api import Engine
-from layerlab.engine.bootstrap import bootstrap
 from layerlab.engine.commands import IO, execute
+from layerlab.engine.services.engine import Engine
+from layerlab.engine.transfer.bootstrap import bootstrap
 from layerlab.kernel.install import install
 
 

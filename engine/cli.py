@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from .commands import IO, EngineError, error_message, execute
-from .config import default_root
+from .settings import default_root
 
 USAGE = """Usage: layerlab [--root DIR] [--storage-driver overlay|vfs] COMMAND [ARGS...]
 
@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args or args[0] in ("--help", "help"):
         print(USAGE)
         return 0
-    from .api import Engine
+    from .services.engine import Engine
 
     io = IO.std()
     try:

@@ -20,10 +20,10 @@ import comm
 from ipykernel.comm.comm import BaseComm
 from ipykernel.comm.manager import CommManager
 from ipykernel.kernelbase import Kernel
-from layerlab.engine.api import VERSION, Engine
 from layerlab.engine.commands import IO, EngineError, execute
 from layerlab.engine.commands.results import Table
-from layerlab.engine.config import default_root
+from layerlab.engine.services.engine import VERSION, Engine
+from layerlab.engine.settings import default_root
 from traitlets import Integer
 
 from . import cells, commands, completion

@@ -14,10 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from layerlab.engine.api import Engine
-from layerlab.engine.bootstrap import bootstrap
 from layerlab.engine.commands import IO, execute
 from layerlab.engine.errors import EngineError
+from layerlab.engine.services.engine import Engine
+from layerlab.engine.transfer.bootstrap import bootstrap
 
 ROOT = os.geteuid() == 0
 needs_root = pytest.mark.skipif(not ROOT, reason="containers need root on this host")

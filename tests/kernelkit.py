@@ -14,8 +14,8 @@ from typing import Any
 
 from conftest import cleanup_root
 from jupyter_client.manager import KernelManager
-from layerlab.engine.api import Engine
-from layerlab.engine.bootstrap import bootstrap
+from layerlab.engine.services.engine import Engine
+from layerlab.engine.transfer.bootstrap import bootstrap
 from layerlab.kernel.install import install
 
 

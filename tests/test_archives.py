@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from layerlab.engine import archives
-from layerlab.engine.api import Engine, host_arch
-from layerlab.engine.bootstrap import bootstrap
 from layerlab.engine.errors import InvalidArgument
+from layerlab.engine.services.engine import Engine, host_arch
+from layerlab.engine.transfer import archive as archives
+from layerlab.engine.transfer.bootstrap import bootstrap
 
 PODMAN_SETUP = Path(__file__).resolve().parents[2] / "shared" / "tools" / "podman-reference.sh"
 CREATED = "2026-01-02T03:04:05Z"

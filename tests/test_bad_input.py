@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Docker, needs_root
-from layerlab.engine.api import Engine
+from layerlab.engine.services.engine import Engine
 
 pytestmark = needs_root
 
@@ -72,8 +72,8 @@ def test_import_refuses_escaping_archives(case: str, docker: Docker, engine: Eng
 
 
 def test_symlink_then_write_cannot_escape_at_extract(engine: Engine, tmp_path: Path) -> None:
-    from layerlab.engine import layertar
     from layerlab.engine.errors import InvalidArgument
+    from layerlab.engine.oci import layertar
 
     target = tmp_path / "outside"
     target.mkdir()

@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 from conftest import Docker
-from layerlab.engine.api import Engine
 from layerlab.engine.commands import IO, execute
 from layerlab.engine.commands.results import Build
+from layerlab.engine.services.engine import Engine
 from test_unprivileged import as_nobody, home
 
 __all__ = ["home"]  # a fixture, imported for pytest to find
@@ -511,7 +511,7 @@ COPY f.txt /linked.txt
 
 
 def test_from_scratch(docker: Docker, tmp_path: Path) -> None:
-    from layerlab.engine.bootstrap import find_busybox
+    from layerlab.engine.transfer.bootstrap import find_busybox
 
     ctx = context(tmp_path, {"Dockerfile": 'FROM scratch\nCOPY busybox /bin/busybox\n'
                                            'ENTRYPOINT ["/bin/busybox", "echo"]\n'

@@ -25,10 +25,11 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
-from layerlab.engine import archives, registry
-from layerlab.engine.api import Engine, host_arch
-from layerlab.engine.bootstrap import bootstrap
 from layerlab.engine.errors import InvalidArgument, NotFound
+from layerlab.engine.services.engine import Engine, host_arch
+from layerlab.engine.transfer import archive as archives
+from layerlab.engine.transfer import registry
+from layerlab.engine.transfer.bootstrap import bootstrap
 from test_archives import add_layer, image_config, layer_tar, sha, store_listing
 
 REGISTRY_BIN = Path("/usr/bin/docker-registry")

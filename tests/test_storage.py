@@ -9,8 +9,8 @@ import tarfile
 from pathlib import Path
 
 from conftest import Docker, needs_root
-from layerlab.engine.api import Engine
-from layerlab.engine.ids import chain_ids
+from layerlab.engine.oci.digest import chain_ids
+from layerlab.engine.services.engine import Engine
 
 pytestmark = needs_root
 

@@ -20,12 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import instructions, refs
-from ..api import Engine, host_arch
 from ..errors import EngineError, NotFound
-from ..ids import chain_ids, short
-from ..layers import Layer
+from ..oci import instructions
+from ..oci import reference as refs
+from ..oci.digest import chain_ids, short
 from ..runtime.spec import DEFAULT_PATH
+from ..services.engine import Engine, host_arch
+from ..store.layers import Layer
 from . import fscopy, semantics
 from .args import BuildArgs, StageArgs
 from .cache import BuildCache, step_key
@@ -234,7 +235,7 @@ class Builder:
         try:
             img = self.engine.image(name)
         except NotFound:
-            from .. import registry
+            from ..transfer import registry
 
             refs.parse(name)
             registry.pull(self.engine, name, self.line)

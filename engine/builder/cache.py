@@ -12,7 +12,7 @@ import hashlib
 import json
 from typing import Any
 
-from ..api import Engine
+from ..services.engine import Engine
 
 
 def step_key(created_by: str, config: dict[str, Any], extra: str = "") -> str:

@@ -233,7 +233,7 @@ def is_tar(head: bytes) -> bool:
 @contextlib.contextmanager
 def from_tar(stream: BinaryIO) -> Iterator[Path]:
     """A context sent as a tar on stdin, unpacked (safely) into a temporary directory."""
-    from .. import layertar
+    from ..oci import layertar
 
     tmp = Path(tempfile.mkdtemp(prefix="layerlab-context-"))
     try:

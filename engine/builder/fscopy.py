@@ -407,7 +407,7 @@ class _Prefixed:
 def extract_archive(path: str, dest_host: str) -> None:
     """ADD of a local tar: unpacked into the directory, safely (layertar refuses members that
     escape it or would be written through a symlink)."""
-    from .. import layertar
+    from ..oci import layertar
 
     with open(path, "rb") as f, decompressed_copy(f) as plain:
         layertar.extract(plain, Path(dest_host), "apply")

@@ -10,10 +10,10 @@ import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from ..api import CreateOptions, Engine, host_arch
-from ..containers import Container, now
 from ..errors import EngineError
-from ..layers import Layer
+from ..services.engine import CreateOptions, Engine, host_arch
+from ..store.containers import Container, now
+from ..store.layers import Layer
 
 SCRIPT_PREFIX = "/.layerlab-heredoc-"  # a RUN heredoc with #!: run as a file, removed after
 

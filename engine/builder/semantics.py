@@ -12,9 +12,9 @@ import signal
 from dataclasses import dataclass
 from typing import Any
 
-from .. import instructions
 from ..errors import InvalidArgument
 from ..gotemplate import go_quote
+from ..oci import instructions
 from .parse import Instruction, error_at
 from .shell import Lexer
 

@@ -11,14 +11,14 @@ from collections.abc import Iterator
 from datetime import UTC
 from typing import Any, BinaryIO
 
-from .. import human, refs
-from ..api import CreateOptions, Engine, Removed
-from ..containers import Container
 from ..errors import EngineError, InvalidArgument, NotFound, RuntimeFailure
-from ..ids import chain_ids, short, strip_algo
-from ..images import Image
+from ..oci import reference as refs
+from ..oci.digest import chain_ids, short, strip_algo
 from ..runtime.spec import Attach
-from . import IO
+from ..services.engine import CreateOptions, Engine, Removed
+from ..store.containers import Container
+from ..store.images import Image
+from . import IO, human
 from .grammar import UsageError
 from .results import Build, Changes, Document, Graph, Lines, Result, Streamed, Table
 
@@ -57,7 +57,7 @@ def _ensure_image(engine: Engine, ref: str, io: IO) -> None:
 
 def _pull(engine: Engine, ref: str, io: IO, quiet: bool = False, err: bool = True) -> str:
     """Progress goes to stderr when ``run`` pulls, to stdout for ``pull``, as Docker does."""
-    from .. import registry
+    from ..transfer import registry
 
     return registry.pull(engine, ref, (lambda line: None) if quiet
                          else (lambda line: io.say(line, err=err)))
@@ -529,7 +529,7 @@ def _atomic_output(path: str) -> Iterator[BinaryIO]:
 
 def cmd_save(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
     """S19: every layer and its metadata, as docker-archive + OCI layout."""
-    from .. import archives
+    from ..transfer import archive as archives
 
     for name in args.images:
         engine.images.resolve(name)
@@ -548,7 +548,7 @@ def _open_input(path: str, io: IO) -> contextlib.AbstractContextManager[BinaryIO
 
 
 def cmd_load(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
-    from .. import archives
+    from ..transfer import archive as archives
 
     with _open_input(args.input, io) as src:
         lines = archives.load(engine, src)
@@ -579,7 +579,7 @@ def cmd_pull(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
 
 
 def cmd_push(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
-    from .. import registry
+    from ..transfer import registry
 
     registry.push(engine, args.image, (lambda line: None) if args.quiet else io.say)
     return Lines([])
@@ -681,7 +681,7 @@ def cmd_info(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
 def cmd_version(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
     import platform
 
-    from ..api import VERSION
+    from ..services.engine import VERSION
 
     data = {"Client": {"Version": VERSION, "GoVersion": "python" + platform.python_version(),
                        "Os": "linux", "Arch": platform.machine()},

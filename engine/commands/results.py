@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..layertar import Change
+from ..oci.layertar import Change
 
 
 def tabulate(lines: list[str], minwidth: int = 10, padding: int = 3) -> str:

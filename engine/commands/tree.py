@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .. import human
-from ..ids import short
+from ..oci.digest import short
+from . import human
 
 if TYPE_CHECKING:
     from .results import Graph

@@ -9,7 +9,7 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ..fsutil import atomic_write
+from ..fs.atomic import atomic_write
 from . import syscalls as sc
 from .cgroups import Cgroup
 

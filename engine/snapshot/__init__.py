@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from ..layers import Layer, LayerStore
-from ..layertar import Change
+from ..oci.layertar import Change
+from ..store.layers import Layer, LayerStore
 
 
 class SnapshotDriver(ABC):

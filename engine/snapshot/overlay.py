@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Unsupported
-from ..fsutil import remove_tree
-from ..layers import Layer
-from ..layertar import Change
+from ..fs.atomic import remove_tree
+from ..oci.layertar import Change
 from ..runtime import syscalls
+from ..store.layers import Layer
 from . import SnapshotDriver
 
 OPAQUE_XATTR = "trusted.overlay.opaque"

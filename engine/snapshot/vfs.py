@@ -12,10 +12,10 @@ import stat
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from .. import layertar
-from ..fsutil import remove_tree
-from ..layers import Layer
-from ..layertar import Change
+from ..fs.atomic import remove_tree
+from ..oci import layertar
+from ..oci.layertar import Change
+from ..store.layers import Layer
 from . import SnapshotDriver
 
 

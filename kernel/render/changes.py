@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from layerlab.engine.commands.results import Changes
-from layerlab.engine.layertar import Change
+from layerlab.engine.oci.layertar import Change
 
 from .html import MONO, caption, change_letter, esc
 

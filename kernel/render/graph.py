@@ -11,7 +11,7 @@ import shutil
 import subprocess
 from typing import Any
 
-from layerlab.engine import human
+from layerlab.engine.commands import human
 from layerlab.engine.commands.results import Graph
 
 EDGE = "#6b7280"

@@ -29,14 +29,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from . import refs
-from .api import Engine, host_arch
-from .content import CHUNK
-from .errors import InvalidArgument
-from .ids import HEX64, chain_ids, digest, strip_algo
-from .images import ImageStore
-from .layers import GZIP_MAGIC, decompressed
-from .layertar import member_path, open_tar
+from ..errors import InvalidArgument
+from ..oci import reference as refs
+from ..oci.digest import HEX64, chain_ids, digest, strip_algo
+from ..oci.layertar import member_path, open_tar
+from ..services.engine import Engine, host_arch
+from ..store.content import CHUNK
+from ..store.images import ImageStore
+from ..store.layers import GZIP_MAGIC, decompressed
 
 MT_OCI_INDEX = "application/vnd.oci.image.index.v1+json"
 MT_OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"

@@ -13,7 +13,7 @@ import posixpath
 import shlex
 from typing import Any
 
-from .errors import InvalidArgument
+from ..errors import InvalidArgument
 
 ALLOWED = ("CMD", "ENTRYPOINT", "ENV", "EXPOSE", "LABEL", "ONBUILD", "STOPSIGNAL", "USER",
            "VOLUME", "WORKDIR")

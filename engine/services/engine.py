@@ -16,18 +16,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from . import instructions, layertar, refs
-from .containers import ZERO_TIME, Container, ContainerStore, State, now
-from .content import ContentStore
-from .errors import Conflict, EngineError, InvalidArgument, NotFound, Unsupported
-from .fsutil import atomic_write, locked
-from .ids import chain_ids, new_id, random_name, short
-from .images import Image, ImageStore, encode_config
-from .layers import Layer, LayerStore
-from .runtime import isolation
-from .runtime.cgroups import Cgroup
-from .runtime.spec import Attach, ContainerSpec, ProcessSpec, merged_env
-from .snapshot import SnapshotDriver, make_driver
+from ..errors import Conflict, EngineError, InvalidArgument, NotFound, Unsupported
+from ..fs.atomic import atomic_write, locked
+from ..oci import instructions, layertar
+from ..oci import reference as refs
+from ..oci.digest import chain_ids, short
+from ..runtime import isolation
+from ..runtime.cgroups import Cgroup
+from ..runtime.spec import Attach, ContainerSpec, ProcessSpec, merged_env
+from ..snapshot import SnapshotDriver, make_driver
+from ..store.containers import ZERO_TIME, Container, ContainerStore, State, now
+from ..store.content import ContentStore
+from ..store.images import Image, ImageStore, encode_config
+from ..store.layers import Layer, LayerStore
+from ..store.names import new_id, random_name
 
 VERSION = "0.1.0"
 
@@ -290,7 +292,7 @@ class Engine:
     def _create(self, img: Image, image_ref: str, opts: CreateOptions) -> Container:
         name = opts.name.lstrip("/")
         if name:
-            from .ids import NAME_RE
+            from ..store.names import NAME_RE
 
             if not NAME_RE.match(name):
                 raise InvalidArgument(f'Invalid container name ({name}), only '
@@ -384,7 +386,7 @@ class Engine:
         return started.wait() if started is not None else self.wait(name)
 
     def _spawn(self, c: Container, iso: isolation.Isolation, attach: Attach | None) -> Any:
-        from .runtime import monitor
+        from ..runtime import monitor
 
         if not iso.can_run:
             raise Unsupported(f"cannot start containers here: {iso.reason}")
@@ -551,7 +553,7 @@ class Engine:
     def exec(self, name: str, cmd: list[str], env: list[str], workdir: str, user: str | None,
              stdin: int, stdout: int, stderr: int, detach: bool = False) -> int:
         """S17: a new process in the running container's namespaces."""
-        from .runtime.exec import exec_in
+        from ..runtime.exec import exec_in
 
         c = self.running(name)
         if c.State.Paused:
@@ -710,7 +712,7 @@ class Engine:
 
     def logs(self, name: str, follow: bool = False) -> Iterator[Any]:
         """Log entries; with ``follow``, keep reading until the container stops."""
-        from .runtime import logs
+        from ..runtime import logs
 
         c = self.container(name)
         path = str(self.containers.dir(c.ID) / "container.log")

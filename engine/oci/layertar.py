@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal
 
-from .errors import InvalidArgument
+from ..errors import InvalidArgument
 
 WH_PREFIX = ".wh."
 WH_OPAQUE = ".wh..wh..opq"
@@ -101,7 +101,7 @@ class _Extractor:
         if stat.S_ISDIR(st.st_mode):
             if keep_dir:
                 return
-            from .fsutil import remove_tree
+            from ..fs.atomic import remove_tree
 
             remove_tree(Path(path))
             self.safe_dirs = {d for d in self.safe_dirs if d != rel and not d.startswith(rel + "/")}

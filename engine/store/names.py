@@ -1,13 +1,10 @@
-"""Docker/OCI identifiers: digests, short IDs, container names."""
+"""Container IDs and Docker-style ``adjective_surname`` names."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import random
 import re
-
-HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 _ADJECTIVES = (
     "admiring adoring affectionate agitated amazing angry awesome blissful bold boring brave "
@@ -38,33 +35,8 @@ _SURNAMES = (
 ).split()
 
 
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def digest(data: bytes) -> str:
-    return "sha256:" + sha256_hex(data)
-
-
-def strip_algo(ident: str) -> str:
-    return ident.split(":", 1)[1] if ident.startswith("sha256:") else ident
-
-
-def short(ident: str) -> str:
-    """The 12-hex form Docker shows by default."""
-    return strip_algo(ident)[:12]
-
-
 def new_id() -> str:
     return os.urandom(32).hex()
-
-
-def chain_ids(diff_ids: list[str]) -> list[str]:
-    """OCI ChainID: ChainID(L0)=DiffID(L0); ChainID(Ln)=sha256(ChainID(Ln-1) + " " + DiffID(Ln))."""
-    out: list[str] = []
-    for d in diff_ids:
-        out.append(d if not out else digest(f"{out[-1]} {d}".encode()))
-    return out
 
 
 def random_name(taken: set[str]) -> str:

@@ -20,9 +20,11 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any, BinaryIO
 
-from . import refs
-from .api import Engine, host_arch
-from .archives import (
+from ..errors import EngineError, InvalidArgument, NotFound
+from ..oci import reference as refs
+from ..oci.digest import digest, strip_algo
+from ..services.engine import Engine, host_arch
+from .archive import (
     INDEX_TYPES,
     LAYER_TYPES,
     MANIFEST_TYPES,
@@ -41,8 +43,6 @@ from .archives import (
 )
 from .bootstrap import REF as BUSYBOX_REF
 from .bootstrap import bootstrap
-from .errors import EngineError, InvalidArgument, NotFound
-from .ids import digest, strip_algo
 
 Progress = Callable[[str], None]
 ACCEPT = ", ".join((MT_OCI_INDEX, MT_OCI_MANIFEST, MT_DOCKER_LIST, MT_DOCKER_MANIFEST))

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import refs
-from .errors import InvalidArgument, NotFound
-from .fsutil import atomic_write, read_json, remove_tree, write_json
-from .ids import HEX64, digest, strip_algo
+from ..errors import InvalidArgument, NotFound
+from ..fs.atomic import atomic_write, read_json, remove_tree, write_json
+from ..oci import reference as refs
+from ..oci.digest import HEX64, digest, strip_algo
 
 
 @dataclass

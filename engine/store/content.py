@@ -9,8 +9,8 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO
 
-from .errors import NotFound
-from .ids import strip_algo
+from ..errors import NotFound
+from ..oci.digest import strip_algo
 
 CHUNK = 1 << 20
 

@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from . import layertar
+from ..errors import InvalidArgument, NotFound
+from ..fs.atomic import publish_dir, read_json, remove_tree, write_json
+from ..oci import layertar
+from ..oci.digest import chain_id, chain_ids, strip_algo
 from .content import CHUNK, ContentStore
-from .errors import InvalidArgument, NotFound
-from .fsutil import publish_dir, read_json, remove_tree, write_json
-from .ids import chain_ids, digest, strip_algo
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -91,7 +91,7 @@ class LayerStore:
 
     def register(self, diff_id: str, parent_chain: str = "") -> Layer:
         """Make the layer on top of ``parent_chain`` from a stored tar; idempotent."""
-        chain = digest(f"{parent_chain} {diff_id}".encode()) if parent_chain else diff_id
+        chain = chain_id(parent_chain, diff_id)
         existing = self.find(chain)
         if existing:
             return existing

@@ -15,9 +15,9 @@ import tarfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from .api import host_arch
-from .errors import NotFound
-from .runtime.spec import DEFAULT_PATH
+from ..errors import NotFound
+from ..runtime.spec import DEFAULT_PATH
+from ..services.engine import host_arch
 
 REF = "busybox:latest"
 PASSWD = """root:x:0:0:root:/root:/bin/sh

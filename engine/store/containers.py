@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from .errors import Conflict, InvalidArgument, NotFound
-from .fsutil import locked, read_json, remove_tree, write_json
-from .ids import HEX64
+from ..errors import Conflict, InvalidArgument, NotFound
+from ..fs.atomic import locked, read_json, remove_tree, write_json
+from ..oci.digest import HEX64
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
