@@ -1,0 +1,44 @@
+"""LayerLab's engine: a layered container engine with Docker's command language.
+
+The public surface, for front-ends (the kernel, the Docker API server) and scripts:
+
+- ``Engine`` (one per state root) and its services: ``engine.images``,
+  ``engine.containers``, ``engine.tasks``, ``engine.system``; ``CreateOptions``;
+- ``execute(engine, argv, io)`` and ``IO``: one docker command line → a typed result;
+  ``error_message``; the result types (``Table``, ``History``, ``Lines``, ``Committed``,
+  ``Document``, ``Changes``, ``Graph``, ``Build``, ``Streamed``);
+- the errors (``EngineError`` and its kinds), ``default_root``, ``VERSION``, ``Progress``
+  (a build's typed events), ``Change``, and the modules ``grammar`` (the docker command
+  language: completion and help are derived from it) and ``human`` (Docker's sizes and
+  durations).
+
+Names load on first use, so ``import layerlab.engine`` stays cheap for the CLI.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_SURFACE = {
+    "Engine": "services.engine", "CreateOptions": "services.containers",
+    "VERSION": "services.system", "execute": "commands", "IO": "commands",
+    "error_message": "commands", "Result": "commands.results", "Table": "commands.results",
+    "History": "commands.results", "Lines": "commands.results",
+    "Committed": "commands.results", "Document": "commands.results",
+    "Changes": "commands.results", "Graph": "commands.results", "Build": "commands.results",
+    "Streamed": "commands.results", "EngineError": "errors", "NotFound": "errors",
+    "Conflict": "errors", "InvalidArgument": "errors", "Unsupported": "errors",
+    "RuntimeFailure": "errors", "ConfigError": "errors", "UsageError": "commands.grammar",
+    "default_root": "settings", "Progress": "builder", "Change": "oci.changes",
+}
+_MODULES = {"human": "commands.human", "grammar": "commands.grammar"}
+__all__ = sorted([*_SURFACE, *_MODULES])
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MODULES:
+        return importlib.import_module(f"{__name__}.{_MODULES[name]}")
+    if name in _SURFACE:
+        return getattr(importlib.import_module(f"{__name__}.{_SURFACE[name]}"), name)
+    raise AttributeError(f"module 'layerlab.engine' has no attribute {name!r}")

@@ -10,13 +10,17 @@ from pathlib import Path
 from .commands import IO, EngineError, error_message, execute
 from .settings import default_root
 
-USAGE = """Usage: layerlab [--root DIR] [--storage-driver overlay|vfs] COMMAND [ARGS...]
 
-A layered container engine in Python, with Docker's commands:
-  run create start stop kill pause unpause rm exec ps logs wait top diff commit
-  build images history inspect tag rmi save load export import pull push
-  info version  container prune  image prune  system df
-Run 'layerlab COMMAND --help' for more information on a command."""
+def usage() -> str:
+    import textwrap
+
+    from .commands.grammar import command_names
+
+    names = textwrap.fill("  ".join(command_names()), 88, initial_indent="  ",
+                          subsequent_indent="  ", break_on_hyphens=False)
+    return ("Usage: layerlab [--root DIR] [--storage-driver overlay|vfs] COMMAND [ARGS...]\n\n"
+            f"A layered container engine in Python, with Docker's commands:\n{names}\n"
+            "Run 'layerlab COMMAND --help' for more information on a command.")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -41,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     if args[:1] == ["docker"]:
         args = args[1:]  # cells and tutorials say "docker run …"
     if not args or args[0] in ("--help", "help"):
-        print(USAGE)
+        print(usage())
         return 0
     from .services.engine import Engine
 
@@ -53,14 +57,18 @@ def main(argv: list[str] | None = None) -> int:
         io.flush()
         print(error_message(e), file=sys.stderr)
         return e.exit_code
-    except ValueError as e:  # a bad LAYERLAB_* setting
-        print(f"layerlab: {e}", file=sys.stderr)
-        return 125
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except Exception as e:  # a bug of ours: one line, never a traceback (unless asked)
+        if os.environ.get("LAYERLAB_DEBUG"):
+            raise
+        io.flush()
+        print(f"layerlab: internal error: {type(e).__name__}: {e} "
+              "(LAYERLAB_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 125
     text = result.text()
     if text:
         sys.stdout.write(text + "\n")

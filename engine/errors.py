@@ -34,3 +34,14 @@ class RuntimeFailure(EngineError):
     def __init__(self, message: str, exit_code: int = 125) -> None:
         super().__init__(message)
         self.exit_code = exit_code
+
+
+class ConfigError(EngineError):
+    """A bad setting (``LAYERLAB_*`` environment, a global flag): the CLI's own error, not
+    the daemon's, exit 125 as Docker's CLI exits on bad flags."""
+
+    exit_code = 125
+    daemon = False
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"layerlab: {message}")

@@ -215,9 +215,9 @@ def _command(tokens: list[Token], source: str, lexer: _Lexer) -> Command:
         shown = source.strip()
         hint = ""
         if words:
-            from layerlab.engine.commands.grammar import parsers
+            from layerlab.engine import grammar
 
-            if words[0].text in parsers() or words[0].text in ("container", "image"):
+            if words[0].text in grammar.parsers() or words[0].text in ("container", "image"):
                 hint = f" Did you mean `docker {shown}`?"
         raise CellError(f"`{shown}` is not a docker command.{hint} {ACCEPTED}")
     cmd = Command([], source.strip())

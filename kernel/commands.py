@@ -6,8 +6,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from layerlab.engine.commands import EngineError
-from layerlab.engine.commands.grammar import parsers, split_command
+from layerlab.engine import EngineError, grammar
 
 from . import cells, completion
 
@@ -20,23 +19,23 @@ def help_request(argv: list[str]) -> str | None:
         return None
     words = [w.rstrip("?") for w in argv if w.rstrip("?") not in ("", "help", "--help")]
     name = completion.command_of(["docker", *words])[0]
-    return parsers()[name].format_help().rstrip() if name else completion.overview()
+    return grammar.parsers()[name].format_help().rstrip() if name else completion.overview()
 
 
 def wants_terminal(cmd: cells.Command) -> bool:
     """``docker run -it …`` pasted from a tutorial: an interactive shell needs a terminal."""
     try:
-        name, rest = split_command(cmd.argv)
+        name, rest = grammar.split_command(cmd.argv)
         if name not in ("run", "exec") or cmd.stdin_data is not None or cmd.stdin_path:
             return False
-        return bool(parsers()[name].parse_args(rest).tty)
+        return bool(grammar.parsers()[name].parse_args(rest).tty)
     except EngineError:
         return False
 
 
 def is_live_build(cmd: cells.Command) -> bool:
     try:
-        name = split_command(cmd.argv)[0]
+        name = grammar.split_command(cmd.argv)[0]
     except EngineError:
         return False
     return name == "build" and not cmd.stdout_path and not {"-q", "--quiet"} & set(cmd.argv)
@@ -46,10 +45,10 @@ def binary_to_notebook(cmd: cells.Command) -> str:
     """``save``/``export`` write a tar to stdout: refuse when stdout is the notebook, as
     Docker refuses a terminal."""
     try:
-        name, rest = split_command(cmd.argv)
+        name, rest = grammar.split_command(cmd.argv)
         if name not in ("save", "export") or cmd.stdout_path:
             return ""
-        if parsers()[name].parse_args(rest).output:
+        if grammar.parsers()[name].parse_args(rest).output:
             return ""
     except EngineError:
         return ""  # the command itself reports its usage error
@@ -60,7 +59,7 @@ def binary_to_notebook(cmd: cells.Command) -> str:
 def dockerfile_command(cell: cells.Cell) -> tuple[cells.Command, tempfile.TemporaryDirectory[str]]:
     """``%%dockerfile [flags]`` → ``docker build [flags] -f <the cell> .`` (notebook folder
     as context); the Dockerfile lives outside the context, so it is not part of it."""
-    if "build" not in parsers():
+    if "build" not in grammar.parsers():
         raise cells.CellError("%%dockerfile needs the engine's `build` command, which this "
                               "LayerLab version does not have yet.")
     if any(a in ("-f", "--file") or a.startswith("--file=") for a in cell.args):
@@ -69,6 +68,6 @@ def dockerfile_command(cell: cells.Cell) -> tuple[cells.Command, tempfile.Tempor
     path = Path(holder.name) / "Dockerfile"
     path.write_text(cell.body)
     argv = ["build", *cell.args, "-f", str(path)]
-    if completion.positionals(parsers()["build"], cell.args) == 0:
+    if completion.positionals(grammar.parsers()["build"], cell.args) == 0:
         argv.append(".")
     return cells.Command(argv, "%%dockerfile " + " ".join(cell.args)), holder

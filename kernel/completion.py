@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from layerlab.engine.commands.grammar import ALIASES, parsers
+from layerlab.engine import grammar
 
 MANAGEMENT = ("container", "image", "system")  # `docker container ls` and the like
 # The positional each command takes first: what to offer there.
@@ -77,11 +77,11 @@ def command_of(words: list[str]) -> tuple[str, list[str]]:
     if words[:1] != ["docker"]:
         return "", []
     rest = words[1:]
-    if len(rest) >= 2 and (rest[0], rest[1]) in ALIASES:
-        return ALIASES[(rest[0], rest[1])], rest[2:]
-    if len(rest) >= 2 and f"{rest[0]} {rest[1]}" in parsers():
+    if len(rest) >= 2 and (rest[0], rest[1]) in grammar.ALIASES:
+        return grammar.ALIASES[(rest[0], rest[1])], rest[2:]
+    if len(rest) >= 2 and f"{rest[0]} {rest[1]}" in grammar.parsers():
         return f"{rest[0]} {rest[1]}", rest[2:]
-    if rest and rest[0] in parsers():
+    if rest and rest[0] in grammar.parsers():
         return rest[0], rest[1:]
     return "", []
 
@@ -111,14 +111,15 @@ def complete(code: str, pos: int, names: Names) -> Completion:
     name, args = command_of(words[:-1])
     if not name:
         if len(words) == 2:
-            cmds = sorted({n.split()[0] for n in parsers()} | set(MANAGEMENT))
+            cmds = sorted({n.split()[0] for n in grammar.parsers()} | set(MANAGEMENT))
             return _pick(cmds, word, start, "command")
         if len(words) == 3 and words[1] in MANAGEMENT:
-            verbs = sorted({v for (m, v) in ALIASES if m == words[1]}
-                           | {n.split()[1] for n in parsers() if n.startswith(words[1] + " ")})
+            group = words[1] + " "
+            verbs = sorted({v for (m, v) in grammar.ALIASES if m == words[1]}
+                           | {n.split()[1] for n in grammar.parsers() if n.startswith(group)})
             return _pick(verbs, word, start, "command")
         return Completion([], pos, [])
-    parser = parsers()[name]
+    parser = grammar.parsers()[name]
     prev = args[-1] if args else ""
     if prev in VALUE_CHOICES and _takes_value(parser, prev):
         return _pick(VALUE_CHOICES[prev], word, start, "value")
@@ -182,14 +183,14 @@ def help_text(code: str, pos: int) -> str:
     name, _ = command_of([w for w in _words(line.rstrip("?")) if w])
     if not name:
         return overview()
-    return parsers()[name].format_help().rstrip()
+    return grammar.parsers()[name].format_help().rstrip()
 
 
 def overview() -> str:
     lines = ["Usage:  docker COMMAND [OPTIONS] [ARGS...]", "",
              "LayerLab runs Docker's commands on its own layered container engine.", "",
              "Commands:"]
-    for name, p in sorted(parsers().items()):
+    for name, p in sorted(grammar.parsers().items()):
         lines.append(f"  {name:<16}{p.description}")
     lines += ["", "Cell magics:",
               "  %%dockerfile [build flags]   the cell is a Dockerfile, built with the "

@@ -20,10 +20,7 @@ import comm
 from ipykernel.comm.comm import BaseComm
 from ipykernel.comm.manager import CommManager
 from ipykernel.kernelbase import Kernel
-from layerlab.engine.commands import IO, EngineError, execute
-from layerlab.engine.commands.results import Table
-from layerlab.engine.services.engine import VERSION, Engine
-from layerlab.engine.settings import default_root
+from layerlab.engine import IO, VERSION, Engine, EngineError, Table, default_root, execute
 from traitlets import Integer
 
 from . import cells, commands, completion
@@ -149,7 +146,7 @@ class LayerLabKernel(Kernel):
         assert result is not None
         if not cmd.stdout_path:
             try:
-                outputs = render(result, cmd.argv, self.engine(), self._widget)
+                outputs = render(result, self.engine(), self._widget)
             except EngineError as e:  # e.g. the history drill-down's image went away
                 outputs = [Output({"text/plain": result.text() + "\n"}, stream="stdout")]
                 self.log.warning("rendering %s: %s", cmd.argv, e)
@@ -242,7 +239,7 @@ class LayerLabKernel(Kernel):
         with open(os.devnull, "rb") as i, open(os.devnull, "wb") as o:
             try:
                 result = execute(self.engine(), argv, IO(i, o, o))
-            except (EngineError, OSError, ValueError):
+            except (EngineError, OSError):
                 return []
         return result.rows if isinstance(result, Table) else []
 

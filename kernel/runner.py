@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from layerlab.engine.commands import IO, EngineError, Result, error_message, execute
-from layerlab.engine.commands.grammar import split_command
+from layerlab.engine import IO, EngineError, Result, error_message, execute, grammar
 
 from .cells import Command
 from .streams import OutputPump
@@ -148,8 +147,6 @@ class Runner:
                               ename="KeyboardInterrupt")
         except BrokenPipeError:  # the cell detached and closed the pipe it wrote to
             outcome = Outcome(message="Detached.", ename="KeyboardInterrupt")
-        except ValueError as e:  # a bad LAYERLAB_* setting, as the CLI reports it
-            outcome = Outcome(message=f"layerlab: {e}", ename="ConfigError")
         except Exception as e:  # a bug: say what, keep the kernel usable
             log.exception("docker %s failed", " ".join(run.cmd.argv))
             outcome = Outcome(message=f"LayerLab internal error: {type(e).__name__}: {e}",
@@ -171,7 +168,7 @@ class Runner:
             return
         if run.container:
             with contextlib.suppress(EngineError, OSError):
-                self.engine().kill(run.container, "SIGINT")
+                self.engine().tasks.kill(run.container, "SIGINT")
         elif run.name != "exec" and run.thread is not None:
             # no container of ours: stop the engine call as Ctrl-C stops the CLI (exec'd
             # processes got Jupyter's SIGINT themselves: they are in the kernel's group)
@@ -199,7 +196,7 @@ class Runner:
 def _command_name(argv: list[str]) -> str:
     """``exec`` for ``docker exec …`` and ``docker container exec …`` alike."""
     try:
-        return split_command(argv)[0]
+        return grammar.split_command(argv)[0]
     except EngineError:
         return ""
 

@@ -48,7 +48,7 @@ def cleanup_root(root: Path) -> None:
         for c in engine.containers.all():
             if c.State.Running:
                 with contextlib.suppress(EngineError):
-                    engine.remove_container(c.ID, force=True)
+                    engine.containers.remove(c.ID, force=True)
     with open("/proc/self/mountinfo") as f:
         mounts = [line.split()[4] for line in f]
     for m in sorted((m for m in mounts if m.startswith(str(root) + "/")), reverse=True):

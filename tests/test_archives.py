@@ -23,7 +23,9 @@ from typing import Any
 
 import pytest
 from layerlab.engine.errors import InvalidArgument
-from layerlab.engine.services.engine import Engine, host_arch
+from layerlab.engine.oci import manifest as mt
+from layerlab.engine.oci.imageconfig import compact, host_arch
+from layerlab.engine.services.engine import Engine
 from layerlab.engine.transfer import archive as archives
 from layerlab.engine.transfer.bootstrap import bootstrap
 
@@ -51,10 +53,10 @@ def layer_tar(files: dict[str, bytes], members: list[tarfile.TarInfo] | None = N
 
 def add_layer(engine: Engine, base: str, files: dict[str, bytes], tag: str) -> str:
     """What ``commit`` makes, without running a container: base + one layer + history."""
-    diff_id = engine.layers.ingest(io.BytesIO(layer_tar(files)))
-    parent = engine.image(base)
-    with engine.lock():
-        engine.layers.register_chain([*parent.diff_ids, diff_id])
+    diff_id = engine.store.layers.ingest(io.BytesIO(layer_tar(files)))
+    parent = engine.images.get(base)
+    with engine.store.lock():
+        engine.store.layers.register_chain([*parent.diff_ids, diff_id])
         config = {
             **parent.config,
             "created": CREATED,
@@ -64,11 +66,11 @@ def add_layer(engine: Engine, base: str, files: dict[str, bytes], tag: str) -> s
                         {"created": CREATED, "created_by": "/bin/sh -c #(nop) ENV X=1",
                          "empty_layer": True}],
         }
-        return engine.new_image(config, parent=parent.id, tag=tag)
+        return engine.images.put(config, parent=parent.id, tag=tag)
 
 
 def image_config(diff_ids: list[str], comment: str) -> bytes:
-    return archives.compact({
+    return compact({
         "architecture": host_arch(), "os": "linux", "created": CREATED,
         "config": {"Cmd": ["sh"]},
         "rootfs": {"type": "layers", "diff_ids": diff_ids},
@@ -140,33 +142,33 @@ def test_round_trip_keeps_ids_tags_layers_history(source: Engine, target: Engine
     assert sorted(lines) == ["Loaded image: busybox:latest", "Loaded image: demo:one",
                              "Loaded image: demo:two", "Loaded image: other:latest"]
     for ref in ("busybox", "demo:one", "demo:two", "other"):
-        old, new = source.image(ref), target.image(ref)
+        old, new = source.images.get(ref), target.images.get(ref)
         assert new.id == old.id
         assert new.tags == old.tags
         assert new.diff_ids == old.diff_ids and new.history == old.history
-        assert target.images.raw_config(new.id) == source.images.raw_config(old.id)
-        assert [h.created_by for h in target.history(ref)] == \
-               [h.created_by for h in source.history(ref)]
-        for layer in target.image_layers(new):
-            assert sha(target.content.path(layer.diff_id).read_bytes()) == layer.diff_id
-    assert {lay.chain_id for lay in target.layers.all()} == \
-           {lay.chain_id for lay in source.layers.all()}
+        assert target.store.images.raw_config(new.id) == source.store.images.raw_config(old.id)
+        assert [h.created_by for h in target.images.history(ref)] == \
+               [h.created_by for h in source.images.history(ref)]
+        for layer in target.images.layers(new):
+            assert sha(target.store.content.path(layer.diff_id).read_bytes()) == layer.diff_id
+    assert {lay.chain_id for lay in target.store.layers.all()} == \
+           {lay.chain_id for lay in source.store.layers.all()}
     # Parent links saved together survive too (Docker's manifest.json "Parent").
-    assert target.image("demo:two").parent == source.image("demo:one").id
+    assert target.images.get("demo:two").parent == source.images.get("demo:one").id
 
 
 def test_saved_archive_is_an_oci_layout(source: Engine) -> None:
     files = members(save_bytes(source, ["demo:two", "other"]))
     assert json.loads(files["oci-layout"]) == {"imageLayoutVersion": "1.0.0"}
     index = json.loads(files["index.json"])
-    assert index["schemaVersion"] == 2 and index["mediaType"] == archives.MT_OCI_INDEX
+    assert index["schemaVersion"] == 2 and index["mediaType"] == mt.MT_OCI_INDEX
     names = {}
     for desc in index["manifests"]:
         raw = files[f"blobs/sha256/{desc['digest'][7:]}"]
         assert sha(raw) == desc["digest"] and len(raw) == desc["size"]
         assert desc["platform"] == {"architecture": host_arch(), "os": "linux"}
         manifest = json.loads(raw)
-        assert manifest["mediaType"] == desc["mediaType"] == archives.MT_OCI_MANIFEST
+        assert manifest["mediaType"] == desc["mediaType"] == mt.MT_OCI_MANIFEST
         config_raw = files[f"blobs/sha256/{manifest['config']['digest'][7:]}"]
         assert sha(config_raw) == manifest["config"]["digest"]
         assert len(config_raw) == manifest["config"]["size"]
@@ -181,16 +183,16 @@ def test_saved_archive_is_an_oci_layout(source: Engine) -> None:
         ann = desc["annotations"]
         names[ann["io.containerd.image.name"]] = ann["org.opencontainers.image.ref.name"]
         local_name = ann["io.containerd.image.name"].removeprefix("docker.io/library/")
-        assert manifest["config"]["digest"] == source.image(local_name).id
+        assert manifest["config"]["digest"] == source.images.get(local_name).id
     assert names == {"docker.io/library/demo:two": "two",
                      "docker.io/library/other:latest": "latest"}
     # The busybox layer both images share is stored once (members() checks names are unique).
-    busybox_layer = source.image("busybox").diff_ids[0]
+    busybox_layer = source.images.get("busybox").diff_ids[0]
     assert f"blobs/sha256/{busybox_layer[7:]}" in files
 
 
 def test_saved_archive_is_a_docker_archive(source: Engine) -> None:
-    files = members(save_bytes(source, ["demo:two", source.image("other").id]))
+    files = members(save_bytes(source, ["demo:two", source.images.get("other").id]))
     items = json.loads(files["manifest.json"])
     assert [i["RepoTags"] for i in items] == [["demo:two"], None]  # by ID: no tag, as Docker
     for item in items:
@@ -198,7 +200,7 @@ def test_saved_archive_is_a_docker_archive(source: Engine) -> None:
         assert item["Config"] == f"blobs/sha256/{sha(config_raw)[7:]}"
         diff_ids = json.loads(config_raw)["rootfs"]["diff_ids"]
         assert [sha(files[p]) for p in item["Layers"]] == diff_ids
-    top = source.image("demo:two").diff_ids[-1]
+    top = source.images.get("demo:two").diff_ids[-1]
     assert json.loads(files["repositories"]) == {"demo": {"two": top[7:]}}
     untagged = [d for d in json.loads(files["index.json"])["manifests"] if "annotations" not in d]
     assert len(untagged) == 1
@@ -229,7 +231,7 @@ def test_save_and_load_through_pipes(source: Engine, target: Engine) -> None:
             assert archives.load(target, stdin) == ["Loaded image: demo:one"]
     finally:
         thread.join()
-    assert target.image("demo:one").id == source.image("demo:one").id
+    assert target.images.get("demo:one").id == source.images.get("demo:one").id
     assert not [p for p in target.root.iterdir() if p.name.startswith(".load-")]
 
 
@@ -238,17 +240,17 @@ def test_load_oci_only_uses_containerd_names(source: Engine, target: Engine) -> 
     files = members(save_bytes(source, ["demo:one"]))
     oci = make_tar({k: v for k, v in files.items() if k not in ("manifest.json", "repositories")})
     assert archives.load(target, io.BytesIO(oci)) == ["Loaded image: demo:one"]
-    assert target.image("demo:one").id == source.image("demo:one").id
+    assert target.images.get("demo:one").id == source.images.get("demo:one").id
 
 
 def test_load_moves_an_existing_tag(source: Engine, target: Engine) -> None:
     bootstrap(target)
-    target.tag("busybox", "demo:one")
-    old = target.image("demo:one").id
+    target.images.tag("busybox", "demo:one")
+    old = target.images.get("demo:one").id
     lines = archives.load(target, io.BytesIO(save_bytes(source, ["demo:one"])))
     assert lines == [f"The image demo:one already exists, renaming the old one with ID {old} "
                      "to empty string", "Loaded image: demo:one"]
-    assert target.image("demo:one").id == source.image("demo:one").id
+    assert target.images.get("demo:one").id == source.images.get("demo:one").id
 
 
 # -- other writers' formats ----------------------------------------------------------------
@@ -276,11 +278,11 @@ def test_load_pre25_docker_archive_with_gzip_layers(target: Engine) -> None:
     })
     assert archives.load(target, io.BytesIO(archive)) == [
         "Loaded image: old:one", "Loaded image: localhost/old:two"]
-    img = target.image("old:one")
+    img = target.images.get("old:one")
     assert img.id == sha(one) and img.diff_ids == diff_ids and len(img.history) == 2
-    assert target.image("localhost/old:two").id == sha(two)
+    assert target.images.get("localhost/old:two").id == sha(two)
     for d, t in zip(diff_ids, plain, strict=True):  # stored uncompressed, byte for byte
-        assert target.content.path(d).read_bytes() == t
+        assert target.store.content.path(d).read_bytes() == t
 
 
 def oci_layout(configs: list[tuple[bytes, list[bytes]]], name: str) -> bytes:
@@ -295,30 +297,30 @@ def oci_layout(configs: list[tuple[bytes, list[bytes]]], name: str) -> bytes:
         for i, layer in enumerate(layers):
             gz = gzip.compress(layer)
             blobs[sha(gz)] = gz
-            layer_descs.append({"mediaType": archives.MT_DOCKER_LAYER if i else
+            layer_descs.append({"mediaType": mt.MT_DOCKER_LAYER if i else
                                 "application/vnd.oci.image.layer.v1.tar+gzip",
                                 "digest": sha(gz), "size": len(gz)})
-        manifest = json.dumps({"schemaVersion": 2, "mediaType": archives.MT_OCI_MANIFEST,
+        manifest = json.dumps({"schemaVersion": 2, "mediaType": mt.MT_OCI_MANIFEST,
                                "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
                                           "digest": sha(config), "size": len(config)},
                                "layers": layer_descs}).encode()
         blobs[sha(manifest)] = manifest
         manifests.append(manifest)
     absent = "sha256:" + "0" * 64
-    inner = json.dumps({"schemaVersion": 2, "mediaType": archives.MT_OCI_INDEX, "manifests": [
-        {"mediaType": archives.MT_OCI_MANIFEST, "digest": absent, "size": 1,
+    inner = json.dumps({"schemaVersion": 2, "mediaType": mt.MT_OCI_INDEX, "manifests": [
+        {"mediaType": mt.MT_OCI_MANIFEST, "digest": absent, "size": 1,
          "platform": {"architecture": "s390x" if host_arch() != "s390x" else "ppc64le",
                       "os": "linux"}},
-        {"mediaType": archives.MT_OCI_MANIFEST, "digest": absent, "size": 1,
+        {"mediaType": mt.MT_OCI_MANIFEST, "digest": absent, "size": 1,
          "platform": {"architecture": "unknown", "os": "unknown"}},
-        *({"mediaType": archives.MT_OCI_MANIFEST, "digest": sha(m), "size": len(m),
+        *({"mediaType": mt.MT_OCI_MANIFEST, "digest": sha(m), "size": len(m),
            "platform": {"architecture": host_arch(), "os": "linux"}} for m in manifests),
     ]}).encode()
     blobs[sha(inner)] = inner
     index = {"schemaVersion": 2, "manifests": [
-        {"mediaType": archives.MT_OCI_INDEX, "digest": sha(inner), "size": len(inner),
+        {"mediaType": mt.MT_OCI_INDEX, "digest": sha(inner), "size": len(inner),
          "annotations": {"org.opencontainers.image.ref.name": name}}]}
-    return make_tar({"oci-layout": archives.OCI_LAYOUT, "index.json": json.dumps(index).encode(),
+    return make_tar({"oci-layout": mt.OCI_LAYOUT, "index.json": json.dumps(index).encode(),
                      **{f"blobs/sha256/{d[7:]}": b for d, b in blobs.items()}})
 
 
@@ -327,9 +329,9 @@ def test_load_oci_layout_with_gzip_layers(target: Engine) -> None:
     config = image_config([sha(t) for t in plain], "oci")
     archive = gzip.compress(oci_layout([(config, plain)], "localhost/oci:v1"))  # whole tar gz
     assert archives.load(target, io.BytesIO(archive)) == ["Loaded image: localhost/oci:v1"]
-    img = target.image("localhost/oci:v1")
+    img = target.images.get("localhost/oci:v1")
     assert img.id == sha(config) and img.diff_ids == [sha(t) for t in plain]
-    assert target.content.path(img.diff_ids[1]).read_bytes() == plain[1]
+    assert target.store.content.path(img.diff_ids[1]).read_bytes() == plain[1]
 
 
 # -- bad input: an error, and the store exactly as before --------------------------------------
@@ -438,7 +440,7 @@ def run_podman(cmd: list[str], *args: str) -> str:
 
 def test_podman_loads_and_runs_our_archive(source: Engine, podman_store: list[str],
                                            tmp_path: Path) -> None:
-    source.tag("busybox", "localhost/layerlab-interop:busybox")
+    source.images.tag("busybox", "localhost/layerlab-interop:busybox")
     archive = tmp_path / "ours.tar"
     with archive.open("wb") as f:
         archives.save(source, ["localhost/layerlab-interop:busybox", "demo:two"], f)
@@ -446,9 +448,9 @@ def test_podman_loads_and_runs_our_archive(source: Engine, podman_store: list[st
     assert "localhost/layerlab-interop:busybox" in out
     inspect = json.loads(run_podman(podman_store, "image", "inspect",
                                     "localhost/layerlab-interop:busybox", "demo:two"))
-    assert [i["Id"] for i in inspect] == [source.image("busybox").id[7:],
-                                          source.image("demo:two").id[7:]]
-    assert inspect[1]["RootFS"]["Layers"] == source.image("demo:two").diff_ids
+    assert [i["Id"] for i in inspect] == [source.images.get("busybox").id[7:],
+                                          source.images.get("demo:two").id[7:]]
+    assert inspect[1]["RootFS"]["Layers"] == source.images.get("demo:two").diff_ids
     hi = run_podman(podman_store, "run", "--rm", "--network", "none",
                     "localhost/layerlab-interop:busybox", "echo", "hi")
     assert hi == "hi\n"
@@ -465,7 +467,7 @@ def test_we_load_podman_save(podman: str, target: Engine, tmp_path: Path, fmt: s
         assert archives.load(target, f) == ["Loaded image: localhost/busybox:latest"]
     theirs: dict[str, Any] = json.loads(run_podman([podman], "image", "inspect",
                                                    "localhost/busybox:latest"))[0]
-    img = target.image("localhost/busybox:latest")
+    img = target.images.get("localhost/busybox:latest")
     assert img.id == "sha256:" + theirs["Id"]
     assert img.diff_ids == theirs["RootFS"]["Layers"]
     assert len(img.history) == len(theirs["History"])

@@ -257,7 +257,7 @@ def test_heredocs(docker: Docker, engine: Engine, tmp_path: Path) -> None:
     assert shown.split("\n") == ["one", "two", "script as 0", "expanded by the shell: /root",
                                  "tabs stripped", 'arg is value, "quotes" stay', "kept: ${V}"]
     assert "layerlab-heredoc" not in docker.out("run", "--rm", "here", "ls", "-a", "/")
-    assert engine.image("here").history[BUSYBOX_HISTORY]["created_by"] == \
+    assert engine.images.get("here").history[BUSYBOX_HISTORY]["created_by"] == \
         "/bin/sh -c <<EOF\necho one > /h1\necho two >> /h1\nEOF\n"
 
 
@@ -462,13 +462,13 @@ def test_typed_result_and_streamed_progress(engine: Engine, tmp_path: Path) -> N
         result = execute(engine, ["build", "-t", "typed", str(ctx)],
                          IO(io.BytesIO(), stdout, stderr))
     assert isinstance(result, Build)
-    image = engine.image("typed")
+    image = engine.images.get("typed")
     assert result.image_id == image.id and result.tags == ["typed:latest"]
     assert result.text() == f"Successfully built {image.id[7:19]}\nSuccessfully tagged typed:latest"
     assert [s["instruction"] for s in result.steps] == [
         "FROM busybox", "COPY f /f", "RUN cat /f", "USER 1"]
     frm, cp, run, user = result.steps
-    assert (frm["image"], frm["layer"]) == (engine.image("busybox").id, "")
+    assert (frm["image"], frm["layer"]) == (engine.images.get("busybox").id, "")
     assert cp["layer"] == image.diff_ids[1] and cp["size"] == len("content\n")
     assert run["container"] and run["layer"] == "" and not run["cached"]  # RUN changed nothing
     assert user["image"] == image.id and user["layer"] == "" and user["duration"] >= 0

@@ -26,8 +26,9 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 from layerlab.engine.errors import InvalidArgument, NotFound
-from layerlab.engine.services.engine import Engine, host_arch
-from layerlab.engine.transfer import archive as archives
+from layerlab.engine.oci import manifest as mt
+from layerlab.engine.oci.imageconfig import host_arch
+from layerlab.engine.services.engine import Engine
 from layerlab.engine.transfer import registry
 from layerlab.engine.transfer.bootstrap import bootstrap
 from test_archives import add_layer, image_config, layer_tar, sha, store_listing
@@ -117,7 +118,7 @@ def pusher(tmp_path: Path) -> Engine:
 def test_push_then_pull_into_another_engine(local_registry: str, pusher: Engine,
                                             tmp_path: Path) -> None:
     name = f"{local_registry}/demo:two"
-    pusher.tag("demo:two", name)
+    pusher.images.tag("demo:two", name)
     pushed: list[str] = []
     registry.push(pusher, name, pushed.append)
     assert pushed[0] == f"The push refers to repository [{local_registry}/demo]"
@@ -130,20 +131,20 @@ def test_push_then_pull_into_another_engine(local_registry: str, pusher: Engine,
 
     # What the registry holds is a plain OCI manifest with uncompressed layers.
     req = urllib.request.Request(f"http://{local_registry}/v2/demo/manifests/two",
-                                 headers={"Accept": archives.MT_OCI_MANIFEST})
+                                 headers={"Accept": mt.MT_OCI_MANIFEST})
     with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(req) as resp:
         body = resp.read()
     assert sha(body) == manifest_digest
-    assert {lay["mediaType"] for lay in json.loads(body)["layers"]} == {archives.MT_OCI_LAYER}
+    assert {lay["mediaType"] for lay in json.loads(body)["layers"]} == {mt.MT_OCI_LAYER}
 
     puller = Engine(tmp_path / "puller", "vfs")
     progress: list[str] = []
     image_id = registry.pull(puller, name, progress.append)
-    ours, theirs = pusher.image(name), puller.image(name)
+    ours, theirs = pusher.images.get(name), puller.images.get(name)
     assert image_id == ours.id == theirs.id
     assert theirs.tags == [name]
     assert theirs.diff_ids == ours.diff_ids and theirs.history == ours.history
-    assert puller.images.raw_config(image_id) == pusher.images.raw_config(image_id)
+    assert puller.store.images.raw_config(image_id) == pusher.store.images.raw_config(image_id)
     assert progress[0] == "two: Pulling from demo"
     assert sum(line.endswith(": Pull complete") for line in progress) == 3
     assert progress[-2:] == [f"Digest: {manifest_digest}",
@@ -238,12 +239,12 @@ def _image(state: FakeRegistry, files: dict[str, bytes], corrupt: bool = False) 
     state.blob(config)
     state.blob(gz, served=gzip.compress(layer_tar({"tampered": b"!"})) if corrupt else None)
     manifest = json.dumps({
-        "schemaVersion": 2, "mediaType": archives.MT_DOCKER_MANIFEST,
+        "schemaVersion": 2, "mediaType": mt.MT_DOCKER_MANIFEST,
         "config": {"mediaType": "application/vnd.docker.container.image.v1+json",
                    "digest": sha(config), "size": len(config)},
-        "layers": [{"mediaType": archives.MT_DOCKER_LAYER, "digest": sha(gz), "size": len(gz)}],
+        "layers": [{"mediaType": mt.MT_DOCKER_LAYER, "digest": sha(gz), "size": len(gz)}],
     }).encode()
-    state.add(f"/v2/demo/manifests/{sha(manifest)}", archives.MT_DOCKER_MANIFEST, manifest)
+    state.add(f"/v2/demo/manifests/{sha(manifest)}", mt.MT_DOCKER_MANIFEST, manifest)
     return config, manifest
 
 
@@ -267,21 +268,21 @@ def test_pull_with_token_auth_picks_this_platform(fake_registry: FakeRegistry,
     other_config, other = _image(fake_registry, {"arch": b"other\n"})
     config, mine = _image(fake_registry, {"arch": b"mine\n"})
     other_arch = "s390x" if host_arch() != "s390x" else "ppc64le"
-    index = json.dumps({"schemaVersion": 2, "mediaType": archives.MT_DOCKER_LIST, "manifests": [
-        {"mediaType": archives.MT_DOCKER_MANIFEST, "digest": sha(other), "size": len(other),
+    index = json.dumps({"schemaVersion": 2, "mediaType": mt.MT_DOCKER_LIST, "manifests": [
+        {"mediaType": mt.MT_DOCKER_MANIFEST, "digest": sha(other), "size": len(other),
          "platform": {"architecture": other_arch, "os": "linux"}},
-        {"mediaType": archives.MT_DOCKER_MANIFEST, "digest": sha(mine), "size": len(mine),
+        {"mediaType": mt.MT_DOCKER_MANIFEST, "digest": sha(mine), "size": len(mine),
          "platform": {"architecture": host_arch(), "os": "linux"}},
     ]}).encode()
-    fake_registry.add("/v2/demo/manifests/latest", archives.MT_DOCKER_LIST, index)
+    fake_registry.add("/v2/demo/manifests/latest", mt.MT_DOCKER_LIST, index)
     host = fake_registry.url.removeprefix("http://")
     engine = Engine(tmp_path / "root", "vfs")
     progress: list[str] = []
     image_id = registry.pull(engine, f"{host}/demo", progress.append)
     assert image_id == sha(config) != sha(other_config)
-    assert engine.image(f"{host}/demo:latest").id == image_id
-    layer = engine.image_layers(engine.image(image_id))[0]
-    assert engine.content.path(layer.diff_id).read_bytes() == layer_tar({"arch": b"mine\n"})
+    assert engine.images.get(f"{host}/demo:latest").id == image_id
+    layer = engine.images.layers(engine.images.get(image_id))[0]
+    assert engine.store.content.path(layer.diff_id).read_bytes() == layer_tar({"arch": b"mine\n"})
     assert fake_registry.token_queries[0] == {"scope": ["repository:demo:pull"],
                                               "service": ["fake"]}
     assert progress[0] == "Using default tag: latest"
@@ -292,7 +293,7 @@ def test_pull_with_token_auth_picks_this_platform(fake_registry: FakeRegistry,
 def test_pull_of_corrupt_blob_leaves_no_trace(fake_registry: FakeRegistry,
                                               tmp_path: Path) -> None:
     _, manifest = _image(fake_registry, {"good": b"data\n"}, corrupt=True)
-    fake_registry.add("/v2/demo/manifests/bad", archives.MT_DOCKER_MANIFEST, manifest)
+    fake_registry.add("/v2/demo/manifests/bad", mt.MT_DOCKER_MANIFEST, manifest)
     engine = Engine(tmp_path / "root", "vfs")
     bootstrap(engine)
     before = store_listing(engine.root)
@@ -307,7 +308,7 @@ def test_busybox_from_hub_falls_back_to_the_host_busybox(tmp_path: Path) -> None
     engine = Engine(tmp_path / "root", "vfs")
     progress: list[str] = []
     image_id = registry.pull(engine, "busybox", progress.append)
-    assert engine.image("busybox:latest").id == image_id
+    assert engine.images.get("busybox:latest").id == image_id
     assert any("static busybox" in line for line in progress)
     assert progress[-1] == "Status: Downloaded newer image for busybox:latest"
     progress.clear()
@@ -320,7 +321,7 @@ def test_other_hub_images_say_how_to_get_them(tmp_path: Path, ref: str) -> None:
     engine = Engine(tmp_path / "root", "vfs")
     with pytest.raises(NotFound, match=r"no registry is reachable.*load or import"):
         registry.pull(engine, ref, lambda _: None)
-    assert engine.images.ids() == []
+    assert engine.store.images.ids() == []
 
 
 def test_push_to_hub_is_refused(pusher: Engine) -> None:

@@ -21,7 +21,8 @@ from contextlib import suppress
 from pathlib import Path
 
 import pytest
-from layerlab.engine.runtime import cgroups, syscalls
+from layerlab.engine.linux import syscalls
+from layerlab.engine.runtime import cgroups
 from layerlab.engine.runtime.cgroups import Cgroup, CgroupError
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0,

@@ -35,10 +35,10 @@ def tree_digest(path: Path) -> str:
 def layer_state(engine: Engine) -> dict[str, str]:
     """Digests of every stored layer blob and every unpacked layer directory."""
     out = {}
-    for layer in engine.layers.all():
-        blob = engine.content.path(layer.diff_id).read_bytes()
+    for layer in engine.store.layers.all():
+        blob = engine.store.content.path(layer.diff_id).read_bytes()
         out[layer.diff_id] = hashlib.sha256(blob).hexdigest()
-        unpacked = engine.layers.root / layer.chain_id[7:] / "diff"
+        unpacked = engine.driver("overlay").root / "lower" / layer.chain_id[7:]
         if unpacked.exists():
             out[layer.chain_id + "/diff"] = tree_digest(unpacked)
     return out
@@ -54,7 +54,7 @@ def test_s1_image_lists_diffids_and_layers_never_change(docker: Docker, engine: 
     diff_ids = img["RootFS"]["Layers"]
     assert len(diff_ids) == 1 and diff_ids[0].startswith("sha256:")
     # the diffID is the sha256 of the stored uncompressed tar
-    blob = engine.content.path(diff_ids[0]).read_bytes()
+    blob = engine.store.content.path(diff_ids[0]).read_bytes()
     assert "sha256:" + hashlib.sha256(blob).hexdigest() == diff_ids[0]
     docker("create", "--name", "warm", "busybox")  # unpacks layers for overlay
     before = layer_state(engine)
@@ -104,7 +104,7 @@ def test_s4_diff_shows_added_changed_deleted(docker: Docker, engine: Engine,
     # committing writes OCI whiteouts into the layer tar
     image_id = docker.out("commit", "dd")
     diff_id = inspect(docker, image_id)["RootFS"]["Layers"][-1]
-    with tarfile.open(engine.content.path(diff_id)) as tf:
+    with tarfile.open(engine.store.content.path(diff_id)) as tf:
         names = tf.getnames()
     assert "etc/.wh.group" in names and "var/.wh.spool" in names and "tmp/new" in names
     # and a container of the new image sees the deletions
@@ -189,11 +189,11 @@ def test_s14_rmi_rules(docker: Docker, engine: Engine) -> None:
     p = docker("rmi", mid, check=False)
     assert p.returncode == 1 and "image has dependent child images" in p.stderr
     # rmi top deletes its layer but keeps layers mid still needs
-    layers_before = {lay.chain_id for lay in engine.layers.all()}
+    layers_before = {lay.chain_id for lay in engine.store.layers.all()}
     out = docker.out("rmi", "top:1")
     assert out.splitlines()[0] == "Untagged: top:1"
     gone = [line.split()[1] for line in out.splitlines()[1:]]
-    layers_after = {lay.chain_id for lay in engine.layers.all()}
+    layers_after = {lay.chain_id for lay in engine.store.layers.all()}
     assert layers_before - layers_after == {g for g in gone if g in layers_before}
     assert len(layers_before - layers_after) == 1
     mid_chain = chain_ids(json.loads(docker.out("inspect", "mid:1"))[0]["RootFS"]["Layers"])

@@ -8,7 +8,7 @@ variables are predefined: usable without ARG, and kept out of history unless dec
 
 from __future__ import annotations
 
-from ..services.engine import host_arch
+from ..oci.imageconfig import host_arch
 
 PROXY_ARGS = ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY",
               "ftp_proxy", "NO_PROXY", "no_proxy", "ALL_PROXY", "all_proxy")

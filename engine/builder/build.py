@@ -24,8 +24,9 @@ from ..errors import EngineError, NotFound
 from ..oci import instructions
 from ..oci import reference as refs
 from ..oci.digest import chain_ids, short
+from ..oci.imageconfig import host_arch
 from ..runtime.spec import DEFAULT_PATH
-from ..services.engine import Engine, host_arch
+from ..services.engine import Engine
 from ..store.layers import Layer
 from . import fscopy, semantics
 from .args import BuildArgs, StageArgs
@@ -180,7 +181,7 @@ class Builder:
         self.rec = {}
         for tag in tags:
             if self.engine.images.refs().get(tag) != image_id:
-                self.engine.tag(image_id, tag)
+                self.engine.images.tag(image_id, tag)
         return BuildResult(image_id, tags, self.steps)
 
     def _literal(self, text: str) -> str:
@@ -233,13 +234,13 @@ class Builder:
     def image_ref(self, name: str) -> tuple[str, dict[str, Any]]:
         """A FROM or COPY --from image: local, else pulled as ``run`` does."""
         try:
-            img = self.engine.image(name)
+            img = self.engine.images.get(name)
         except NotFound:
             from ..transfer import registry
 
             refs.parse(name)
             registry.pull(self.engine, name, self.line)
-            img = self.engine.image(name)
+            img = self.engine.images.get(name)
         return img.id, img.config
 
     # -- one instruction ------------------------------------------------------------------
@@ -290,7 +291,7 @@ class Builder:
         self.rec["cached"] = True
         if not self.parent_config["history"][-1].get("empty_layer"):
             diff_ids = self.parent_config["rootfs"]["diff_ids"]
-            layer = self.engine.layers.find(chain_ids(diff_ids)[-1])
+            layer = self.engine.store.layers.find(chain_ids(diff_ids)[-1])
             self._layer(layer)
         return True
 

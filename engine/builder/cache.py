@@ -30,7 +30,7 @@ class BuildCache:
     def _links(self) -> dict[tuple[str, str], list[str]]:
         if self._index is None:
             self._index = {}
-            for image_id, parent, key in self.engine.images.build_links():
+            for image_id, parent, key in self.engine.store.images.build_links():
                 self._index.setdefault((parent, key), []).append(image_id)
         return self._index
 

@@ -21,7 +21,9 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..errors import InvalidArgument
-from .fscopy import Entry, decompressed_copy, host_path, resolve
+from ..fs.securejoin import host_path, resolve
+from ..oci.compression import seekable_plain, sniff
+from .fscopy import Entry
 
 GLOB_CHARS = re.compile(r"[*?\[]")
 
@@ -225,7 +227,7 @@ class BuildContext:
 
 def is_tar(head: bytes) -> bool:
     """A tar archive, plain or compressed (gzip, bzip2, xz), as ``docker build -`` sniffs."""
-    if head[:2] == b"\x1f\x8b" or head[:3] == b"BZh" or head[:6] == b"\xfd7zXZ\x00":
+    if sniff(head) in ("gzip", "bzip2", "xz"):
         return True
     return len(head) >= 262 and head[257:262] == b"ustar"
 
@@ -237,7 +239,7 @@ def from_tar(stream: BinaryIO) -> Iterator[Path]:
 
     tmp = Path(tempfile.mkdtemp(prefix="layerlab-context-"))
     try:
-        with decompressed_copy(stream) as plain:
+        with seekable_plain(stream, "build context") as plain:
             layertar.extract(plain, tmp, "apply")
         yield tmp
     finally:

@@ -8,24 +8,19 @@ symlinks are replaced, never written through.
 
 from __future__ import annotations
 
-import bz2
-import contextlib
-import gzip
 import hashlib
 import lzma
 import os
 import posixpath
-import shutil
 import stat
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
 
 from ..errors import InvalidArgument
+from ..fs.securejoin import host_path, resolve
+from ..oci.compression import seekable_plain
 
-MAX_LINKS = 255  # symlink hops before "too many levels of symbolic links"
 CHUNK = 1 << 20
 
 
@@ -73,42 +68,6 @@ def walk_tree(entry: Entry) -> Iterator[Entry]:
 
 
 # -- paths inside a root ------------------------------------------------------------------
-def resolve(root: str, path: str, follow_last: bool = True) -> str:
-    """``path`` as seen inside ``root``, every symlink resolved within ``root`` (an absolute
-    target restarts at ``root``, ``..`` stops there); returns the canonical path, "/"-rooted.
-    Missing components are kept as written."""
-    todo = [p for p in path.split("/") if p and p != "."][::-1]
-    done: list[str] = []
-    hops = 0
-    while todo:
-        part = todo.pop()
-        if part == "..":
-            if done:
-                done.pop()
-            continue
-        host = os.path.join(root, *done, part)
-        try:
-            st = os.lstat(host)
-        except (FileNotFoundError, NotADirectoryError):
-            done.append(part)
-            continue
-        if stat.S_ISLNK(st.st_mode) and (todo or follow_last):
-            hops += 1
-            if hops > MAX_LINKS:
-                raise CopyError(f"{path}: too many levels of symbolic links")
-            target = os.readlink(host)
-            if target.startswith("/"):
-                done = []
-            todo.extend([p for p in target.split("/") if p and p != "."][::-1])
-            continue
-        done.append(part)
-    return "/" + "/".join(done)
-
-
-def host_path(root: str, canonical: str) -> str:
-    return os.path.join(root, canonical.lstrip("/")) if canonical != "/" else root
-
-
 def lstat_or_none(path: str) -> os.stat_result | None:
     try:
         return os.lstat(path)
@@ -367,47 +326,10 @@ def is_archive(path: str) -> bool:
         return False
 
 
-@contextlib.contextmanager
-def decompressed_copy(stream: BinaryIO) -> Iterator[BinaryIO]:
-    """The plain tar behind a (possibly compressed) stream, in a seekable temporary file."""
-    head = stream.read(6)
-    rest: Any = _Prefixed(head, stream)
-    with contextlib.ExitStack() as stack, tempfile.TemporaryFile() as tmp:
-        if head[:2] == b"\x1f\x8b":
-            rest = stack.enter_context(gzip.GzipFile(fileobj=rest))
-        elif head[:3] == b"BZh":
-            rest = stack.enter_context(bz2.BZ2File(rest))
-        elif head[:6] == b"\xfd7zXZ\x00":
-            rest = stack.enter_context(lzma.LZMAFile(rest))
-        shutil.copyfileobj(rest, tmp, CHUNK)
-        tmp.seek(0)
-        yield tmp
-
-
-class _Prefixed:
-    """A read-only stream: ``head`` (already read to sniff the format), then ``rest``."""
-
-    def __init__(self, head: bytes, rest: BinaryIO) -> None:
-        self.head = head
-        self.rest = rest
-
-    def read(self, n: int = -1) -> bytes:
-        if self.head:
-            out, self.head = (self.head, b"") if n < 0 or n >= len(self.head) else (
-                self.head[:n], self.head[n:])
-            if n < 0:
-                return out + self.rest.read()
-            return out if len(out) == n else out + self.rest.read(n - len(out))
-        return self.rest.read(n)
-
-    def readable(self) -> bool:
-        return True
-
-
 def extract_archive(path: str, dest_host: str) -> None:
     """ADD of a local tar: unpacked into the directory, safely (layertar refuses members that
     escape it or would be written through a symlink)."""
     from ..oci import layertar
 
-    with open(path, "rb") as f, decompressed_copy(f) as plain:
+    with open(path, "rb") as f, seekable_plain(f, f"ADD {path}") as plain:
         layertar.extract(plain, Path(dest_host), "apply")

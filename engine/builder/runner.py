@@ -11,7 +11,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..errors import EngineError
-from ..services.engine import CreateOptions, Engine, host_arch
+from ..oci import imageconfig
+from ..services.containers import CreateOptions
+from ..services.engine import Engine
 from ..store.containers import Container, now
 from ..store.layers import Layer
 
@@ -24,18 +26,18 @@ class StepRunner:
 
     def _container(self, image_id: str, cmd: list[str], env: list[str] | None = None,
                    ) -> Container:
-        return self.engine.create_step(image_id, CreateOptions(cmd=cmd, env=env or [],
+        return self.engine.containers.create_step(image_id, CreateOptions(cmd=cmd, env=env or [],
                                                                entrypoint=""))
 
     @contextlib.contextmanager
     def _rootfs(self, c: Container) -> Iterator[str]:
-        with self.engine.driver(c.Driver).view(c.ID, self.engine.chain(c)) as root:
-            yield str(root)
+        with self.engine.containers.rootfs(c) as root:
+            yield root
 
     def commit(self, c: Container) -> Layer | None:
         """The step's changes as a layer; None when it changed nothing."""
-        with self.engine.lock():
-            return self.engine.commit_step(self.engine.containers.get(c.ID))
+        with self.engine.store.lock():
+            return self.engine.containers.commit_step(self.engine.containers.get(c.ID))
 
     def run(self, image_id: str, argv: list[str], env: list[str], script: str | None,
             started: Callable[[str], None], output: Callable[[bytes], None],
@@ -51,10 +53,10 @@ class StepRunner:
                     f.write(script)
         started(c.ID)
         try:
-            code = self.engine.run_step(c.ID, output)
+            code = self.engine.tasks.run_step(c.ID, output)
         except BaseException:
             with contextlib.suppress(EngineError):
-                self.engine.remove_container(c.ID, force=True)
+                self.engine.containers.remove(c.ID, force=True)
             raise
         if script is not None:
             with self._rootfs(c) as root:
@@ -84,27 +86,14 @@ class StepRunner:
             self.remove(c)
 
     def remove(self, c: Container) -> None:
-        self.engine.remove_container(c.ID, force=True)
+        self.engine.containers.remove(c.ID, force=True)
 
     def image(self, parent: str, parent_config: dict[str, Any], run_config: dict[str, Any],
               created_by: str, layer: Layer | None, author: str, key: str) -> tuple[str, dict]:
         """The step's image: the parent's layers and history plus this step's, the stage's
         config, parent-linked (``images -a``) and keyed for the cache."""
-        created = now()
-        history = {"created": created, "created_by": created_by,
-                   **({"author": author} if author else {}),
-                   **({"empty_layer": True} if layer is None else {})}
-        rootfs = parent_config.get("rootfs") or {}
-        diff_ids = list(rootfs.get("diff_ids") or [])
-        config: dict[str, Any] = {
-            "architecture": parent_config.get("architecture") or host_arch(),
-            **({"author": author} if author else {}),
-            "config": run_config,
-            "created": created,
-            "history": [*parent_config.get("history", []), history],
-            "os": parent_config.get("os") or "linux",
-            "rootfs": {"type": "layers",
-                       "diff_ids": diff_ids + ([layer.diff_id] if layer else [])},
-        }
-        with self.engine.lock():
-            return self.engine.new_image(config, parent=parent, build_key=key), config
+        config = imageconfig.append_layer(
+            parent_config or None, created=now(), created_by=created_by,
+            diff_id=layer.diff_id if layer else None, run_config=run_config, author=author)
+        with self.engine.store.lock():
+            return self.engine.images.put(config, parent=parent, build_key=key), config

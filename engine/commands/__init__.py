@@ -11,11 +11,14 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..errors import EngineError
 from .grammar import UsageError, parsers, split_command
 from .results import Result
+
+if TYPE_CHECKING:
+    from ..services.engine import Engine
 
 
 @dataclass
@@ -28,6 +31,9 @@ class IO:
     # Told the ID of a container started in the foreground, so a front-end that does not
     # run commands on its main thread (the kernel) can forward signals to it or detach.
     attached: Callable[[str], None] | None = None
+    # Given typed progress events (``build``'s steps and output) instead of their text,
+    # by a front-end that shows them live (the kernel's step list).
+    progress: Callable[[Any], None] | None = None
 
     @classmethod
     def std(cls) -> IO:
@@ -50,7 +56,7 @@ class IO:
             return False
 
 
-def execute(engine, argv: list[str], io: IO) -> Result:  # type: ignore[no-untyped-def]
+def execute(engine: Engine, argv: list[str], io: IO) -> Result:
     """Run one command; raises EngineError (with its exit code) on failure."""
     from . import handlers
 
@@ -61,8 +67,8 @@ def execute(engine, argv: list[str], io: IO) -> Result:  # type: ignore[no-untyp
 
         return Lines([parser.format_help().rstrip()])
     args = parser.parse_args(rest)
-    handler = getattr(handlers, "cmd_" + name.replace(" ", "_"))
-    return handler(engine, args, io)
+    result: Result = handlers.handler(name)(engine, args, io)
+    return result
 
 
 def _after_image(name: str, rest: list[str]) -> bool:

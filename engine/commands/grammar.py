@@ -217,6 +217,10 @@ def split_command(argv: list[str]) -> tuple[str, list[str]]:
         return ALIASES[(argv[0], argv[1])], argv[2:]
     if argv[0] in parsers():
         return argv[0], argv[1:]
-    known = ", ".join(sorted(n for n in parsers() if " " not in n))
     raise UsageError(f"docker: '{' '.join(argv[:2])}' is not a docker command.\n"
-                     f"Known commands: {known}, container prune, image prune, system df")
+                     f"Known commands: {', '.join(command_names())}")
+
+
+def command_names() -> list[str]:
+    """Every command, single words first (``run``, ``ps`` …), then ``image prune`` …"""
+    return sorted(parsers(), key=lambda n: (" " in n, n))

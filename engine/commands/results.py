@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..oci.layertar import Change
+from ..oci.changes import Change
+
+if TYPE_CHECKING:
+    from ..services.system import LayerGraph
 
 
 def tabulate(lines: list[str], minwidth: int = 10, padding: int = 3) -> str:
@@ -82,6 +85,14 @@ def _header_of(field_name: str) -> str:
 
 
 @dataclass
+class History(Table):
+    """``history``: the table, and the image it is the history of (a front-end can show
+    each row's layer contents from it)."""
+
+    image_id: str = ""
+
+
+@dataclass
 class Lines(Result):
     """Plain lines: IDs, names, ``Untagged:``/``Deleted:`` reports, ``Loaded image:``."""
 
@@ -90,6 +101,14 @@ class Lines(Result):
 
     def text(self) -> str:
         return "\n".join(self.lines)
+
+
+@dataclass
+class Committed(Lines):
+    """``commit``: the new image's ID (the printed line) and the reference it was given."""
+
+    image_id: str = ""
+    ref: str = ""
 
 
 @dataclass
@@ -122,11 +141,15 @@ class Changes(Result):
 
 @dataclass
 class Graph(Result):
-    """The layer graph: layers bottom-up, images and containers attached (S9 ``--tree``)."""
+    """The layer graph (S9 ``--tree``): layers bottom-up, images and containers on them."""
 
     layers: list[dict[str, Any]]  # {id, diff_id, parent, size}
-    images: list[dict[str, Any]]  # {id, tags, top, parent, intermediate}
-    containers: list[dict[str, Any]]  # {id, name, top, state, image}
+    images: list[dict[str, Any]]  # {id, tags, top, parent, intermediate, created_by}
+    containers: list[dict[str, Any]]  # {id, name, top, state, image, rw_size}
+
+    @classmethod
+    def of(cls, g: LayerGraph) -> Graph:
+        return cls(g.layers, g.images, g.containers)
 
     def text(self) -> str:
         from .tree import render_tree

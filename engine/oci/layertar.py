@@ -15,23 +15,15 @@ import posixpath
 import stat
 import tarfile
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal
 
 from ..errors import InvalidArgument
+from .changes import Change
 
 WH_PREFIX = ".wh."
 WH_OPAQUE = ".wh..wh..opq"
 Whiteouts = Literal["overlay", "apply"]
-
-
-@dataclass(frozen=True)
-class Change:
-    """One entry of ``docker diff``: A(dded), C(hanged) or D(eleted), path absolute."""
-
-    kind: str
-    path: str
 
 
 def member_path(name: str) -> str:

@@ -58,3 +58,9 @@ def parse(ref: str) -> Reference:
 
 def looks_like_reference(text: str) -> bool:
     return bool(_REF.match(text))
+
+
+def containerd_name(tag: str) -> str:
+    """``busybox:latest`` → ``docker.io/library/busybox:latest`` (containerd's image name)."""
+    ref = parse(tag)
+    return str(ref) if ref.domain else f"docker.io/{ref.path}:{ref.tag}"

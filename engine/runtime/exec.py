@@ -28,7 +28,7 @@ def exec_in(pid: int, cgroup: Cgroup | None, process: ProcessSpec,
     if child == 0:  # pragma: no cover - forked
         code = 126
         try:
-            from . import syscalls as sc
+            from ..linux import syscalls as sc
             from .monitor import close_fds_except
 
             # Hold none of the caller's descriptors while the process runs: a notebook

@@ -9,8 +9,9 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ..errors import ConfigError
 from ..fs.atomic import atomic_write
-from . import syscalls as sc
+from ..linux import syscalls as sc
 from .cgroups import Cgroup
 
 ALL_NS = sc.CLONE_NEWNS | sc.CLONE_NEWUTS | sc.CLONE_NEWIPC | sc.CLONE_NEWPID | sc.CLONE_NEWNET
@@ -64,7 +65,7 @@ def probe() -> Isolation:
 
 def _probe(forced: str) -> Isolation:
     if forced and forced not in MODES:
-        raise ValueError(f"LAYERLAB_RUNTIME={forced!r}: choose one of {', '.join(MODES)}")
+        raise ConfigError(f"LAYERLAB_RUNTIME={forced!r}: choose one of {', '.join(MODES)}")
     if forced == "none":
         return Isolation("none", "forced by LAYERLAB_RUNTIME=none", None)
     if os.geteuid() != 0:
@@ -88,7 +89,7 @@ def default_driver() -> str:
     forced = os.environ.get("LAYERLAB_STORAGE_DRIVER", "")
     if forced:
         if forced not in ("overlay", "vfs"):
-            raise ValueError(f"LAYERLAB_STORAGE_DRIVER={forced!r}: choose overlay or vfs")
+            raise ConfigError(f"LAYERLAB_STORAGE_DRIVER={forced!r}: choose overlay or vfs")
         return forced
     with open("/proc/filesystems") as f:
         has_overlay = any(line.split()[-1] == "overlay" for line in f if line.strip())

@@ -20,8 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..errors import RuntimeFailure
+from ..linux import syscalls as sc
 from . import logs, users
-from . import syscalls as sc
 from .cgroups import Cgroup, CgroupError
 from .rootfs import enter_rootfs
 from .spec import Attach, ContainerSpec

@@ -9,7 +9,8 @@ import os
 import stat
 import struct
 
-from . import syscalls as sc
+from ..fs import securejoin
+from ..linux import syscalls as sc
 from .spec import ContainerSpec
 
 DEVICES = {"null": (1, 3), "zero": (1, 5), "full": (1, 7), "random": (1, 8),
@@ -20,12 +21,10 @@ SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
 
 
 def _mountpoint(root: str, rel: str) -> str:
-    """The host path of a mount point inside the rootfs, created if the image lacks it."""
-    path = os.path.join(root, rel)
-    st = os.lstat(path) if os.path.lexists(path) else None
-    if st is not None and stat.S_ISLNK(st.st_mode):
-        raise OSError(f"refusing to mount over symlink /{rel} in the image")
-    if st is None:
+    """The host path of a directory mount point inside the rootfs (resolved within it, as
+    runc resolves mount destinations), created if the image lacks it."""
+    path = securejoin.join(root, rel)
+    if not os.path.lexists(path):
         os.makedirs(path, 0o755)
     return path
 
@@ -71,7 +70,7 @@ def enter_rootfs(spec: ContainerSpec) -> None:
     sc.mount("sysfs", _mountpoint(root, "sys"), "sysfs",
              sc.MS_RDONLY | sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC, None)
     for target, source in spec.etc_files.items():
-        path = os.path.join(root, target.lstrip("/"))
+        path = securejoin.join(root, target)
         with contextlib.suppress(FileNotFoundError):
             if stat.S_ISREG(os.lstat(path).st_mode):
                 sc.mount(source, path, None, sc.MS_BIND, None)

@@ -7,12 +7,14 @@ Both drivers answer the same questions (where is the container's view, what chan
 from __future__ import annotations
 
 import contextlib
+import os
+import stat
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ..oci.layertar import Change
+from ..oci.changes import Change
 from ..store.layers import Layer, LayerStore
 
 
@@ -53,6 +55,26 @@ class SnapshotDriver(ABC):
     def metadata(self, cid: str, chain: list[Layer]) -> dict[str, Any]:
         """``GraphDriver.Data`` for ``inspect`` (S2: lower/upper/merged directories)."""
 
+    def image_metadata(self, chain: list[Layer]) -> dict[str, Any]:
+        """``GraphDriver.Data`` of an image (its layers' directories, where the driver
+        keeps them)."""
+        return {}
+
+    def forget(self, chain_ids: Iterable[str]) -> None:  # noqa: B027 - most keep nothing
+        """Drop what the driver keeps for deleted layers (caches of unpacked layers)."""
+
+    def usage(self, cid: str, chain: list[Layer]) -> int:
+        """Bytes of file content in the read-write layer, as Docker counts its SIZE."""
+        changes, _ = self.changes(cid, chain)
+        src = self.source(cid)
+        total = 0
+        for ch in changes:
+            if ch.kind != "D":
+                with contextlib.suppress(OSError):
+                    st = os.lstat(os.path.join(src, ch.path.lstrip("/")))
+                    total += 0 if stat.S_ISDIR(st.st_mode) else st.st_size
+        return total
+
     @abstractmethod
     def remove(self, cid: str) -> None: ...
 
@@ -66,6 +88,9 @@ class SnapshotDriver(ABC):
         finally:
             if not was_mounted:
                 self.unmount(cid)
+
+
+DRIVERS = ("overlay", "vfs")
 
 
 def make_driver(name: str, root: Path, layers: LayerStore) -> SnapshotDriver:

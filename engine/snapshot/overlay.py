@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import os
 import stat
+import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from ..errors import Unsupported
 from ..fs.atomic import remove_tree
-from ..oci.layertar import Change
-from ..runtime import syscalls
+from ..linux import syscalls
+from ..oci import layertar
+from ..oci.changes import Change
+from ..oci.digest import strip_algo
 from ..store.layers import Layer
 from . import SnapshotDriver
 
@@ -59,8 +63,37 @@ class OverlayDriver(SnapshotDriver):
     def merged(self, cid: str) -> Path:
         return self.dir(cid) / "merged"
 
+    def lower(self, layer: Layer) -> Path:
+        """The layer as an overlayfs lowerdir: unpacked from its tar on first use, into a
+        temporary directory renamed into place, so a half-unpacked layer is never used."""
+        final = self.root / "lower" / strip_algo(layer.chain_id)
+        if final.exists():
+            return final
+        final.parent.mkdir(exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=".unpack-"))
+        try:
+            with self.layers.open_tar(layer) as f:
+                layertar.extract(f, tmp, "overlay", OPAQUE_XATTR)
+            os.chmod(tmp, 0o755)
+            os.replace(tmp, final)
+        except BaseException:
+            remove_tree(tmp)
+            raise
+        return final
+
     def lowers(self, chain: list[Layer]) -> list[str]:
-        return [str(self.layers.unpacked(layer)) for layer in reversed(chain)]
+        return [str(self.lower(layer)) for layer in reversed(chain)]
+
+    def forget(self, chain_ids: Iterable[str]) -> None:
+        for chain_id in chain_ids:
+            remove_tree(self.root / "lower" / strip_algo(chain_id))
+
+    def image_metadata(self, chain: list[Layer]) -> dict[str, Any]:
+        if not chain:
+            return {}
+        dirs = self.lowers(chain)
+        return {"UpperDir": dirs[0], "LowerDir": ":".join(dirs[1:])} if len(dirs) > 1 \
+            else {"UpperDir": dirs[0]}
 
     def prepare(self, cid: str, chain: list[Layer]) -> None:
         for sub in ("diff", "work", "merged"):

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 from ..fs.atomic import remove_tree
 from ..oci import layertar
-from ..oci.layertar import Change
+from ..oci.changes import Change
 from ..store.layers import Layer
 from . import SnapshotDriver
 

@@ -37,11 +37,6 @@ class Image:
         return dict(self.config.get("config") or {})
 
 
-def encode_config(config: dict[str, Any]) -> bytes:
-    """Compact JSON like Docker writes; its sha256 is the image ID."""
-    return json.dumps(config, separators=(",", ":")).encode()
-
-
 class ImageStore:
     def __init__(self, root: Path) -> None:
         self.root = root / "images"
@@ -108,6 +103,10 @@ class ImageStore:
             if meta.get("build_key"):
                 out.append(("sha256:" + d.name, meta.get("parent", ""), meta["build_key"]))
         return out
+
+    def unlink_parent(self, image_id: str) -> None:
+        """Forget the image's parent link (its parent was removed by force)."""
+        write_json(self._dir(image_id) / "meta.json", {"parent": ""})
 
     def children(self, image_id: str) -> list[Image]:
         return [img for img in self.all() if img.parent == image_id]

@@ -6,24 +6,18 @@ the unpacked directory the overlay driver mounts is a cache made from it on dema
 
 from __future__ import annotations
 
-import gzip
-import io
-import os
 import tarfile
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from ..errors import InvalidArgument, NotFound
-from ..fs.atomic import publish_dir, read_json, remove_tree, write_json
+from ..fs.atomic import read_json, remove_tree, write_json
 from ..oci import layertar
+from ..oci.compression import decompressed
 from ..oci.digest import chain_id, chain_ids, strip_algo
 from .content import CHUNK, ContentStore
-
-GZIP_MAGIC = b"\x1f\x8b"
-ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 
 @dataclass(frozen=True)
@@ -32,17 +26,6 @@ class Layer:
     diff_id: str
     parent: str
     size: int
-
-
-def decompressed(stream: BinaryIO) -> BinaryIO:
-    """Accept plain or gzip tars, as ``docker load``/``import`` do."""
-    buffered = stream if isinstance(stream, io.BufferedReader) else io.BufferedReader(stream)  # type: ignore[arg-type]
-    head = buffered.peek(4)[:4]
-    if head.startswith(GZIP_MAGIC):
-        return gzip.GzipFile(fileobj=buffered)  # type: ignore[return-value]
-    if head.startswith(ZSTD_MAGIC):
-        raise InvalidArgument("zstd-compressed layers are not supported; use gzip or plain tar")
-    return buffered
 
 
 def tar_content_size(fileobj: BinaryIO) -> int:
@@ -81,9 +64,9 @@ class LayerStore:
     def _dir(self, chain_id: str) -> Path:
         return self.root / strip_algo(chain_id)
 
-    def ingest(self, stream: BinaryIO) -> str:
-        """Store a (possibly gzipped) layer tar; returns its diffID."""
-        src = decompressed(stream)
+    def ingest(self, stream: BinaryIO, what: str = "layer") -> str:
+        """Store a (possibly compressed) layer tar; returns its diffID."""
+        src = decompressed(stream, what)
         with self.content.writer() as w:
             while chunk := src.read(CHUNK):
                 w.write(chunk)
@@ -124,22 +107,6 @@ class LayerStore:
 
     def open_tar(self, layer: Layer) -> BinaryIO:
         return self.content.open(layer.diff_id)
-
-    def unpacked(self, layer: Layer, opaque_xattr: str = "trusted.overlay.opaque") -> Path:
-        """The layer as an overlayfs lowerdir, extracted on first use (atomically)."""
-        final = self._dir(layer.chain_id) / "diff"
-        if final.exists():
-            return final
-        tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=".unpack-"))
-        try:
-            with self.open_tar(layer) as f:
-                layertar.extract(f, tmp, "overlay", opaque_xattr)
-            os.chmod(tmp, 0o755)
-            publish_dir(tmp, final)
-        except BaseException:
-            remove_tree(tmp)
-            raise
-        return final
 
     def all(self) -> list[Layer]:
         out = []

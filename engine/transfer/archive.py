@@ -14,249 +14,42 @@ never leaves a half-loaded image behind. ``Staging`` holds that logic and is sha
 
 from __future__ import annotations
 
-import gzip
-import hashlib
 import io
 import json
 import posixpath
 import re
 import tarfile
-import tempfile
-import zlib
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from ..errors import InvalidArgument
 from ..oci import reference as refs
-from ..oci.digest import HEX64, chain_ids, digest, strip_algo
+from ..oci.compression import seekable_plain
+from ..oci.digest import HEX64, digest, strip_algo
+from ..oci.imageconfig import compact
+from ..oci.imageconfig import parse as parse_config
 from ..oci.layertar import member_path, open_tar
-from ..services.engine import Engine, host_arch
-from ..store.content import CHUNK
-from ..store.images import ImageStore
-from ..store.layers import GZIP_MAGIC, decompressed
-
-MT_OCI_INDEX = "application/vnd.oci.image.index.v1+json"
-MT_OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
-MT_OCI_CONFIG = "application/vnd.oci.image.config.v1+json"
-MT_OCI_LAYER = "application/vnd.oci.image.layer.v1.tar"
-MT_DOCKER_LIST = "application/vnd.docker.distribution.manifest.list.v2+json"
-MT_DOCKER_MANIFEST = "application/vnd.docker.distribution.manifest.v2+json"
-MT_DOCKER_LAYER = "application/vnd.docker.image.rootfs.diff.tar.gzip"
-INDEX_TYPES = (MT_OCI_INDEX, MT_DOCKER_LIST)
-MANIFEST_TYPES = (MT_OCI_MANIFEST, MT_DOCKER_MANIFEST)
-LAYER_TYPES = (
-    MT_OCI_LAYER, MT_OCI_LAYER + "+gzip", MT_DOCKER_LAYER,
-    "application/vnd.oci.image.layer.nondistributable.v1.tar",
-    "application/vnd.oci.image.layer.nondistributable.v1.tar+gzip",
+from ..oci.manifest import (
+    ANNOTATION_IMAGE_NAME,
+    ANNOTATION_REF_NAME,
+    INDEX_TYPES,
+    LAYER_TYPES,
+    MANIFEST_TYPES,
+    MAX_JSON,
+    MT_OCI_INDEX,
+    MT_OCI_MANIFEST,
+    OCI_LAYOUT,
+    descriptor_digest,
+    platform_matches,
 )
-ANNOTATION_IMAGE_NAME = "io.containerd.image.name"
-ANNOTATION_REF_NAME = "org.opencontainers.image.ref.name"
-OCI_LAYOUT = b'{"imageLayoutVersion": "1.0.0"}'
-MAX_JSON = 32 << 20  # manifests and configs are small; refuse to buffer anything huge
+from ..oci.manifest import image_manifest as oci_image_manifest
+from ..services.engine import Engine
+from ..store.content import CHUNK
+from .staging import DigestReader, NewImage, Staging, is_parent, loaded_lines
+
 MAX_LINKS = 16
-
-
-def compact(obj: Any) -> bytes:
-    """JSON as Go's ``json.Marshal`` writes it (no spaces), which the digests are taken over."""
-    return json.dumps(obj, separators=(",", ":")).encode()
-
-
-def full_name(tag: str) -> str:
-    """``busybox:latest`` → ``docker.io/library/busybox:latest`` (containerd's image name)."""
-    ref = refs.parse(tag)
-    return str(ref) if ref.domain else f"docker.io/{ref.path}:{ref.tag}"
-
-
-def platform_matches(desc: dict[str, Any]) -> bool:
-    """A descriptor without a platform fits anything; attestations (unknown/unknown) do not."""
-    p = desc.get("platform")
-    return not p or (p.get("os") == "linux" and p.get("architecture") == host_arch())
-
-
-class DigestReader(io.RawIOBase):
-    """Passes a stream through while hashing it, so a blob is verified as it streams by."""
-
-    def __init__(self, src: BinaryIO) -> None:
-        self.src = src
-        self.hash = hashlib.sha256()
-        self.size = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b: Any) -> int:
-        data = self.src.read(len(b))
-        b[: len(data)] = data
-        self.hash.update(data)
-        self.size += len(data)
-        return len(data)
-
-    def check(self, expected: str, size: int | None, what: str) -> None:
-        """Read what the consumer left (e.g. tar padding) and compare digest and size."""
-        while chunk := self.src.read(CHUNK):
-            self.hash.update(chunk)
-            self.size += len(chunk)
-        got = "sha256:" + self.hash.hexdigest()
-        if got != expected:
-            raise InvalidArgument(f"{what} has digest {got}, expected {expected}")
-        if size is not None and size != self.size:
-            raise InvalidArgument(f"{what} has {self.size} bytes, expected {size}")
-
-
-@dataclass
-class Committed:
-    """One image a load or pull made visible, with the tags it took from other images."""
-
-    image_id: str
-    tags: list[str]
-    renamed: list[tuple[str, str]] = field(default_factory=list)  # (tag, previous image ID)
-
-
-@dataclass
-class NewImage:
-    raw_config: bytes  # kept byte for byte: its sha256 is the image ID
-    tags: list[str] = field(default_factory=list)
-    parent: str = ""
-
-
-def descriptor_digest(desc: Any, what: str) -> str:
-    """The descriptor's digest, checked to be a sha256 digest (and so safe in a path)."""
-    dgst = desc.get("digest") if isinstance(desc, dict) else None
-    if not isinstance(dgst, str) or not dgst.startswith("sha256:") or not HEX64.match(dgst[7:]):
-        raise InvalidArgument(f"{what} has no valid sha256 digest")
-    return dgst
-
-
-def parse_config(raw: bytes, what: str) -> dict[str, Any]:
-    """The image config, checked enough that committing it cannot fail half-way."""
-    try:
-        config = json.loads(raw)
-    except ValueError as e:
-        raise InvalidArgument(f"{what} is not valid JSON: {e}") from None
-    rootfs = config.get("rootfs") if isinstance(config, dict) else None
-    diff_ids = rootfs.get("diff_ids") if isinstance(rootfs, dict) else None
-    if not isinstance(diff_ids, list) or not all(
-            isinstance(d, str) and d.startswith("sha256:") and HEX64.match(d[7:])
-            for d in diff_ids):
-        raise InvalidArgument(f"{what} has no valid rootfs.diff_ids")
-    return config
-
-
-class Staging:
-    """The blobs one load or pull ingests, and the all-or-nothing commit of its images.
-
-    Used as a context manager: if the block fails, blobs it added that no layer uses are
-    deleted again.
-    """
-
-    def __init__(self, engine: Engine, error_prefix: str) -> None:
-        self.engine = engine
-        self.error_prefix = error_prefix
-        self.new_blobs: set[str] = set()
-
-    def __enter__(self) -> Staging:
-        return self
-
-    def __exit__(self, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
-        if exc_type is not None and self.new_blobs:
-            with self.engine.lock():
-                used = {layer.diff_id for layer in self.engine.layers.all()}
-                for blob in self.new_blobs - used:
-                    self.engine.content.delete(blob)
-            self.new_blobs.clear()
-
-    def error(self, message: str) -> InvalidArgument:
-        return InvalidArgument(f"{self.error_prefix}: {message}")
-
-    def has_layer(self, diff_ids: list[str], i: int) -> bool:
-        """Layer ``i`` of this chain is already in the store: nothing to read for it."""
-        return self.engine.layers.find(chain_ids(diff_ids[: i + 1])[-1]) is not None
-
-    def ingest_layer(self, stream: BinaryIO, what: str) -> str:
-        """Store a plain or gzip layer tar; returns its diffID."""
-        content = self.engine.content
-        try:
-            src = decompressed(stream)
-            with content.writer() as w:
-                while chunk := src.read(CHUNK):
-                    w.write(chunk)
-                dgst = "sha256:" + w.hash.hexdigest()
-                if not content.has(dgst):
-                    self.new_blobs.add(dgst)
-                return w.commit()
-        except (gzip.BadGzipFile, EOFError, zlib.error) as e:
-            raise self.error(f"{what} is not a valid gzip stream ({e})") from None
-
-    def _register(self, diff_ids: list[str]) -> None:
-        """Register a chain of layers; a layer that is not a safe tar is refused here."""
-        parent = ""
-        for diff_id in diff_ids:
-            try:
-                parent = self.engine.layers.register(diff_id, parent).chain_id
-            except InvalidArgument as e:
-                reason = str(e).removeprefix("invalid archive: ")
-                raise self.error(f"layer {diff_id}: {reason}") from None
-
-    def commit(self, images: list[NewImage]) -> list[Committed]:
-        """Make layers, images and tags visible together, under the store lock; on any
-        failure take back every record this commit wrote."""
-        layers, store = self.engine.layers, self.engine.images
-        with self.engine.lock():
-            layers_before = {layer.chain_id for layer in layers.all()}
-            images_before = set(store.ids())
-            refs_before = store.refs()
-            out: list[Committed] = []
-            try:
-                for img in images:  # every layer first: they are what can still be refused
-                    self._register(json.loads(img.raw_config)["rootfs"]["diff_ids"])
-                for img in images:
-                    image_id = store.put(img.raw_config)
-                    done = Committed(image_id, img.tags)
-                    for tag in img.tags:
-                        previous = store.refs().get(tag)
-                        if previous and previous != image_id:
-                            done.renamed.append((tag, previous))
-                        store.tag(image_id, tag)
-                    out.append(done)
-                for img, done in zip(images, out, strict=True):  # parents may come later
-                    if img.parent and is_parent(store, img.parent, done.image_id):
-                        store.put(img.raw_config, img.parent)
-            except BaseException:
-                refs_now = store.refs()
-                for tag in {t for img in images for t in img.tags}:
-                    if refs_now.get(tag) == refs_before.get(tag):
-                        continue
-                    if tag in refs_before:
-                        store.tag(refs_before[tag], tag)
-                    else:
-                        store.untag(tag)
-                for image_id in set(store.ids()) - images_before:
-                    store.delete(image_id)
-                layers.delete_unused(layers_before)
-                raise
-        self.new_blobs.clear()
-        return out
-
-
-def is_parent(store: ImageStore, parent_id: str, image_id: str) -> bool:
-    """Docker's rule for a parent link: the parent exists and its layers start the child's."""
-    if not store.exists(parent_id):
-        return False
-    above = store.get(parent_id).diff_ids
-    return store.get(image_id).diff_ids[: len(above)] == above
-
-
-def loaded_lines(done: Iterable[Committed]) -> list[str]:
-    """What ``docker load`` prints."""
-    lines = []
-    for c in done:
-        lines += [f"The image {tag} already exists, renaming the old one with ID {old} to "
-                  "empty string" for tag, old in c.renamed]
-        lines += [f"Loaded image: {tag}" for tag in c.tags] or [f"Loaded image ID: {c.image_id}"]
-    return lines
 
 
 # -- save ----------------------------------------------------------------------------------
@@ -304,16 +97,12 @@ def image_manifest(engine: Engine, image_id: str) -> tuple[bytes, list[tuple[str
     Layers go out uncompressed, exactly as stored, so their digests are their diffIDs and
     nothing has to be recompressed (or kept compressed) to save or push.
     """
-    raw = engine.images.raw_config(image_id)
+    raw = engine.store.images.raw_config(image_id)
     layers = []
-    for layer in engine.image_layers(engine.images.get(image_id)):
-        path = engine.content.path(layer.diff_id)
+    for layer in engine.images.layers(engine.images.get(image_id)):
+        path = engine.store.content.path(layer.diff_id)
         layers.append((layer.diff_id, path, path.stat().st_size))
-    manifest = compact({
-        "schemaVersion": 2, "mediaType": MT_OCI_MANIFEST,
-        "config": {"mediaType": MT_OCI_CONFIG, "digest": image_id, "size": len(raw)},
-        "layers": [{"mediaType": MT_OCI_LAYER, "digest": d, "size": n} for d, _, n in layers],
-    })
+    manifest = oci_image_manifest(image_id, len(raw), [(d, n) for d, _, n in layers])
     return manifest, layers
 
 
@@ -331,7 +120,7 @@ def save(engine: Engine, names: list[str], out: BinaryIO) -> None:
     selected = _select(engine, names)
     for image_id, tags in selected.items():
         img = engine.images.get(image_id)
-        raw = engine.images.raw_config(image_id)
+        raw = engine.store.images.raw_config(image_id)
         mtime = _timestamp(img.config.get("created", ""))
         manifest, layers = image_manifest(engine, image_id)
         for diff_id, path, size in layers:
@@ -344,9 +133,9 @@ def save(engine: Engine, names: list[str], out: BinaryIO) -> None:
         desc = {"mediaType": MT_OCI_MANIFEST, "digest": manifest_digest, "size": len(manifest)}
         for tag in tags:
             ref = refs.parse(tag)
-            descriptors.append({**desc, "annotations": {ANNOTATION_IMAGE_NAME: full_name(tag),
-                                                        ANNOTATION_REF_NAME: ref.tag},
-                                "platform": platform})
+            names = {ANNOTATION_IMAGE_NAME: refs.containerd_name(tag),
+                     ANNOTATION_REF_NAME: ref.tag}
+            descriptors.append({**desc, "annotations": names, "platform": platform})
             if img.diff_ids:
                 repositories.setdefault(ref.repo, {})[ref.tag] = strip_algo(img.diff_ids[-1])
         if not tags:
@@ -356,7 +145,7 @@ def save(engine: Engine, names: list[str], out: BinaryIO) -> None:
             "RepoTags": tags or None,
             "Layers": [f"blobs/sha256/{strip_algo(d)}" for d in img.diff_ids],
         }
-        if img.parent in selected and is_parent(engine.images, img.parent, image_id):
+        if img.parent in selected and is_parent(engine.store.images, img.parent, image_id):
             item["Parent"] = img.parent
         manifest_items.append(item)
     index = compact({"schemaVersion": 2, "mediaType": MT_OCI_INDEX, "manifests": descriptors})
@@ -584,33 +373,13 @@ def _oci_plans(ar: _Archive) -> list[_Plan]:
     return plans
 
 
-def _random_access(src: BinaryIO, spool: BinaryIO) -> BinaryIO:
-    """``src`` itself when it is a seekable plain tar; otherwise (a pipe, or gzip) the
-    decompressed archive, copied to ``spool``."""
-    seekable = getattr(src, "seekable", lambda: False)()
-    if seekable:
-        pos = src.tell()
-        head = src.read(2)
-        src.seek(pos)
-        if head != GZIP_MAGIC:
-            return src
-    try:
-        plain = decompressed(src)
-        while chunk := plain.read(CHUNK):
-            spool.write(chunk)
-    except (gzip.BadGzipFile, EOFError, zlib.error) as e:
-        raise InvalidArgument(f"invalid archive: corrupt gzip data ({e})") from None
-    spool.seek(0)
-    return spool
-
-
 def load(engine: Engine, src: BinaryIO) -> list[str]:
     """Load every image of a docker-archive or OCI layout tar; returns ``docker load``'s lines.
 
     Nothing becomes visible unless the whole archive checks out (see ``Staging``).
     """
-    with (tempfile.TemporaryFile(dir=engine.root, prefix=".load-") as spool,
-          open_tar(_random_access(src, spool)) as tf):  # type: ignore[arg-type]
+    with (seekable_plain(src, "invalid archive", engine.root) as plain,
+          open_tar(plain) as tf):
         ar = _Archive(tf)
         if ar.has("manifest.json"):
             plans = _docker_plans(ar)

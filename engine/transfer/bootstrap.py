@@ -14,10 +14,14 @@ import subprocess
 import tarfile
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import NotFound
+from ..oci import imageconfig
 from ..runtime.spec import DEFAULT_PATH
-from ..services.engine import host_arch
+
+if TYPE_CHECKING:
+    from ..services.engine import Engine
 
 REF = "busybox:latest"
 PASSWD = """root:x:0:0:root:/root:/bin/sh
@@ -103,26 +107,18 @@ def rootfs_tar(busybox: Path) -> tuple[bytes, int]:
     return buf.getvalue(), mtime
 
 
-def bootstrap(engine) -> str:  # type: ignore[no-untyped-def]
+def bootstrap(engine: Engine) -> str:
     """Create (or find) ``busybox:latest``; returns the image ID."""
     busybox = find_busybox()
     data, mtime = rootfs_tar(busybox)
     created = datetime.fromtimestamp(mtime, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    diff_id = engine.layers.ingest(io.BytesIO(data))
-    with engine.lock():
-        engine.layers.register(diff_id)
-        config = {
-            "architecture": host_arch(),
-            "config": {"Env": [f"PATH={DEFAULT_PATH}"], "Cmd": ["sh"]},
-            "created": created,
-            "history": [
-                {"created": created,
-                 "created_by": f"/bin/sh -c #(nop) ADD file:{diff_id[7:]} in / "},
-                {"created": created, "created_by": '/bin/sh -c #(nop)  CMD ["sh"]',
-                 "empty_layer": True},
-            ],
-            "os": "linux",
-            "rootfs": {"type": "layers", "diff_ids": [diff_id]},
-        }
-        return engine.new_image(config, tag=REF)
+    diff_id = engine.store.layers.ingest(io.BytesIO(data))
+    with engine.store.lock():
+        engine.store.layers.register(diff_id)
+        config = imageconfig.append_layer(
+            None, created=created, created_by=f"/bin/sh -c #(nop) ADD file:{diff_id[7:]} in / ",
+            diff_id=diff_id, run_config={"Env": [f"PATH={DEFAULT_PATH}"], "Cmd": ["sh"]})
+        config = imageconfig.append_layer(
+            config, created=created, created_by='/bin/sh -c #(nop)  CMD ["sh"]', diff_id=None)
+        return engine.images.put(config, tag=REF)
 

@@ -23,8 +23,9 @@ from typing import Any, BinaryIO
 from ..errors import EngineError, InvalidArgument, NotFound
 from ..oci import reference as refs
 from ..oci.digest import digest, strip_algo
-from ..services.engine import Engine, host_arch
-from .archive import (
+from ..oci.imageconfig import host_arch
+from ..oci.imageconfig import parse as parse_config
+from ..oci.manifest import (
     INDEX_TYPES,
     LAYER_TYPES,
     MANIFEST_TYPES,
@@ -33,16 +34,14 @@ from .archive import (
     MT_DOCKER_MANIFEST,
     MT_OCI_INDEX,
     MT_OCI_MANIFEST,
-    DigestReader,
-    NewImage,
-    Staging,
     descriptor_digest,
-    image_manifest,
-    parse_config,
     platform_matches,
 )
+from ..services.engine import Engine
+from .archive import image_manifest
 from .bootstrap import REF as BUSYBOX_REF
 from .bootstrap import bootstrap
+from .staging import DigestReader, NewImage, Staging
 
 Progress = Callable[[str], None]
 ACCEPT = ", ".join((MT_OCI_INDEX, MT_OCI_MANIFEST, MT_DOCKER_LIST, MT_DOCKER_MANIFEST))
@@ -298,7 +297,7 @@ def push(engine: Engine, ref: str, progress: Progress) -> None:
             client.upload(diff_id, f, size)
         done.add(diff_id)
         progress(f"{short}: Pushed")
-    raw = engine.images.raw_config(image_id)
+    raw = engine.store.images.raw_config(image_id)
     if not client.has_blob(image_id):
         client.upload(image_id, raw, len(raw))
     client.request("PUT", f"{client.base}/manifests/{r.tag}", f"manifest for {r}",

@@ -12,15 +12,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from layerlab.engine.commands import EngineError
-from layerlab.engine.commands.grammar import parsers, split_command
-from layerlab.engine.commands.handlers import layer_graph
-from layerlab.engine.commands.results import (
+from layerlab.engine import (
     Build,
     Changes,
+    Committed,
     Document,
+    EngineError,
     Graph,
-    Lines,
+    History,
     Result,
     Table,
 )
@@ -47,12 +46,11 @@ def text_output(text: str) -> list[Output]:
     return [Output({"text/plain": text + "\n"}, stream="stdout")] if text else []
 
 
-def render(result: Result, argv: list[str], engine: Any,
-           widget: Callable[[Any, str], str | None]) -> list[Output]:
+def render(result: Result, engine: Any, widget: Callable[[Any, str], str | None],
+           ) -> list[Output]:
     """``widget(doc, title)`` makes an inspect widget and returns its model ID (or None)."""
-    name = split_command(argv)[0]
     if isinstance(result, Table) and not result.template:
-        files = _history_files(engine, argv) if result.kind == "history" else None
+        files = _history_files(engine, result) if isinstance(result, History) else None
         return [Output({"text/plain": result.text(),
                         "text/html": render_table(result, files)})]
     if isinstance(result, Graph):
@@ -64,10 +62,10 @@ def render(result: Result, argv: list[str], engine: Any,
         return [Output({"text/plain": result.text(), "text/html": render_changes(result)})]
     if isinstance(result, Build) and not result.quiet:
         return [Output({"text/plain": result.text(), "text/html": render_build(result)}),
-                *graph_output(focus(layer_graph(engine), result.image_id))]
+                *graph_output(focus(Graph.of(engine.system.layer_graph()), result.image_id))]
     outputs = text_output(result.text())
-    if name == "commit" and isinstance(result, Lines) and result.lines:
-        outputs += graph_output(focus(layer_graph(engine), result.lines[0]))
+    if isinstance(result, Committed):
+        outputs += graph_output(focus(Graph.of(engine.system.layer_graph()), result.image_id))
     return outputs
 
 
@@ -88,9 +86,9 @@ def _inspect_output(doc: Document, widget: Callable[[Any, str], str | None]) -> 
     return Output(data, {"application/json": {"expanded": False, "root": "inspect"}})
 
 
-def _history_files(engine: Any, argv: list[str]) -> list[Any] | None:
+def _history_files(engine: Any, result: History) -> list[Any] | None:
     """What each history row's layer changed, for the FILES column (None if unreadable)."""
     with contextlib.suppress(EngineError, OSError):
-        args = parsers()["history"].parse_args(split_command(argv)[1])
-        return engine.history_changes(args.image)
+        changes: list[Any] = engine.images.history_changes(result.image_id)
+        return changes
     return None

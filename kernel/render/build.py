@@ -12,8 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from layerlab.engine.commands import human
-from layerlab.engine.commands.results import Build
+from layerlab.engine import Build, human
 
 from .html import MONO, badge, caption, esc, mono, muted
 

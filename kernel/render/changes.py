@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from layerlab.engine.commands.results import Changes
-from layerlab.engine.oci.layertar import Change
+from layerlab.engine import Change, Changes
 
 from .html import MONO, caption, change_letter, esc
 

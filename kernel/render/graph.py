@@ -11,8 +11,7 @@ import shutil
 import subprocess
 from typing import Any
 
-from layerlab.engine.commands import human
-from layerlab.engine.commands.results import Graph
+from layerlab.engine import Graph, human
 
 EDGE = "#6b7280"
 LAYER = ('shape=box style="rounded,filled" fillcolor="#dbeafe" color="#2563eb" '

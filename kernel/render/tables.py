@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from layerlab.engine.commands.results import Table
-from layerlab.engine.oci.layertar import Change
+from layerlab.engine import Change, Table
 
 from .changes import change_list, counts
 from .html import BORDER, MONO, badge, caption, change_letter, esc, mono, muted

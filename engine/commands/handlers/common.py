@@ -1,0 +1,101 @@
+"""What several handlers share: Docker's per-name error reporting, ``-e`` values, times,
+confirmation prompts, output files."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator
+from datetime import UTC
+from typing import Any, BinaryIO
+
+from ...errors import EngineError, InvalidArgument
+from .. import IO, error_message, human
+from ..grammar import UsageError
+from ..results import Lines, Result
+
+
+def ellipsis(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def go_time(stamp: str) -> str:
+    """Docker's ``CreatedAt``: ``2026-11-28 13:15:44 +0000 UTC``."""
+    if not stamp:
+        return ""
+    return human.parse_time(stamp).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S +0000 UTC")
+
+
+def env_values(items: list[str]) -> list[str]:
+    """``-e NAME`` takes NAME's value from the caller's environment, as Docker does."""
+    out = []
+    for item in items:
+        if "=" in item:
+            out.append(item)
+        elif item in os.environ:
+            out.append(f"{item}={os.environ[item]}")
+    return out
+
+
+def each(names: list[str], action: Callable[[str], Any], io: IO) -> Result:
+    """Apply to every name; print those that worked, report the others (exit 1), like Docker."""
+    done, failed = [], False
+    for name in names:
+        try:
+            action(name)
+            done.append(name)
+        except EngineError as e:
+            io.say(error_message(e))
+            failed = True
+    return Lines(done, exit_code=1 if failed else 0)
+
+
+def confirm(io: IO, warning: str) -> bool:
+    """Docker asks on stdin; no answer (EOF, a notebook) means no."""
+    io.say(f"{warning}\nAre you sure you want to continue? [y/N] ", err=False)
+    try:
+        answer = io.stdin.readline().decode().strip().lower()
+    except (OSError, ValueError):
+        answer = ""
+    if answer not in ("y", "yes"):
+        io.say("Not confirmed: nothing removed (add -f to skip this question).")
+        return False
+    return True
+
+
+def open_output(path: str, io: IO, what: str) -> contextlib.AbstractContextManager[BinaryIO]:
+    """``-o FILE`` (written atomically), else stdout unless it is a terminal."""
+    if path:
+        return _atomic_output(path)
+    if io.stdout_is_terminal():
+        raise UsageError(f"cowardly refusing to {what} to a terminal. Use the -o flag or "
+                         "redirect")
+    return contextlib.nullcontext(io.stdout)
+
+
+@contextlib.contextmanager
+def _atomic_output(path: str) -> Iterator[BinaryIO]:
+    """Write next to ``path`` and rename at the end: a failed save leaves no half file.
+    Devices and pipes (``-o /dev/stdout``) are written in place."""
+    if os.path.exists(path) and not os.path.isfile(path):
+        with open(path, "wb") as f:
+            yield f
+        return
+    tmp = f"{path}.tmp-{os.getpid()}"
+    try:
+        with open(tmp, "wb") as f:
+            yield f
+        os.replace(tmp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+
+
+def open_input(path: str, io: IO) -> contextlib.AbstractContextManager[BinaryIO]:
+    """``-i FILE`` / a file argument, or stdin for ``-`` or none."""
+    if not path or path == "-":
+        return contextlib.nullcontext(io.stdin)
+    try:
+        return open(path, "rb")
+    except FileNotFoundError:
+        raise InvalidArgument(f"open {path}: no such file or directory") from None

@@ -1,0 +1,282 @@
+"""Container commands: create, run, start, stop, kill, pause, rm, exec, ps, logs, diff,
+commit, export (S2–S8, S10–S13, S15, S17, S20)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from ...errors import EngineError, InvalidArgument, NotFound, RuntimeFailure
+from ...oci import reference as refs
+from ...oci.digest import short
+from ...runtime.logs import LogEntry
+from ...runtime.spec import Attach
+from ...services.containers import CreateOptions
+from ...services.engine import Engine
+from ...store.containers import Container
+from .. import IO, human
+from ..grammar import UsageError
+from ..results import Changes, Committed, Lines, Result, Streamed, Table
+from .common import each, ellipsis, env_values, go_time, open_output
+from .transfer import pull
+
+PS_COLUMNS = [("ID", "CONTAINER ID"), ("Image", "IMAGE"), ("Command", "COMMAND"),
+              ("RunningFor", "CREATED"), ("Status", "STATUS"), ("Ports", "PORTS"),
+              ("Names", "NAMES")]
+
+
+# -- create and start --------------------------------------------------------------------
+def _ensure_image(engine: Engine, ref: str, io: IO) -> None:
+    """``run``/``create`` pull a missing image first, as Docker does."""
+    try:
+        engine.images.resolve(ref)
+    except NotFound:
+        refs.parse(ref)  # a malformed reference is a usage error, not a missing image
+        io.say(f"Unable to find image '{refs.parse(ref)}' locally")
+        pull(engine, ref, io)
+
+
+def _create(engine: Engine, args: argparse.Namespace, io: IO) -> Container:
+    """``create``/``run`` fail with Docker's exit code 125 whatever went wrong."""
+    try:
+        _ensure_image(engine, args.image, io)
+        if args.network not in ("none", "default", "bridge"):
+            raise UsageError(f"docker: network {args.network} not found (only 'none' is "
+                             "available until networking lands)")
+        labels = dict(item.partition("=")[::2] for item in args.label)
+        opts = CreateOptions(cmd=args.command, name=args.name, env=env_values(args.env),
+                             workdir=args.workdir, user=args.user, hostname=args.hostname,
+                             entrypoint=args.entrypoint, interactive=args.interactive,
+                             auto_remove=args.rm, labels=labels)
+        return engine.containers.create(args.image, opts)
+    except EngineError as e:
+        e.exit_code = 125
+        raise
+
+
+def cmd_create(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
+    return Lines([_create(engine, args, io).ID], kind="id")
+
+
+def _start_attached(engine: Engine, c: Container, io: IO, stdin: bool) -> int:
+    """Start in the foreground; signals to us are forwarded, as Docker's sig-proxy does."""
+    io.flush()
+    attach = Attach(io.stdout.fileno(), io.stderr.fileno(), io.stdin.fileno() if stdin else None)
+    started = engine.tasks.start(c.ID, attach)
+    if started is None:
+        return 0
+    if io.attached:
+        io.attached(c.ID)
+
+    def forward(signum: int, _frame: Any) -> None:
+        with contextlib.suppress(EngineError, OSError):
+            os.kill(started.pid, signum)
+
+    previous = {}
+    if sys.platform == "linux" and threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            previous[sig] = signal.signal(sig, forward)
+    try:
+        return started.wait()
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def cmd_run(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
+    c = _create(engine, args, io)
+    try:
+        if args.detach:
+            engine.tasks.start(c.ID)
+            return Lines([c.ID], kind="id")
+        return Streamed(exit_code=_start_attached(engine, c, io, args.interactive))
+    except RuntimeFailure as e:
+        raise RuntimeFailure(f"failed to create task for container: failed to start "
+                             f"container {short(c.ID)}: {e}: unknown", e.exit_code) from None
+    except EngineError as e:
+        e.exit_code = 125  # docker run: the engine, not the command, failed
+        raise
+
+
+def cmd_start(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
+    if args.attach or args.interactive:
+        if len(args.containers) > 1:
+            raise UsageError("docker start: you cannot start and attach multiple containers "
+                             "at once")
+        c = engine.containers.get(args.containers[0])
+        return Streamed(exit_code=_start_attached(engine, c, io, args.interactive))
+    return each(args.containers, engine.tasks.start, io)
+
+
+# -- signals, freezing, removal ----------------------------------------------------------
+def cmd_stop(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
+    return each(args.containers, lambda n: engine.tasks.stop(n, args.time, args.signal), io)
+
+
+def cmd_kill(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
+    return each(args.containers, lambda n: engine.tasks.kill(n, args.signal), io)
+
+
+def cmd_pause(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
+    return each(args.containers, engine.tasks.pause, io)
+
+
+def cmd_unpause(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
+    return each(args.containers, engine.tasks.unpause, io)
+
+
+def cmd_rm(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
+    return each(args.containers, lambda n: engine.containers.remove(n, args.force), io)
+
+
+def cmd_wait(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
+    return Lines([str(engine.tasks.wait(name)) for name in args.containers])
+
+
+def cmd_container_prune(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
+    from .common import confirm
+
+    if not args.force and not confirm(io, "WARNING! This will remove all stopped containers."):
+        return Lines(["Total reclaimed space: 0B"])
+    removed, size = engine.containers.prune()
+    head = ["Deleted Containers:", *removed, ""] if removed else []
+    return Lines([*head, f"Total reclaimed space: {human.size(size)}"])
+
+
+# -- processes ---------------------------------------------------------------------------
+def cmd_exec(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
+    if not args.command:
+        raise UsageError('docker exec: requires at least 2 arguments\nSee \'docker exec --help\'.')
+    io.flush()
+    devnull = os.open(os.devnull, os.O_RDWR)
+    try:
+        stdin = io.stdin.fileno() if args.interactive else devnull
+        out, err = (devnull, devnull) if args.detach else (io.stdout.fileno(), io.stderr.fileno())
+        code = engine.tasks.exec(args.container, args.command, env_values(args.env),
+                                 args.workdir, args.user, stdin, out, err, detach=args.detach)
+    finally:
+        os.close(devnull)
+    return Streamed(exit_code=code)
+
+
+def cmd_top(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
+    rows = [{"UID": p.uid, "PID": str(p.pid), "PPID": str(p.ppid), "CMD": p.cmd}
+            for p in engine.tasks.top(args.container)]
+    return Table("top", rows, [("UID", "UID"), ("PID", "PID"), ("PPID", "PPID"),
+                               ("CMD", "CMD")])
+
+
+# -- listing -----------------------------------------------------------------------------
+def _status(c: Container) -> str:
+    s = c.State
+    if s.Running:
+        up = f"Up {human.duration(human.since(s.StartedAt))}"
+        return up + " (Paused)" if s.Paused else up
+    if s.Status == "exited" or s.FinishedAt[:4] not in ("", "0001"):
+        return f"Exited ({s.ExitCode}) {human.ago(s.FinishedAt)}"
+    return "Created"
+
+
+def _ps_row(engine: Engine, c: Container, trunc: bool, size: bool) -> dict[str, Any]:
+    command = " ".join(c.command)
+    image = c.ImageRef if engine.images.exists(c.Image) else short(c.Image)
+    return {
+        "ID": c.ID[:12] if trunc else c.ID,
+        "Image": image,
+        "Command": f'"{ellipsis(command, 20) if trunc else command}"',
+        "CreatedAt": go_time(c.Created),
+        "RunningFor": human.ago(c.Created),
+        "Ports": "",
+        "State": c.State.Status,
+        "Status": _status(c),
+        "Size": human.size(engine.containers.rw_size(c)) if size else "",
+        "Names": c.Name,
+        "Labels": ",".join(f"{k}={v}" for k, v in (c.Config.get("Labels") or {}).items()),
+        "Mounts": "",
+        "Networks": "none",
+    }
+
+
+def _ps_filter(c: Container, filters: list[str]) -> bool:
+    for f in filters:
+        key, _, value = f.partition("=")
+        if key == "status" and c.State.Status != value:
+            return False
+        if key == "name" and value not in c.Name:
+            return False
+        if key == "id" and not c.ID.startswith(value):
+            return False
+        if key == "ancestor" and value not in (c.ImageRef, c.Image, short(c.Image)):
+            return False
+        if key not in ("status", "name", "id", "ancestor"):
+            raise InvalidArgument(f"invalid filter '{key}' (supported: status, name, id, "
+                                  "ancestor)")
+    return True
+
+
+def cmd_ps(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
+    """S8: running and paused containers; ``-a`` adds created and exited ones."""
+    cs = engine.containers.all()
+    if args.latest:
+        args.last = 1
+    if not args.all and args.last < 0:
+        cs = [c for c in cs if c.State.Running]
+    cs = [c for c in cs if _ps_filter(c, args.filter)]
+    if args.last >= 0:
+        cs = cs[: args.last]
+    rows = [_ps_row(engine, c, not args.no_trunc, args.size) for c in cs]
+    columns = PS_COLUMNS + ([("Size", "SIZE")] if args.size else [])
+    template = "{{.ID}}" if args.quiet else args.format
+    return Table("ps", rows, columns, template)
+
+
+# -- the read-write layer ----------------------------------------------------------------
+def cmd_diff(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
+    c = engine.containers.get(args.container)
+    return Changes(c.Name, engine.containers.diff(c.ID))
+
+
+def cmd_logs(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
+    entries: Iterator[LogEntry] = engine.containers.logs(args.container, follow=args.follow)
+    if args.tail != "all":
+        if not args.tail.isdigit():
+            raise UsageError(f"invalid value for --tail: {args.tail!r} (a number or all)")
+        past = list(engine.containers.logs(args.container))
+        n = int(args.tail)
+        kept = past[len(past) - n:] if n else []
+        entries = iter(kept) if not args.follow else _then_follow(engine, args, kept, len(past))
+    for entry in entries:
+        stream = io.stdout if entry.stream == "stdout" else io.stderr
+        stamp = (entry.time + " ").encode() if args.timestamps else b""
+        stream.write(stamp + entry.text)
+        stream.flush()
+    return Streamed()
+
+
+def _then_follow(engine: Engine, args: argparse.Namespace, kept: list[LogEntry],
+                 skip: int) -> Iterator[LogEntry]:
+    yield from kept
+    for i, entry in enumerate(engine.containers.logs(args.container, follow=True)):
+        if i >= skip:
+            yield entry
+
+
+def cmd_commit(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
+    """S15: the RW layer becomes a new read-only layer of a new image."""
+    image_id = engine.containers.commit(args.container, args.reference, args.message,
+                                        args.author, args.change, pause=args.pause == "true")
+    return Committed([image_id], kind="id", image_id=image_id, ref=args.reference)
+
+
+def cmd_export(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
+    """S20: the container's unified view as one flat tar."""
+    engine.containers.get(args.container)
+    with open_output(args.output, io, "export") as out:
+        engine.containers.export(args.container, out)
+    return Streamed()

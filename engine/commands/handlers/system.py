@@ -1,0 +1,97 @@
+"""System commands: info, version, system df, inspect (S18)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import platform
+from typing import Any
+
+from ...errors import NotFound
+from ...services.engine import Engine
+from ...services.system import VERSION
+from .. import IO, error_message, human
+from ..results import Document, Lines, Result, Table
+
+DF_COLUMNS = [("Type", "TYPE"), ("TotalCount", "TOTAL"), ("Active", "ACTIVE"),
+              ("Size", "SIZE"), ("Reclaimable", "RECLAIMABLE")]
+
+
+def cmd_inspect(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
+    """S18: JSON metadata of containers and images (containers first, as Docker looks up)."""
+    objects: list[dict[str, Any]] = []
+    kinds: set[str] = set()
+    missing = []
+    for name in args.names:
+        found, kind = None, ""
+        if args.type in ("", "container"):
+            with contextlib.suppress(NotFound):
+                found, kind = engine.containers.inspect(name), "container"
+        if found is None and args.type in ("", "image"):
+            with contextlib.suppress(NotFound):
+                found, kind = engine.images.inspect(name), "image"
+        if found is None:
+            missing.append(name)
+            continue
+        objects.append(found)
+        kinds.add(kind)
+    if missing:
+        if objects:
+            io.stdout.write((Document(objects, template=args.format).text() + "\n").encode())
+        for name in missing:
+            io.say(error_message(NotFound(f"No such object: {name}")))
+        return Lines([], exit_code=1)
+    return Document(objects, kinds.pop() if len(kinds) == 1 else "", args.format)
+
+
+def cmd_system_df(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
+    def pct(part: int, whole: int) -> str:
+        return f"{human.size(part)} ({round(100 * part / whole) if whole else 0}%)"
+
+    rows = []
+    for u in engine.system.disk_usage():
+        shares = u.kind in ("Images", "Containers")
+        rows.append({"Type": u.kind, "TotalCount": str(u.total), "Active": str(u.active),
+                     "Size": human.size(u.size),
+                     "Reclaimable": pct(u.reclaimable, u.size) if shares
+                     else human.size(u.reclaimable)})
+    return Table("df", rows, DF_COLUMNS, args.format)
+
+
+def cmd_info(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
+    info = engine.system.info()
+    if args.format:
+        return Document([info], "info", args.format)
+    lines = [
+        "Client:",
+        " Context:    default",
+        "",
+        "Server:",
+        f" Containers: {info['Containers']}",
+        f"  Running: {info['ContainersRunning']}",
+        f"  Paused: {info['ContainersPaused']}",
+        f"  Stopped: {info['ContainersStopped']}",
+        f" Images: {info['Images']}",
+        f" Server Version: layerlab {info['ServerVersion']}",
+        f" Storage Driver: {info['Driver']}",
+        f" Isolation: {info['Isolation']}",
+        f"  Why: {info['IsolationReason']}",
+        f" Cgroup Freezer: {info['CgroupFreezer'] or 'none'}",
+        f" Kernel Version: {info['KernelVersion']}",
+        f" Operating System: {info['OperatingSystem']}",
+        f" Architecture: {info['Architecture']}",
+        f" CPUs: {info['NCPU']}",
+        f" Docker Root Dir: {info['DockerRootDir']}",
+    ]
+    return Lines(lines, kind="info")
+
+
+def cmd_version(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
+    data = engine.system.version()
+    if args.format:
+        return Document([data], "version", args.format)
+    return Lines([
+        "Client:", f" Version:           {VERSION}",
+        f" Python version:    {platform.python_version()}", " OS/Arch:           linux/"
+        + platform.machine(), "", "Server: LayerLab Engine", f" Version:          {VERSION}",
+        f" Kernel Version:   {platform.release()}"])

@@ -1,0 +1,1 @@
+"""Linux primitives the standard library lacks: namespaces, mounts, pivot_root."""

@@ -1,0 +1,294 @@
+"""Containers: the read-write layer over an image and the record around it (S2, S4, S5,
+S13, S15, S18, S20). Processes are the tasks service's."""
+
+from __future__ import annotations
+
+import contextlib
+import select
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from ..errors import Conflict, InvalidArgument, NotFound
+from ..fs.atomic import atomic_write
+from ..oci import imageconfig, instructions
+from ..oci import reference as refs
+from ..oci.changes import Change
+from ..oci.layertar import write_changes, write_tree
+from ..runtime.spec import merged_env
+from ..store.containers import Container, now
+from ..store.images import Image
+from ..store.layers import Layer
+from ..store.names import NAME_RE, new_id, random_name
+
+if TYPE_CHECKING:
+    from ..runtime.logs import LogEntry
+    from .engine import Engine
+
+
+@dataclass
+class CreateOptions:
+    """``docker create``/``run`` flags that shape the container."""
+
+    cmd: list[str] = field(default_factory=list)
+    name: str = ""
+    env: list[str] = field(default_factory=list)
+    workdir: str = ""
+    user: str | None = None
+    hostname: str = ""
+    entrypoint: str | None = None  # "" clears the image's ENTRYPOINT
+    interactive: bool = False
+    auto_remove: bool = False
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+class Containers:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.store = engine.store
+
+    # -- lookups -----------------------------------------------------------------------
+    def get(self, name: str) -> Container:
+        """By full ID, exact name, then unique ID prefix, as Docker looks containers up."""
+        return self.store.containers.get(self.store.containers.resolve(name))
+
+    def all(self) -> list[Container]:
+        """Every container, newest first."""
+        return self.store.containers.all()
+
+    def chain(self, c: Container) -> list[Layer]:
+        """The image layers under the container's read-write layer, bottom first."""
+        return [self.store.layers.get(cid) for cid in c.Layers]
+
+    def image_of(self, c: Container) -> Image | None:
+        """The container's image, unless it was removed (``rmi -f``)."""
+        return self.store.images.get(c.Image) if self.store.images.exists(c.Image) else None
+
+    def state_dir(self, c: Container) -> Path:
+        return self.store.containers.dir(c.ID)
+
+    # -- create ------------------------------------------------------------------------
+    def create(self, image_ref: str, opts: CreateOptions) -> Container:
+        """S5: a new read-write layer over the image; state *created*, nothing runs."""
+        with self.store.lock():
+            return self._create(self.engine.images.get(image_ref), image_ref, opts)
+
+    def create_step(self, image_id: str, opts: CreateOptions) -> Container:
+        """A build step's container: over ``image_id``, or over no layer at all for a step
+        of a ``FROM scratch`` stage, which has no image yet to start from."""
+        with self.store.lock():
+            img = self.store.images.get(image_id) if image_id else Image("", {"rootfs": {}})
+            return self._create(img, image_id, opts)
+
+    def _create(self, img: Image, image_ref: str, opts: CreateOptions) -> Container:
+        containers = self.store.containers
+        name = opts.name.lstrip("/")
+        if name:
+            if not NAME_RE.match(name):
+                raise InvalidArgument(f'Invalid container name ({name}), only '
+                                      '[a-zA-Z0-9][a-zA-Z0-9_.-] are allowed')
+            containers.check_name_free(name)
+        else:
+            name = random_name(containers.names())
+        cid = new_id()
+        ic = img.run_config
+        entrypoint = ic.get("Entrypoint") or []
+        cmd = ic.get("Cmd") or []
+        if opts.entrypoint is not None:
+            entrypoint = [opts.entrypoint] if opts.entrypoint else []
+            cmd = []
+        if opts.cmd:
+            cmd = opts.cmd
+        if not entrypoint and not cmd:
+            raise InvalidArgument("no command specified")
+        hostname = opts.hostname or cid[:12]
+        config = {
+            "Hostname": hostname,
+            "User": ic.get("User", "") if opts.user is None else opts.user,
+            "Env": merged_env(ic.get("Env") or [], opts.env, hostname),
+            "Cmd": cmd,
+            "Entrypoint": entrypoint or None,
+            "WorkingDir": opts.workdir or ic.get("WorkingDir") or "",
+            "Image": image_ref,
+            "Labels": {**(ic.get("Labels") or {}), **opts.labels},
+            "StopSignal": ic.get("StopSignal") or "SIGTERM",
+            "OpenStdin": opts.interactive,
+            "AttachStdin": opts.interactive,
+        }
+        chain = self.engine.images.layers(img)
+        driver = self.engine.driver()
+        c = Container(cid, name, now(), img.id, image_ref, driver.name, config,
+                      [layer.chain_id for layer in chain],
+                      {"AutoRemove": opts.auto_remove})
+        try:
+            driver.prepare(cid, chain)
+            d = containers.dir(cid)
+            atomic_write(d / "hostname", f"{hostname}\n".encode())
+            atomic_write(d / "hosts", (
+                "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+                f"127.0.1.1\t{hostname}\n").encode())
+            resolv = Path("/etc/resolv.conf")
+            atomic_write(d / "resolv.conf", resolv.read_bytes() if resolv.exists() else b"")
+            containers.add(c)
+        except BaseException:
+            driver.remove(cid)
+            containers.delete(cid)
+            raise
+        return c
+
+    # -- remove ------------------------------------------------------------------------
+    def remove(self, name: str, force: bool = False) -> Container:
+        """S13: remove the container and its RW layer; a running one only with ``force``."""
+        c = self.get(name)
+        if c.State.Running:
+            if not force:
+                raise Conflict(
+                    f'cannot remove container "/{c.Name}": container is {c.State.Status}: '
+                    "stop the container before removing or force remove")
+            self.engine.tasks.kill_all(c)
+            self.engine.tasks.wait_exit(c, None)
+        self.remove_stopped(c.ID)
+        return c
+
+    def remove_stopped(self, cid: str) -> None:
+        with self.store.lock():
+            c = self.store.containers.get(cid)
+            self.engine.driver(c.Driver).remove(cid)
+            self.store.containers.delete(cid)
+
+    def prune(self) -> tuple[list[str], int]:
+        """Remove every stopped container; (their IDs, bytes of RW layers reclaimed)."""
+        removed, size = [], 0
+        for c in self.all():
+            if not c.State.Running:
+                size += self.rw_size(c)
+                with contextlib.suppress(NotFound):
+                    self.remove_stopped(c.ID)
+                    removed.append(c.ID)
+        return removed, size
+
+    # -- the read-write layer ----------------------------------------------------------
+    def diff(self, name: str) -> list[Change]:
+        """S4: A/C/D changes in the container's RW layer."""
+        c = self.get(name)
+        return self.engine.driver(c.Driver).changes(c.ID, self.chain(c))[0]
+
+    def rw_size(self, c: Container) -> int:
+        """Bytes of file content in the RW layer (``ps -s``, ``system df``), as Docker counts."""
+        return self.engine.driver(c.Driver).usage(c.ID, self.chain(c))
+
+    @contextlib.contextmanager
+    def rootfs(self, c: Container) -> Iterator[str]:
+        """The container's unified view, mounted for as long as the caller needs it."""
+        with self.engine.driver(c.Driver).view(c.ID, self.chain(c)) as root:
+            yield str(root)
+
+    def commit_step(self, c: Container) -> Layer | None:
+        """A stopped build step's RW layer as a new read-only layer, or None when the step
+        changed nothing: the classic builder then records an ``empty_layer`` history entry
+        instead of a layer (caller holds the store lock)."""
+        return self._commit_changes(c, pause=False, keep_empty=False)
+
+    def _commit_changes(self, c: Container, pause: bool, keep_empty: bool) -> Layer | None:
+        """The RW layer as a layer tar in the content store. A running container is frozen
+        meanwhile (``pause``), so the layer is one consistent instant."""
+        with self.engine.tasks.frozen(c, pause):
+            driver = self.engine.driver(c.Driver)
+            chain = self.chain(c)
+            diff, opaque = driver.changes(c.ID, chain)
+            if not diff and not keep_empty:
+                return None
+            with self.store.content.writer() as w:
+                write_changes(w, driver.source(c.ID), diff, opaque)
+                diff_id = w.commit()
+        return self.store.layers.register(diff_id, chain[-1].chain_id if chain else "")
+
+    def commit(self, name: str, ref: str = "", message: str = "", author: str = "",
+               changes: list[str] | None = None, pause: bool = True) -> str:
+        """S15: the RW layer becomes a read-only layer of a new image; container untouched."""
+        if ref:
+            refs.parse(ref)
+        with self.store.lock():
+            c = self.get(name)
+            img = self.image_of(c)
+            base = img.config if img else None
+            run_config = dict((base or {}).get("config") or {})
+            for k in ("Cmd", "Entrypoint", "Env", "WorkingDir", "User"):
+                if k in c.Config and c.Config[k] is not None:
+                    run_config[k] = c.Config[k]
+            run_config["Env"] = [e for e in run_config.get("Env", [])
+                                 if not e.startswith("HOSTNAME=")]
+            for line in changes or []:
+                instructions.apply(run_config, line)
+            layer = self._commit_changes(c, pause, keep_empty=True)
+            assert layer is not None
+            config = imageconfig.append_layer(
+                base, created=now(), created_by=" ".join(c.command), diff_id=layer.diff_id,
+                run_config=run_config, author=author, comment=message, container=c.ID)
+            return self.engine.images.put(config, parent=c.Image if img else "", tag=ref)
+
+    def export(self, name: str, out: BinaryIO) -> None:
+        """S20: the container's unified view as one flat tar, no metadata."""
+        c = self.get(name)
+        with self.rootfs(c) as root:
+            write_tree(out, Path(root))
+
+    # -- metadata and logs -------------------------------------------------------------
+    def inspect(self, name: str) -> dict[str, Any]:
+        c = self.get(name)
+        d = self.state_dir(c)
+        s = c.State
+        cmd = c.command
+        return {
+            "Id": c.ID,
+            "Created": c.Created,
+            "Path": cmd[0] if cmd else "",
+            "Args": cmd[1:],
+            "State": {"Status": s.Status, "Running": s.Running, "Paused": s.Paused,
+                      "Restarting": False, "OOMKilled": False, "Dead": False, "Pid": s.Pid,
+                      "ExitCode": s.ExitCode, "Error": s.Error, "StartedAt": s.StartedAt,
+                      "FinishedAt": s.FinishedAt},
+            "Image": c.Image,
+            "ResolvConfPath": str(d / "resolv.conf"),
+            "HostnamePath": str(d / "hostname"),
+            "HostsPath": str(d / "hosts"),
+            "LogPath": str(d / "container.log"),
+            "Name": "/" + c.Name,
+            "RestartCount": 0,
+            "Driver": c.Driver,
+            "Platform": "linux",
+            "HostConfig": {"AutoRemove": bool(c.HostConfig.get("AutoRemove")),
+                           "NetworkMode": "none"},
+            "GraphDriver": {"Name": c.Driver,
+                            "Data": self.engine.driver(c.Driver).metadata(c.ID, self.chain(c))},
+            "Mounts": [],
+            "Config": c.Config,
+            "NetworkSettings": {"Networks": {}},
+        }
+
+    def logs(self, name: str, follow: bool = False) -> Iterator[LogEntry]:
+        """Log entries; with ``follow``, keep reading until the container stops."""
+        from ..runtime import logs
+
+        c = self.get(name)
+        path = str(self.state_dir(c) / "container.log")
+        if not follow:
+            yield from logs.read(path)
+            return
+        with open(path, "ab+") as f:
+            f.seek(0)
+            pending = b""
+            while True:
+                alive = self.store.containers.monitor_alive(c.ID)
+                chunk = f.read()
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    entry = logs.parse(line)
+                    if entry:
+                        yield entry
+                if not chunk and not alive:
+                    return
+                if not chunk:
+                    select.select([], [], [], 0.05)

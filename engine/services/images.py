@@ -1,0 +1,273 @@
+"""Images: listing, history, inspect, tags, removal and import (S1, S9, S14, S20, S21)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from ..errors import Conflict, InvalidArgument
+from ..oci import imageconfig, instructions
+from ..oci import reference as refs
+from ..oci.changes import Change
+from ..oci.digest import chain_ids, short
+from ..oci.layertar import tar_changes
+from ..snapshot import DRIVERS
+from ..store.containers import ZERO_TIME, Container, now
+from ..store.images import Image
+from ..store.layers import Layer
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+
+@dataclass
+class HistoryRow:
+    id: str  # image ID, or "<missing>" where no local image corresponds
+    created: str
+    created_by: str
+    size: int
+    comment: str
+    empty_layer: bool
+
+
+@dataclass
+class Removed:
+    """What ``rmi``/``prune`` did, in Docker's ``Untagged:``/``Deleted:`` order."""
+
+    lines: list[tuple[str, str]] = field(default_factory=list)
+    reclaimed: int = 0
+
+
+class Images:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.store = engine.store
+
+    # -- lookups -----------------------------------------------------------------------
+    def resolve(self, ref: str) -> str:
+        """Name or ID → full image ID, with Docker's lookup order and messages."""
+        return self.store.images.resolve(ref)
+
+    def get(self, ref: str) -> Image:
+        return self.store.images.get(self.resolve(ref))
+
+    def exists(self, image_id: str) -> bool:
+        return self.store.images.exists(image_id)
+
+    def all(self) -> list[Image]:
+        return self.store.images.all()
+
+    def refs(self) -> dict[str, str]:
+        """``repo:tag`` → image ID."""
+        return self.store.images.refs()
+
+    def layers(self, img: Image) -> list[Layer]:
+        return self.store.layers.chain(img.diff_ids)
+
+    def size(self, img: Image) -> int:
+        return sum(layer.size for layer in self.layers(img))
+
+    def list(self, all: bool = False) -> list[Image]:
+        """Top-level images (tagged, or untagged leaves); with ``all``, intermediates too (S9)."""
+        images = self.store.images.all()
+        parents = {img.parent for img in images if img.parent}
+        if not all:
+            images = [img for img in images if img.tags or img.id not in parents]
+        return sorted(images, key=lambda i: i.config.get("created", ""), reverse=True)
+
+    def users(self, image_id: str) -> list[Container]:
+        """The containers made from the image."""
+        return [c for c in self.store.containers.all() if c.Image == image_id]
+
+    # -- making images ---------------------------------------------------------------------
+    def put(self, config: dict[str, Any], parent: str = "", tag: str = "",
+            build_key: str = "") -> str:
+        """Store a config assembled by ``imageconfig`` (caller holds the store lock)."""
+        image_id = self.store.images.put(imageconfig.encode(config), parent, build_key)
+        if tag:
+            self.store.images.tag(image_id, tag)
+        return image_id
+
+    def tag(self, source: str, target: str) -> None:
+        refs.parse(target)
+        with self.store.lock():
+            self.store.images.tag(self.resolve(source), target)
+
+    def import_tar(self, src: BinaryIO, ref: str = "", message: str = "",
+                   changes: list[str] | None = None, source_name: str = "-") -> str:
+        """S20: one flat tar becomes a one-layer image whose history has one entry."""
+        if ref:
+            refs.parse(ref)
+        run_config: dict[str, Any] = {}
+        for line in changes or []:
+            instructions.apply(run_config, line)
+        diff_id = self.store.layers.ingest(src, "import")
+        with self.store.lock():
+            try:
+                self.store.layers.register(diff_id)
+            except InvalidArgument:
+                if not any(lay.diff_id == diff_id for lay in self.store.layers.all()):
+                    self.store.content.delete(diff_id)
+                raise
+            config = imageconfig.append_layer(
+                None, created=now(), created_by="", diff_id=diff_id, run_config=run_config,
+                comment=message or f"Imported from {source_name}")
+            return self.put(config, tag=ref)
+
+    # -- reading ---------------------------------------------------------------------------
+    def history(self, ref: str) -> list[HistoryRow]:
+        """Every layer-making step, newest first; ``<missing>`` where Docker shows it (S21)."""
+        img = self.get(ref)
+        entries = img.history
+        ids = ["<missing>"] * len(entries)
+        walk: Image | None = img
+        while walk is not None:
+            n = len(walk.history)
+            if 0 < n <= len(ids):
+                ids[n - 1] = walk.id
+            walk = self.store.images.get(walk.parent) if walk.parent and self.exists(
+                walk.parent) else None
+        sizes = iter(layer.size for layer in self.layers(img))
+        rows = []
+        for i, h in enumerate(entries):
+            empty = bool(h.get("empty_layer"))
+            rows.append(HistoryRow(ids[i], h.get("created", ""), h.get("created_by", ""),
+                                   0 if empty else next(sizes, 0), h.get("comment", ""), empty))
+        return rows[::-1]
+
+    def history_changes(self, ref: str) -> list[list[Change] | None]:
+        """What each ``history`` step's layer added, changed and deleted (whiteouts) relative
+        to the layers below it, aligned with ``history()`` rows; None for steps without a
+        layer. Read from the layer tars, so it works on any driver (history drill-down)."""
+        layers = iter(self.layers(self.get(ref)))
+        present: set[str] = set()
+        out: list[list[Change] | None] = []
+        for row in reversed(self.history(ref)):
+            layer = None if row.empty_layer else next(layers, None)
+            if layer is None:
+                out.append(None)
+                continue
+            with self.store.layers.open_tar(layer) as f:
+                out.append(tar_changes(f, present))
+        return out[::-1]
+
+    def inspect(self, ref: str) -> dict[str, Any]:
+        img = self.get(ref)
+        cfg = img.config
+        layers = self.layers(img)
+        driver = self.engine.driver()
+        return {
+            "Id": img.id,
+            "RepoTags": img.tags,
+            "RepoDigests": [],
+            "Parent": img.parent,
+            "Comment": (img.history[-1].get("comment", "") if img.history else ""),
+            "Created": cfg.get("created", ""),
+            "Author": cfg.get("author", ""),
+            "Config": img.run_config,
+            "Architecture": cfg.get("architecture", ""),
+            "Os": cfg.get("os", ""),
+            "Size": self.size(img),
+            "GraphDriver": {"Name": driver.name, "Data": driver.image_metadata(layers)},
+            "RootFS": {"Type": "layers", "Layers": img.diff_ids},
+            "Metadata": {"LastTagTime": ZERO_TIME},
+        }
+
+    # -- removing --------------------------------------------------------------------------
+    def remove(self, ref: str, force: bool = False) -> Removed:
+        """``rmi``: untag, then delete the image and layers nothing else needs (S14)."""
+        store = self.store.images
+        with self.store.lock():
+            out = Removed()
+            image_id = self.resolve(ref)
+            img = store.get(image_id)
+            tag = _tag_named(ref, img.tags)
+            users = self.users(image_id)
+            running = [c for c in users if c.State.Running]
+            if tag and len(img.tags) > 1:
+                store.untag(tag)
+                out.lines.append(("Untagged", tag))
+                return out
+            if not tag and len(img.tags) > 1 and not force:
+                raise Conflict(f"conflict: unable to delete {short(image_id)} (must be forced) "
+                               "- image is referenced in multiple repositories")
+            if running:
+                raise Conflict(
+                    f"conflict: unable to delete {short(image_id)} (cannot be forced) - image "
+                    f"is being used by running container {short(running[0].ID)}")
+            if users and not force:
+                raise Conflict(
+                    f"conflict: unable to remove repository reference \"{ref}\" (must force) "
+                    f"- container {short(users[0].ID)} is using its referenced image "
+                    f"{short(image_id)}")
+            children = store.children(image_id)
+            if children and not force:
+                raise Conflict(f"conflict: unable to delete {short(image_id)} (must be forced) "
+                               "- image has dependent child images")
+            for t in img.tags:
+                store.untag(t)
+                out.lines.append(("Untagged", t))
+            self._delete_chain(img, out)
+            for child in children:  # forced: the children keep their layers, lose the link
+                store.unlink_parent(child.id)
+            self.gc_layers(out)
+            return out
+
+    def _delete_chain(self, img: Image, out: Removed) -> None:
+        """Delete ``img`` and then its untagged, childless, unused intermediate parents."""
+        store = self.store.images
+        current: Image | None = img
+        while current is not None:
+            store.delete(current.id)
+            out.lines.append(("Deleted", current.id))
+            parent = current.parent
+            current = None
+            if parent and store.exists(parent):
+                p = store.get(parent)
+                if not p.tags and not store.children(p.id) and not self.users(p.id):
+                    current = p
+
+    def gc_layers(self, out: Removed) -> None:
+        """Delete the layers no image or container needs (caller holds the store lock)."""
+        keep: set[str] = set()
+        for img in self.store.images.all():
+            keep.update(chain_ids(img.diff_ids))
+        for c in self.store.containers.all():
+            keep.update(c.Layers)
+        deleted = self.store.layers.delete_unused(keep)
+        for layer in deleted:
+            out.lines.append(("Deleted", layer.chain_id))
+            out.reclaimed += layer.size
+        for name in DRIVERS:
+            self.engine.driver(name).forget(layer.chain_id for layer in deleted)
+
+    def prune(self, all: bool = False) -> Removed:
+        """Remove dangling images (untagged leaves), or with ``all`` every unused image;
+        leaves first, so the untagged parents they free go too."""
+        out = Removed()
+        store = self.store.images
+        with self.store.lock():
+            used = {c.Image for c in self.store.containers.all()}
+            while True:
+                images = store.all()
+                parents = {i.parent for i in images if i.parent}
+                victims = [i for i in images if i.id not in used and i.id not in parents
+                           and (all or not i.tags)]
+                if not victims:
+                    break
+                for img in victims:
+                    for t in img.tags:
+                        store.untag(t)
+                        out.lines.append(("untagged", t))
+                    store.delete(img.id)
+                    out.lines.append(("deleted", img.id))
+            self.gc_layers(out)
+        return out
+
+
+def _tag_named(ref: str, tags: list[str]) -> str:
+    """The tag ``ref`` names, if it names one of ``tags`` (rather than an image ID)."""
+    if not refs.looks_like_reference(ref):
+        return ""
+    tag = str(refs.parse(ref))
+    return tag if tag in tags else ""

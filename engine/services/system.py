@@ -1,0 +1,121 @@
+"""System-wide views: ``info``, ``version``, disk usage and the layer graph (S1, S2, S9)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..oci.digest import chain_ids
+
+if TYPE_CHECKING:
+    from .engine import Engine
+
+VERSION = "0.1.0"
+
+
+@dataclass
+class LayerGraph:
+    """Layers bottom-up with the images and containers on them: how they share layers.
+
+    ``layers``: {id (chainID), diff_id, parent, size}; ``images``: {id, tags, top (chainID
+    of the top layer), parent, intermediate, created_by}; ``containers``: {id, name, top,
+    state, image, rw_size}.
+    """
+
+    layers: list[dict[str, Any]] = field(default_factory=list)
+    images: list[dict[str, Any]] = field(default_factory=list)
+    containers: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Usage:
+    """One row of ``system df``: how many, how many in use, bytes, bytes reclaimable."""
+
+    kind: str
+    total: int
+    active: int
+    size: int
+    reclaimable: int
+
+
+class System:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.store = engine.store
+
+    def info(self) -> dict[str, Any]:
+        iso = self.engine.isolation()
+        cs = self.store.containers.all()
+        return {
+            "Containers": len(cs),
+            "ContainersRunning": sum(1 for c in cs if c.State.Running and not c.State.Paused),
+            "ContainersPaused": sum(1 for c in cs if c.State.Paused),
+            "ContainersStopped": sum(1 for c in cs if not c.State.Running),
+            "Images": len(self.engine.images.list(all=True)),
+            "Driver": self.engine.driver_name,
+            "Isolation": iso.mode,
+            "IsolationReason": iso.reason,
+            "CgroupFreezer": iso.cgroup or "",
+            "KernelVersion": platform.release(),
+            "OperatingSystem": _os_name(),
+            "Architecture": platform.machine(),
+            "NCPU": os.cpu_count(),
+            "DockerRootDir": str(self.store.root),
+            "ServerVersion": VERSION,
+        }
+
+    def version(self) -> dict[str, Any]:
+        return {"Client": {"Version": VERSION, "GoVersion": "python" + platform.python_version(),
+                           "Os": "linux", "Arch": platform.machine()},
+                "Server": {"Version": VERSION, "Engine": "LayerLab",
+                           "KernelVersion": platform.release()}}
+
+    def disk_usage(self) -> list[Usage]:
+        """``system df``: layers of images (shared ones once), RW layers of containers."""
+        images = self.store.images.all()
+        containers = self.store.containers.all()
+        used_images = {c.Image for c in containers}
+        layer_sizes = {lay.chain_id: lay.size for lay in self.store.layers.all()}
+        used_layers: set[str] = set()
+        for img in images:
+            if img.id in used_images:
+                used_layers.update(chain_ids(img.diff_ids))
+        rw = {c.ID: (self.engine.containers.rw_size(c), c.State.Running) for c in containers}
+        return [
+            Usage("Images", len(images), len([i for i in images if i.id in used_images]),
+                  sum(layer_sizes.values()),
+                  sum(s for cid, s in layer_sizes.items() if cid not in used_layers)),
+            Usage("Containers", len(containers), len([c for c in containers if c.State.Running]),
+                  sum(size for size, _ in rw.values()),
+                  sum(size for size, running in rw.values() if not running)),
+            Usage("Local Volumes", 0, 0, 0, 0),
+            Usage("Build Cache", 0, 0, 0, 0),
+        ]
+
+    def layer_graph(self) -> LayerGraph:
+        """Layers, images and containers with how they share layers (S1, S2, S9)."""
+        images = self.store.images.all()
+        parents = {i.parent for i in images if i.parent}
+        layers = [{"id": lay.chain_id, "diff_id": lay.diff_id, "parent": lay.parent,
+                   "size": lay.size} for lay in self.store.layers.all()]
+        image_nodes = [{"id": i.id, "tags": i.tags, "top": (chain_ids(i.diff_ids) or [""])[-1],
+                        "parent": i.parent, "intermediate": not i.tags and i.id in parents,
+                        "created_by": (i.history[-1].get("created_by", "") if i.history
+                                       else "")}
+                       for i in images]
+        containers = [{"id": c.ID, "name": c.Name, "top": (c.Layers or [""])[-1],
+                       "state": c.State.Status, "image": c.Image,
+                       "rw_size": self.engine.containers.rw_size(c)}
+                      for c in self.store.containers.all()]
+        return LayerGraph(layers, image_nodes, containers)
+
+
+def _os_name() -> str:
+    with contextlib.suppress(OSError), open("/etc/os-release") as f:
+        for line in f:
+            if line.startswith("PRETTY_NAME="):
+                return line.split("=", 1)[1].strip().strip('"')
+    return "Linux"

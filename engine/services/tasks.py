@@ -1,0 +1,274 @@
+"""Tasks: a container's processes — start, stop, kill, pause, exec, top (S3, S6, S10–S12,
+S17). Like containerd's tasks service: the container record is the containers service's;
+this one runs what is in it."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import signal
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from ..errors import Conflict, EngineError, InvalidArgument, NotFound, Unsupported
+from ..runtime.cgroups import Cgroup
+from ..runtime.spec import Attach, ContainerSpec, ProcessSpec, merged_env
+from ..store.containers import ZERO_TIME, Container, now
+
+if TYPE_CHECKING:
+    from ..runtime.isolation import Isolation
+    from ..runtime.monitor import Started
+    from .engine import Engine
+
+
+@dataclass
+class Process:
+    """One row of ``docker top``."""
+
+    uid: str
+    pid: int
+    ppid: int
+    cmd: str
+
+
+class Tasks:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.store = engine.store
+
+    def running(self, name: str) -> Container:
+        c = self.engine.containers.get(name)
+        if not c.State.Running:
+            raise Conflict(f"container {c.ID} is not running")
+        return c
+
+    # -- start -------------------------------------------------------------------------
+    def start(self, name: str, attach: Attach | None = None) -> Started | None:
+        """S6: create the isolated process space and run the command in it.
+
+        Returns the runtime's ``Started`` handle, or None when the container was already
+        running (a container has exactly one process space).
+        """
+        iso = self.engine.isolation()
+        with self.store.lock():
+            c = self.engine.containers.get(name)
+            if c.State.Paused:
+                raise Conflict(f"cannot start a paused container {c.Name}, try unpause instead")
+            if c.State.Running:
+                return None
+            try:
+                return self._spawn(c, iso, attach)
+            except EngineError as e:
+                if not c.HostConfig.get("AutoRemove"):
+                    raise
+                error = e
+        with contextlib.suppress(NotFound):  # --rm, once we no longer hold the store lock
+            self.engine.containers.remove_stopped(c.ID)
+        raise error
+
+    def run_step(self, name: str, output: Callable[[bytes], None]) -> int:
+        """Start a created container, hand its output to ``output`` as it comes (stdout and
+        stderr merged, as the classic builder streams a RUN step) and return its exit code
+        once it has exited and its monitor has recorded it."""
+        r, w = os.pipe2(os.O_CLOEXEC)
+        try:
+            try:
+                started = self.start(name, Attach(w, w))
+            finally:
+                os.close(w)
+            while chunk := os.read(r, 65536):
+                output(chunk)
+        finally:
+            os.close(r)
+        return started.wait() if started is not None else self.wait(name)
+
+    def _spawn(self, c: Container, iso: Isolation, attach: Attach | None) -> Started:
+        from ..runtime import monitor
+
+        if not iso.can_run:
+            raise Unsupported(f"cannot start containers here: {iso.reason}")
+        driver = self.engine.driver(c.Driver)
+        rootfs = driver.mount(c.ID, self.engine.containers.chain(c))
+        d = self.engine.containers.state_dir(c)
+        spec = ContainerSpec(
+            id=c.ID,
+            rootfs=str(rootfs),
+            hostname=c.Config["Hostname"],
+            process=ProcessSpec(c.command, c.Config["Env"], c.Config["WorkingDir"] or "/",
+                                c.Config["User"]),
+            state_dir=str(d),
+            cgroup=iso.cgroup is not None,
+            etc_files={f"/etc/{n}": str(d / n) for n in ("hostname", "hosts", "resolv.conf")},
+        )
+        hooks = monitor.Hooks(
+            started=lambda pid: self._on_started(c.ID, pid),
+            exited=lambda code: self._on_exited(c.ID, code),
+            failed=lambda code, msg: self._on_failed(c.ID, code, msg),
+        )
+        try:
+            return monitor.spawn(spec, attach, hooks)
+        except EngineError:
+            with contextlib.suppress(OSError):
+                driver.unmount(c.ID)
+            raise
+
+    def _on_started(self, cid: str, pid: int) -> None:
+        self.store.containers.update_state(
+            cid, Status="running", Running=True, Paused=False, Pid=pid, ExitCode=0, Error="",
+            StartedAt=now(), FinishedAt=ZERO_TIME, MonitorPid=os.getpid())
+
+    def _on_exited(self, cid: str, code: int) -> None:
+        c = self.store.containers.get(cid)
+        with contextlib.suppress(OSError):
+            self.engine.driver(c.Driver).unmount(cid)
+        self.store.containers.update_state(cid, Status="exited", Running=False, Paused=False,
+                                           Pid=0, ExitCode=code, FinishedAt=now(), MonitorPid=0)
+        if c.HostConfig.get("AutoRemove"):
+            with contextlib.suppress(NotFound):
+                self.engine.containers.remove_stopped(cid)
+
+    def _on_failed(self, cid: str, code: int, message: str) -> None:
+        """Record why the command could not start (``_spawn`` unmounts the view)."""
+        self.store.containers.update_state(cid, ExitCode=code, Error=message)
+
+    # -- waiting and signals ------------------------------------------------------------
+    def wait_exit(self, c: Container, timeout: float | None) -> bool:
+        """Wait (without polling) until the container's init has exited and the monitor has
+        recorded it; False if ``timeout`` passed first."""
+        try:
+            pidfd = os.pidfd_open(c.State.Pid)
+        except ProcessLookupError:
+            pidfd = None
+        if pidfd is not None:
+            try:
+                ready, _, _ = select.select([pidfd], [], [], timeout)
+            finally:
+                os.close(pidfd)
+            if not ready:
+                return False
+        self.store.containers.wait_monitor(c.ID)
+        return True
+
+    def wait(self, name: str) -> int:
+        """Block until the container stops; its exit code."""
+        c = self.engine.containers.get(name)
+        self.store.containers.wait_monitor(c.ID)
+        return self.store.containers.get(c.ID).State.ExitCode
+
+    def stop(self, name: str, timeout: float | None = None, sig: str = "") -> Container:
+        """S10: the stop signal to the main process, a grace period, then SIGKILL to all."""
+        c = self.engine.containers.get(name)
+        if not c.State.Running:
+            return c
+        grace = 10.0 if timeout is None else timeout
+        if c.State.Paused:
+            self.kill_all(c)
+        else:
+            signum = signal.Signals[signal_name(sig or c.Config.get("StopSignal") or "SIGTERM")]
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(c.State.Pid, signum)
+            if not self.wait_exit(c, grace):
+                self.kill_all(c)
+        self.wait_exit(c, None)
+        return self.store.containers.get(c.ID)
+
+    def kill_all(self, c: Container) -> None:
+        """SIGKILL to every process of the container (a frozen one is thawed to die)."""
+        cg = Cgroup.open(c.ID)
+        if cg:
+            cg.kill_all(signal.SIGKILL)
+            if cg.frozen():
+                cg.thaw()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(c.State.Pid, signal.SIGKILL)  # PID 1 gone = every process of the ns gone
+
+    def kill(self, name: str, sig: str = "SIGKILL") -> Container:
+        """S11: SIGKILL, or the given signal, to the container's main process."""
+        c = self.running(name)
+        signum = signal.Signals[signal_name(sig)]
+        if signum == signal.SIGKILL:
+            self.kill_all(c)
+            self.wait_exit(c, None)
+        else:
+            os.kill(c.State.Pid, signum)
+        return c
+
+    # -- freezing ----------------------------------------------------------------------
+    def pause(self, name: str) -> Container:
+        """S12: freeze every process with the cgroup freezer; no signal is sent."""
+        c = self.running(name)
+        if c.State.Paused:
+            raise Conflict(f"container {c.ID} is already paused")
+        cg = Cgroup.open(c.ID)
+        if cg is None:
+            raise Unsupported("pause needs a cgroup freezer, and this host has none writable")
+        cg.freeze()
+        self.store.containers.update_state(c.ID, Status="paused", Paused=True)
+        return c
+
+    def unpause(self, name: str) -> Container:
+        c = self.engine.containers.get(name)
+        if not c.State.Paused:
+            raise Conflict(f"container {c.ID} is not paused")
+        cg = Cgroup.open(c.ID)
+        if cg:
+            cg.thaw()
+        self.store.containers.update_state(c.ID, Status="running", Paused=False)
+        return c
+
+    @contextlib.contextmanager
+    def frozen(self, c: Container, wanted: bool = True) -> Iterator[None]:
+        """Hold a running, unpaused container still for the duration (``commit``)."""
+        cg = Cgroup.open(c.ID) if wanted and c.State.Running and not c.State.Paused else None
+        if cg:
+            cg.freeze()
+        try:
+            yield
+        finally:
+            if cg:
+                cg.thaw()
+
+    # -- more processes ----------------------------------------------------------------
+    def exec(self, name: str, cmd: list[str], env: list[str], workdir: str, user: str | None,
+             stdin: int, stdout: int, stderr: int, detach: bool = False) -> int:
+        """S17: a new process in the running container's namespaces."""
+        from ..runtime.exec import exec_in
+
+        c = self.running(name)
+        if c.State.Paused:
+            raise Conflict(f"container {c.ID} is paused, unpause the container before exec")
+        process = ProcessSpec(cmd, merged_env(c.Config["Env"], env, c.Config["Hostname"]),
+                              workdir or c.Config["WorkingDir"] or "/",
+                              c.Config["User"] if user is None else user)
+        return exec_in(c.State.Pid, Cgroup.open(c.ID), process, stdin, stdout, stderr, detach)
+
+    def top(self, name: str) -> list[Process]:
+        """The container's processes as the host sees them (host PIDs)."""
+        c = self.running(name)
+        cg = Cgroup.open(c.ID)
+        pids = sorted(cg.pids()) if cg else [c.State.Pid]
+        out = []
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                with open(f"/proc/{pid}/status") as f:
+                    status = dict(line.split(":", 1) for line in f if ":" in line)
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    cmd = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+                out.append(Process(status["Uid"].split()[0], pid, int(status["PPid"]), cmd))
+        return out
+
+
+def signal_name(sig: str) -> str:
+    """Accept ``KILL``, ``SIGKILL`` or ``9``, as ``docker kill -s`` does."""
+    s = sig.strip().upper()
+    if s.isdigit():
+        try:
+            return signal.Signals(int(s)).name
+        except ValueError:
+            raise InvalidArgument(f"invalid signal: {sig}") from None
+    name = s if s.startswith("SIG") else "SIG" + s
+    if name not in signal.Signals.__members__:
+        raise InvalidArgument(f"invalid signal: {sig}")
+    return name
