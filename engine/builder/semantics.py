@@ -14,7 +14,7 @@ from typing import Any
 
 from .. import instructions
 from ..errors import InvalidArgument
-from ..gotemplate import go_quote
+from ..gofmt import go_quote
 from .parse import Instruction, error_at
 from .shell import Lexer
 
