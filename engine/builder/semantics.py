@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InvalidArgument
-from ..gotemplate import go_quote
+from ..gofmt import go_quote
 from ..oci import instructions
 from .parse import Instruction, error_at
 from .shell import Lexer
