@@ -235,6 +235,21 @@ def kit_routes() -> Any:
             conn.close()
         return Hijack(session, multiplexed=not req.query.flag("tty"))
 
+    # A stand-in running container for the Docker CLI's `attach` sequence (wait, inspect,
+    # attach): its attach is the echo session, its exit code 3.
+    @routes.route("GET", "/containers/{id}/json")
+    def inspect(req: Any) -> Any:
+        return JSON({"Id": req.params["id"], "Config": {"Tty": False, "OpenStdin": True},
+                     "State": {"Status": "running", "Running": True, "Paused": False,
+                               "Restarting": False}})
+
+    routes.route("POST", "/containers/{id}/attach")(echo)
+
+    @routes.route("POST", "/containers/{id}/wait")
+    def wait(req: Any) -> Any:
+        return Stream(iter([b'{"StatusCode":3}\n']), content_type="application/json",
+                      eager_headers=True)
+
     @routes.route("POST", "/test/echo-fail")
     def echo_fail(req: Any) -> Any:
         def session(conn: Any) -> None:

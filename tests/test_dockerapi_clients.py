@@ -34,7 +34,8 @@ def api() -> Iterator[Service]:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def cli(api: Service, *args: str, host_flag: bool = False) -> subprocess.CompletedProcess[str]:
+def cli(api: Service, *args: str, host_flag: bool = False,
+        input: str | None = None) -> subprocess.CompletedProcess[str]:
     """The docker CLI, with a configuration of its own (no user contexts leak in)."""
     assert DOCKER is not None
     env = {k: v for k, v in os.environ.items()
@@ -46,7 +47,7 @@ def cli(api: Service, *args: str, host_flag: bool = False) -> subprocess.Complet
     else:
         env["DOCKER_HOST"] = api.uri
     return subprocess.run(argv, capture_output=True, text=True, env=env, timeout=60,
-                          stdin=subprocess.DEVNULL)
+                          input=input, stdin=None if input is not None else subprocess.DEVNULL)
 
 
 @needs_cli
@@ -87,6 +88,28 @@ def test_docker_system_info_with_host_flag(api: Service) -> None:
                  f" Docker Root Dir: {api.path.parent / 'root'}"):
         assert line + "\n" in server
     assert "ERROR" not in p.stderr
+
+
+@pytest.fixture(scope="module")
+def kit_api() -> Iterator[Service]:
+    """The service with the test-only endpoints (a stand-in container whose attach
+    echoes stdin)."""
+    work = Path(tempfile.mkdtemp(prefix="llapi", dir="/tmp"))
+    try:
+        with service(work / "root", f"unix://{work}/api.sock") as svc:
+            yield svc
+    finally:
+        cleanup_root(work / "root")
+        shutil.rmtree(work, ignore_errors=True)
+
+
+@needs_cli
+def test_cli_attach_keeps_reading_output_after_its_stdin_ends(kit_api: Service) -> None:
+    """``docker attach`` sends its stdin, calls CloseWrite() at EOF, and must still get
+    the output that follows (the session's last line comes only after the half-close)
+    and the exit code from ``wait``."""
+    p = cli(kit_api, "attach", "stand-in", input="hello\nworld\n")
+    assert (p.returncode, p.stdout, p.stderr) == (3, "hello\nworld\n", "stdin closed\n")
 
 
 @needs_cli

@@ -135,6 +135,17 @@ def test_chunked_request_body_is_streamed_to_the_handler(api: Service) -> None:
                                       "sha256": hashlib.sha256(whole).hexdigest()}
 
 
+def test_client_waiting_for_100_continue_is_told_to_send(api: Service) -> None:
+    with Client(api.path) as c:
+        c.start("POST", "/test/upload", [("Content-Length", "5"), ("Expect", "100-continue")])
+        status, _ = c.head()  # the body is sent only after the server asks for it
+        assert status == 100
+        c.send(h11.Data(data=b"hello"))
+        c.send(h11.EndOfMessage())
+        reply = c.rest(*c.head())
+    assert json.loads(reply.body)["size"] == 5
+
+
 def test_streamed_body_has_no_size_bound(api: Service) -> None:
     block = b"layer" * 200_000  # 1 MB, sent 6 times: more than the bounded limit
     with Client(api.path) as c:

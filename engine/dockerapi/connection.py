@@ -35,6 +35,7 @@ from .responses import (
     error_response,
     message_for,
     progress_error,
+    status_for,
 )
 from .routing import (
     API_VERSION,
@@ -142,7 +143,8 @@ class ClientConnection:
         """The next piece of the request body; ``b""`` at its end."""
         while self.h11.their_state is h11.SEND_BODY:
             if self.h11.they_are_waiting_for_100_continue:
-                await self._send(h11.InformationalResponse(status_code=100, headers=[]))
+                await self._send(h11.InformationalResponse(status_code=100, headers=[],
+                                                          reason=b"Continue"))
             try:
                 event = await self._next_event()
             except h11.RemoteProtocolError as e:
@@ -276,6 +278,8 @@ class ClientConnection:
                 item: Any
                 try:
                     item = await self.loop.run_in_executor(self.server.pool, next, items, _END)
+                except ClientGone:
+                    return "close"
                 except Exception as e:
                     _log_failure(req, e)
                     if not started:
@@ -356,6 +360,8 @@ def _invoke(route: Route, req: Request) -> Response:
     """Run a handler (in a worker thread); every failure becomes Docker's error response."""
     try:
         return route.handler(req)
+    except ClientGone:
+        raise  # nobody to answer: the connection closes
     except Exception as e:
         _log_failure(req, e)
         return error_response(e)
@@ -375,12 +381,11 @@ def _run_session(response: Hijack, conn: HijackedConnection, req: Request,
             text = message_for(e).encode()
             conn.write_frame(StreamType.SYSTEMERR, text if conn.multiplexed else text + b"\r\n")
     finally:
-        done.set_result(None)
+        with contextlib.suppress(concurrent.futures.InvalidStateError):  # cancelled: shutdown
+            done.set_result(None)
 
 
 def _log_failure(req: Request, error: BaseException) -> None:
-    from .responses import status_for
-
     if status_for(error) >= 500:
         log.error("%s %s failed", req.method, req.path, exc_info=error)
 
