@@ -2,8 +2,9 @@
 LayerLab (issue 14).
 
 ``serve`` is the entry point of ``layerlab system service``. Endpoints are plain functions
-``(Request) -> Response`` registered on a ``RouteTable`` next to their code; the server
-runs them in worker threads and writes what they return (``responses``).
+``(Request) -> Response`` registered on a ``RouteTable`` next to their code (``system.py``
+is the pattern); ``server.production_router`` lists the tables. The server runs handlers
+in worker threads and writes what they return (``responses``).
 """
 
 from .hijack import HijackedConnection, StreamType

@@ -87,7 +87,7 @@ class HijackedConnection:
 
     def close(self) -> None:
         """End of output: flush, then half-close our side so the client sees EOF."""
-        with contextlib.suppress(ConnectionError, RuntimeError):
+        with contextlib.suppress(ConnectionError):
             self._call(self._end_output())
 
     # -- on the event loop -----------------------------------------------------------------

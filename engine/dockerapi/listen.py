@@ -69,33 +69,33 @@ def listen_unix(path: Path, group: str | None = None) -> Listener:
         raise InvalidArgument(f"cannot create {path}: directory {path.parent} does not exist")
     gid = _group_id(group) if group is not None else None
     _clear_stale(path)
-    private = Path(tempfile.mkdtemp(prefix=".ll", dir=path.parent))  # mode 0700
+    try:
+        private = Path(tempfile.mkdtemp(prefix=".ll", dir=path.parent))  # mode 0700
+    except OSError as e:
+        raise InvalidArgument(f"cannot create {path}: {e.strerror}") from None
     temp = private / "s"
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
-        try:
-            sock.bind(str(temp))
-        except OSError as e:
-            raise InvalidArgument(f"cannot bind {path}: {e.strerror}") from None
+        sock.bind(str(temp))
         if gid is not None:
             os.chown(temp, -1, gid)
         os.chmod(temp, 0o660 if gid is not None else 0o600)
         sock.listen(128)
-        try:
-            os.link(temp, path)  # unlike rename, never replaces a socket that appeared since
-        except FileExistsError:
+        os.link(temp, path)  # unlike rename, never replaces a socket that appeared since
+        st = path.lstat()
+    except BaseException as e:
+        sock.close()
+        if isinstance(e, FileExistsError):
             raise Conflict(f"{path} appeared while the server started: is another one "
                            "starting?") from None
-        temp.unlink()
-    except BaseException:
-        sock.close()
-        with contextlib.suppress(OSError):
-            temp.unlink()
+        if isinstance(e, OSError):
+            raise InvalidArgument(f"cannot create {path}: {e.strerror}") from None
         raise
     finally:
         with contextlib.suppress(OSError):
+            temp.unlink()
+        with contextlib.suppress(OSError):
             private.rmdir()
-    st = path.lstat()
     return Listener(sock, f"unix://{path}", path, (st.st_dev, st.st_ino))
 
 
