@@ -25,15 +25,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from layerlab.engine import bootstrap
 from layerlab.engine.errors import InvalidArgument, Unsupported
+from layerlab.engine.linux import syscalls as sc
 from layerlab.engine.runtime import capabilities as caps
 from layerlab.engine.runtime import confine, devices, seccomp, users
-from layerlab.engine.runtime import syscalls as sc
 from layerlab.engine.runtime.cgroups import CgroupError
 from layerlab.engine.runtime.confine import Confinement, Plan
 from layerlab.engine.runtime.rootfs import enter_rootfs
 from layerlab.engine.runtime.spec import ContainerSpec, ProcessSpec
+from layerlab.engine.transfer import bootstrap
 
 ROOT = os.geteuid() == 0
 needs_root = pytest.mark.skipif(not ROOT, reason="namespaces, mounts and capabilities need root")

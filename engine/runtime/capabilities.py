@@ -120,7 +120,7 @@ def current() -> frozenset[str]:
 
 def _quote(text: str) -> str:
     """Go's %q, as Docker's messages quote; imported only on this error path."""
-    from ..gotemplate import go_quote
+    from ..gofmt import go_quote
 
     return go_quote(text)
 

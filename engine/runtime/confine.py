@@ -25,9 +25,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ..errors import InvalidArgument, Unsupported
+from ..linux import syscalls as sc
 from . import capabilities as caps
 from . import seccomp
-from . import syscalls as sc
 from .users import User
 
 # moby defaultLinuxMaskedPaths (plus the per-CPU thermal_throttle dirs, see below).
@@ -77,7 +77,7 @@ class Plan:
 
 def _quote(text: str) -> str:
     """Go's %q, as Docker's messages quote; imported only on this error path."""
-    from ..gotemplate import go_quote
+    from ..gofmt import go_quote
 
     return go_quote(text)
 
