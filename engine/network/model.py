@@ -251,8 +251,12 @@ class NetworkStore:
         """Every network, sorted by name as ``docker network ls`` lists them."""
         if not self.dir.is_dir():
             return []
-        nets = [Network.from_json(read_json(p)) for p in self.dir.glob("*.json")
-                if not p.name.startswith(".")]
+        nets = []
+        for path in self.dir.glob("*.json"):
+            try:
+                nets.append(Network.from_json(read_json(path)))
+            except FileNotFoundError:  # removed by a concurrent ``network rm``
+                continue
         return sorted(nets, key=lambda n: n.Name)
 
     def get(self, ref: str) -> Network:

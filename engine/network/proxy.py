@@ -39,6 +39,10 @@ from .service import NetService, run_forever
 BUFSIZE = 65536
 UDP_IDLE = 90.0  # docker-proxy's UDPConnTrackTimeout
 KINDS = {"tcp": socket.SOCK_STREAM, "udp": socket.SOCK_DGRAM}
+# accept(2) errors about one pending connection, not the listener: accept(2) says to retry
+TRANSIENT_ACCEPT = {errno.ECONNABORTED, errno.EPROTO, errno.EPERM, errno.ENETDOWN,
+                    errno.ENOPROTOOPT, errno.EHOSTDOWN, errno.ENONET, errno.EHOSTUNREACH,
+                    errno.EOPNOTSUPP, errno.ENETUNREACH}
 
 
 def _family(ip: str) -> socket.AddressFamily:
@@ -134,20 +138,27 @@ class TcpProxy:
 
         async def accept() -> None:
             while True:
-                client, _ = await loop.sock_accept(self.listener)
+                try:
+                    client, _ = await loop.sock_accept(self.listener)
+                except OSError as e:
+                    if e.errno in TRANSIENT_ACCEPT:  # that one client is gone; go on
+                        continue
+                    raise  # e.g. out of descriptors: fail visibly (Background.stop raises)
                 client.setblocking(False)
                 task = asyncio.create_task(self._relay(client))
                 relays.add(task)
                 task.add_done_callback(relays.discard)
 
         acceptor = asyncio.create_task(accept())
+        stopped = asyncio.create_task(stop.wait())
         try:
-            await stop.wait()
+            await asyncio.wait({acceptor, stopped}, return_when=asyncio.FIRST_COMPLETED)
+            if acceptor.done():
+                acceptor.result()
         finally:
-            acceptor.cancel()
-            for task in list(relays):
+            for task in (acceptor, stopped, *relays):
                 task.cancel()
-            await asyncio.gather(acceptor, *relays, return_exceptions=True)
+            await asyncio.gather(acceptor, stopped, *relays, return_exceptions=True)
             _close(self.listener)
 
 
