@@ -38,7 +38,7 @@ from layerlab.engine.network.dns import ContainerNames, DNSResponder, open_dns_s
 from layerlab.engine.network.model import NetworkStore, mac_for
 from layerlab.engine.network.netns import open_netns, socket_in_netns
 from layerlab.engine.network.ports import parse_publish
-from layerlab.engine.network.proxy import publish
+from layerlab.engine.network.proxy import open_listener, publish
 from layerlab.engine.network.service import Background, NetService
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="bridges and netns need root")
@@ -394,8 +394,10 @@ def test_proxy_drops_clients_when_nothing_listens_inside(lab: Lab) -> None:
         assert c.recv(100) == b""  # closed at once, as docker-proxy does
 
 
-def _proxy_process(argv: list[str]) -> tuple[subprocess.Popen[str], int]:
-    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+def _proxy_process(argv: list[str], pass_fds: tuple[int, ...] = ()) -> tuple[
+        subprocess.Popen[str], int]:
+    p = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         pass_fds=pass_fds)
     assert p.stdout is not None
     line = p.stdout.readline()
     if not line:
@@ -406,13 +408,22 @@ def _proxy_process(argv: list[str]) -> tuple[subprocess.Popen[str], int]:
     return p, int(port)
 
 
-def test_proxy_entry_point_as_its_own_process(lab: Lab) -> None:
+@pytest.mark.parametrize("listen", ["host-port", "listen-fd"])
+def test_proxy_entry_point_as_its_own_process(lab: Lab, listen: str) -> None:
+    """Binding itself (``--host-port 0``), or serving a socket its parent bound."""
     solo = lab.netns("proc")
     netlink.loopback_up(solo)
     lab.httpd(solo, "from a proxy process\n")
-    proc, port = _proxy_process([sys.executable, "-m", "layerlab.engine.network.proxy",
-                                 "--netns", solo, "--container-port", "80",
-                                 "--host-port", "0"])
+    argv = [sys.executable, "-m", "layerlab.engine.network.proxy", "--netns", solo,
+            "--container-port", "80"]
+    if listen == "host-port":
+        proc, port = _proxy_process([*argv, "--host-port", "0"])
+    else:
+        with open_listener("127.0.0.1", None, "tcp") as bound:
+            bound_port = bound.getsockname()[1]
+            proc, port = _proxy_process([*argv, "--listen-fd", str(bound.fileno())],
+                                        pass_fds=(bound.fileno(),))
+        assert port == bound_port  # the parent's copy is closed: the child holds the port
     lab.procs.append(proc)
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as r:
         assert r.read() == b"from a proxy process\n"
