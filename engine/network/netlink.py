@@ -1,0 +1,223 @@
+"""Bridges, veth pairs, addresses and routes, through netlink (pyroute2), never ``ip``.
+
+What a bridge network needs from the kernel, in Docker's and netavark's order:
+
+* one Linux bridge per network on the host, holding the gateway address, with its MAC
+  pinned: a bridge without an explicitly set address takes the lowest MAC among its ports
+  and changes it as containers come and go, which costs every neighbour an ARP round (and,
+  as netavark learned, long packet loss);
+* one veth pair per container endpoint, created with its peer *born inside* the
+  container's network namespace as ``eth0`` (no window where it sits on the host, no name
+  clash with other containers' ``eth0``), the host end enslaved to the bridge and up;
+* inside the namespace: ``lo`` up, the endpoint's address and MAC on ``eth0``, and a default
+  route via the gateway, except on ``--internal`` networks.
+
+Nothing here enables forwarding, NAT or firewall rules, or touches an interface it did not
+name itself: containers on one bridge talk to each other at layer 2, and published ports go
+through the userland proxy (``proxy.py``) instead of DNAT.
+
+Every operation is idempotent and crash tolerant: removing what is already gone succeeds
+(the kernel deletes both veth ends when a namespace dies), and re-attaching replaces a stale
+host end left by a crash.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from ipaddress import IPv4Address, IPv4Interface, IPv4Network
+
+from pyroute2.iproute.linux import IPRoute  # type: ignore[import-untyped]
+from pyroute2.netlink.exceptions import NetlinkError  # type: ignore[import-untyped]
+
+from ..errors import Conflict, RuntimeFailure, Unsupported
+from .netns import run_in_netns
+
+MAIN_TABLE = 254
+IFNAMSIZ = 15  # longest interface name the kernel accepts
+IFF_UP = 0x1
+
+
+class NetlinkFailure(RuntimeFailure):
+    """The kernel refused a network change: names the object and the kernel's reason."""
+
+
+@contextmanager
+def _netlink(netns: str | None = None) -> Iterator[IPRoute]:
+    """A netlink socket on the host, or inside the namespace at path ``netns``.
+
+    The namespace's socket is born there on a short-lived thread (``netns.run_in_netns``)
+    and handed to pyroute2 by descriptor: ``IPRoute(netns=…)`` would fork the caller to do
+    the same, which costs ~20 ms instead of ~2 and is unsafe once the monitor has threads.
+    """
+    if netns is None:
+        ipr = IPRoute()
+    else:
+        ns_fd = os.open(netns, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            sock = run_in_netns(ns_fd, lambda: socket.socket(
+                socket.AF_NETLINK, socket.SOCK_DGRAM, socket.NETLINK_ROUTE))
+        finally:
+            os.close(ns_fd)
+        ipr = IPRoute(fileno=sock.detach())
+    try:
+        yield ipr
+    finally:
+        ipr.close()
+
+
+def _fail(what: str, e: NetlinkError | OSError) -> Exception:
+    code = e.code if isinstance(e, NetlinkError) else (e.errno or 0)
+    if code == errno.EPERM:
+        return Unsupported(f"{what}: operation not permitted (bridge networking needs root "
+                           "or the store's user namespace)")
+    return NetlinkFailure(f"{what}: {os.strerror(code)}")
+
+
+def _index(ipr: IPRoute, ifname: str) -> int | None:
+    found = ipr.link_lookup(ifname=ifname)
+    return found[0] if found else None
+
+
+def _kind(ipr: IPRoute, index: int) -> str | None:
+    link = ipr.get_links(index)[0]
+    info = link.get_attr("IFLA_LINKINFO")
+    return info.get_attr("IFLA_INFO_KIND") if info is not None else None
+
+
+def host_prefixes() -> list[IPv4Network]:
+    """Subnets the host already uses (its routes and its addresses), for IPAM to avoid.
+
+    A bridge network overlapping one of them would shadow part of the host's own network.
+    The default route and loopback are not "used" in that sense and are left out.
+    """
+    out: set[IPv4Network] = set()
+    with _netlink() as ipr:
+        for route in ipr.get_routes(family=2, table=MAIN_TABLE):
+            dst = route.get_attr("RTA_DST")
+            if dst is not None and route["dst_len"] > 0:
+                out.add(IPv4Network(f"{dst}/{route['dst_len']}", strict=False))
+        for addr in ipr.get_addr(family=2):
+            net = IPv4Interface(f"{addr.get_attr('IFA_ADDRESS')}/{addr['prefixlen']}").network
+            if not net.is_loopback:
+                out.add(net)
+    return sorted(out)
+
+
+def link_exists(ifname: str, netns: str | None = None) -> bool:
+    with _netlink(netns) as ipr:
+        return _index(ipr, ifname) is not None
+
+
+def ensure_bridge(name: str, gateway: IPv4Interface, mac: str) -> None:
+    """Create (or complete) bridge ``name`` holding ``gateway`` with a pinned ``mac``, up.
+
+    Changes only what differs, so the common case (every container start) is reads only.
+    """
+    try:
+        with _netlink() as ipr:
+            index = _index(ipr, name)
+            if index is None:
+                ipr.link("add", ifname=name, kind="bridge", address=mac)
+                index = _index(ipr, name)
+            link = ipr.get_links(index)[0]
+            info = link.get_attr("IFLA_LINKINFO")
+            if info is None or info.get_attr("IFLA_INFO_KIND") != "bridge":
+                raise Conflict(f"interface {name} exists and is not a bridge: "
+                               "remove it or choose another bridge name prefix")
+            if link.get_attr("IFLA_ADDRESS") != mac:
+                ipr.link("set", index=index, address=mac)
+            held = {(a.get_attr("IFA_ADDRESS"), a["prefixlen"])
+                    for a in ipr.get_addr(family=2, index=index)}
+            if (str(gateway.ip), gateway.network.prefixlen) not in held:
+                ipr.addr("add", index=index, address=str(gateway.ip),
+                         prefixlen=gateway.network.prefixlen)
+            if not link["flags"] & IFF_UP:
+                ipr.link("set", index=index, state="up")
+    except (NetlinkError, OSError) as e:
+        raise _fail(f"cannot set up bridge {name}", e) from None
+
+
+def remove_bridge(name: str) -> None:
+    """Delete bridge ``name`` if it exists (and is a bridge: never anything else)."""
+    try:
+        with _netlink() as ipr:
+            index = _index(ipr, name)
+            if index is None or _kind(ipr, index) != "bridge":
+                return
+            try:
+                ipr.link("del", index=index)
+            except NetlinkError as e:
+                if e.code != errno.ENODEV:
+                    raise
+    except (NetlinkError, OSError) as e:
+        raise _fail(f"cannot remove bridge {name}", e) from None
+
+
+def loopback_up(netns: str) -> None:
+    """Bring ``lo`` up inside ``netns``: every container has it (``--network none`` too),
+    and the DNS responder binds 127.0.0.11 there."""
+    try:
+        with _netlink(netns) as ipr:
+            ipr.link("set", index=_index(ipr, "lo"), state="up")
+    except (NetlinkError, OSError) as e:
+        raise _fail(f"cannot bring up lo in {netns}", e) from None
+
+
+def attach(netns: str, *, host_ifname: str, bridge: str, address: IPv4Interface, mac: str,
+           gateway: IPv4Address | None, ifname: str = "eth0") -> None:
+    """Connect the namespace at path ``netns`` to ``bridge`` as ``ifname`` with ``address``.
+
+    ``gateway`` None means no default route (``--internal``, or a second network whose
+    gateway is not the container's default). On any failure the pair is removed again, so
+    a failed attach leaves nothing behind.
+    """
+    if len(host_ifname) > IFNAMSIZ:
+        raise NetlinkFailure(f"interface name {host_ifname} is longer than {IFNAMSIZ}")
+    detach(host_ifname)  # a stale host end from a crashed attempt (its peer goes with it)
+    try:
+        with _netlink() as ipr:
+            br = _index(ipr, bridge)
+            if br is None:
+                raise NetlinkFailure(f"bridge {bridge} does not exist")
+            ns_fd = os.open(netns, os.O_RDONLY | os.O_CLOEXEC)
+            try:
+                ipr.link("add", ifname=host_ifname, kind="veth",
+                         peer={"ifname": ifname, "net_ns_fd": ns_fd, "address": mac})
+            finally:
+                os.close(ns_fd)
+            host = _index(ipr, host_ifname)
+            ipr.link("set", index=host, master=br, state="up")
+        with _netlink(netns) as inside:
+            inside.link("set", index=_index(inside, "lo"), state="up")
+            eth = _index(inside, ifname)
+            inside.addr("add", index=eth, address=str(address.ip),
+                        prefixlen=address.network.prefixlen)
+            inside.link("set", index=eth, state="up")
+            if gateway is not None:
+                inside.route("add", dst="0.0.0.0/0", gateway=str(gateway))
+    except (NetlinkError, OSError, NetlinkFailure) as e:
+        detach(host_ifname)
+        if isinstance(e, NetlinkFailure):
+            raise
+        raise _fail(f"cannot attach {ifname} ({address}) to {bridge}", e) from None
+
+
+def detach(host_ifname: str) -> None:
+    """Remove an endpoint's veth pair by its host end; already gone is fine."""
+    try:
+        with _netlink() as ipr:
+            index = _index(ipr, host_ifname)
+            if index is None or _kind(ipr, index) != "veth":
+                return
+            try:
+                ipr.link("del", index=index)
+            except NetlinkError as e:
+                if e.code != errno.ENODEV:
+                    raise
+    except (NetlinkError, OSError) as e:
+        raise _fail(f"cannot remove interface {host_ifname}", e) from None
+
