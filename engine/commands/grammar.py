@@ -66,6 +66,11 @@ def _container_config(p: Parser) -> None:
     p.add_argument("--rm", action="store_true", help="Remove the container when it exits")
     p.add_argument("-l", "--label", action="append", default=[], help="Set metadata")
     p.add_argument("--network", default="none", help="Connect a container to a network (none)")
+    p.add_argument("--cap-add", action="append", default=[], help="Add Linux capabilities")
+    p.add_argument("--cap-drop", action="append", default=[], help="Drop Linux capabilities")
+    p.add_argument("--privileged", action="store_true",
+                   help="Give extended privileges to this container")
+    p.add_argument("--security-opt", action="append", default=[], help="Security options")
     p.add_argument("image", help="IMAGE")
     p.add_argument("command", nargs=argparse.REMAINDER, help="[COMMAND] [ARG...]")
 

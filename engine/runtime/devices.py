@@ -124,6 +124,13 @@ class DeviceCgroup:
             raise
         return group
 
+    @classmethod
+    def open(cls, name: str, mountinfo: str = "/proc/self/mountinfo") -> DeviceCgroup | None:
+        """The existing group of container ``name`` (``exec`` joins it), if any."""
+        mount = _v1_devices_mount(mountinfo)
+        group = cls(mount / _relative(name)) if mount is not None else None
+        return group if group is not None and group.path.is_dir() else None
+
     def _write(self, filename: str, value: str) -> None:
         target = self.path / filename
         try:

@@ -21,21 +21,26 @@ from dataclasses import dataclass
 
 from ..errors import RuntimeFailure
 from ..linux import syscalls as sc
-from . import logs, users
+from . import logs
 from .cgroups import Cgroup, CgroupError
-from .rootfs import enter_rootfs
+from .devices import DeviceCgroup
+from .init import run_init, write_all
 from .spec import Attach, ContainerSpec
-
-NAMESPACES = sc.CLONE_NEWNS | sc.CLONE_NEWUTS | sc.CLONE_NEWIPC | sc.CLONE_NEWNET
 
 
 @dataclass
 class Hooks:
-    """Engine callbacks run in the monitor: record state, unmount, auto-remove."""
+    """Engine callbacks run in the monitor: record state, unmount, auto-remove.
+
+    ``prepare(pid)`` runs once the init's namespaces exist and before its command does
+    (Docker's order: the network is wired into ``/proc/<pid>/ns/net`` here); raising an
+    ``EngineError`` there fails the start with its message.
+    """
 
     started: Callable[[int], None]
     exited: Callable[[int], None]
     failed: Callable[[int, str], None]
+    prepare: Callable[[int], None] | None = None
 
 
 @dataclass
@@ -51,17 +56,6 @@ class Started:
             data += chunk
         os.close(self.exit_fd)
         return int(data or b"255")
-
-
-class _InitError(Exception):
-    def __init__(self, code: int, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    while data:
-        data = data[os.write(fd, data) :]
 
 
 def _read_all(fd: int) -> bytes:
@@ -102,7 +96,7 @@ def spawn(spec: ContainerSpec, attach: Attach | None, hooks: Hooks) -> Started:
             code = 0
         except BaseException as e:
             with contextlib.suppress(OSError):
-                _write_all(ready_w, f"err 125 monitor: {e}".encode())
+                write_all(ready_w, f"err 125 monitor: {e}".encode())
         finally:
             os._exit(code)
     os.close(ready_w)
@@ -135,47 +129,86 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
         sinks = {"stdout": os.dup(attach.stdout), "stderr": os.dup(attach.stderr)} if attach else {}
         for fd in (0, 1, 2):
             os.dup2(devnull, fd)
-        cgroup = None
-        if spec.cgroup:
-            with contextlib.suppress(CgroupError):
-                cgroup = Cgroup.create(spec.id)
+        try:
+            groups = _groups(spec)
+        except CgroupError as e:
+            write_all(ready_w, f"err 125 {e}".encode())
+            os._exit(0)
         log = logs.open_for_append(os.path.join(spec.state_dir, "container.log"))
         out_r, out_w = os.pipe2(os.O_CLOEXEC)
         err_r, err_w = os.pipe2(os.O_CLOEXEC)
         fail_r, fail_w = os.pipe2(os.O_CLOEXEC)
+        ns_r, ns_w = os.pipe2(os.O_CLOEXEC)
+        go_r, go_w = os.pipe2(os.O_CLOEXEC)
         sc.unshare(sc.CLONE_NEWPID)
         pid = os.fork()
         if pid == 0:
-            _init(spec, cgroup, stdin, out_w, err_w, fail_w)
-        for fd in (out_w, err_w, fail_w, stdin, devnull):
+            run_init(spec, groups, stdin, out_w, err_w, fail_w, ns_w, go_r)
+        for fd in (out_w, err_w, fail_w, stdin, devnull, ns_w, go_r):
             os.close(fd)
-        failure = _read_all(fail_r)
-        os.close(fail_r)
+        failure = _prepare(pid, hooks, ns_r, go_w, fail_r)
         if failure:
             os.waitpid(pid, 0)
             code, _, message = failure.decode(errors="replace").partition(" ")
             hooks.failed(int(code), message)
-            if cgroup:
-                with contextlib.suppress(CgroupError):
-                    cgroup.remove()
-            _write_all(ready_w, f"err {code} {message}".encode())
+            _remove_groups(groups)
+            write_all(ready_w, f"err {code} {message}".encode())
             os._exit(0)
         hooks.started(pid)
-        _write_all(ready_w, f"ok {pid}".encode())
+        write_all(ready_w, f"ok {pid}".encode())
         os.close(ready_w)
         _pump({out_r: "stdout", err_r: "stderr"}, log, sinks)
         _, status = os.waitpid(pid, 0)
-        code = os.waitstatus_to_exitcode(status)
-        code = 128 - code if code < 0 else code  # killed by a signal: 128+N, as Docker reports
-        if cgroup:
-            with contextlib.suppress(CgroupError):
-                cgroup.remove()
+        code = exit_code(status)
+        _remove_groups(groups)
         hooks.exited(code)
         if exit_w is not None:
             with contextlib.suppress(OSError):
-                _write_all(exit_w, str(code).encode())
+                write_all(exit_w, str(code).encode())
     finally:
         os._exit(0)
+
+
+def _groups(spec: ContainerSpec) -> list[Cgroup | DeviceCgroup]:
+    """The container's cgroups: the freezer's (pause) and the device allowlist's."""
+    groups: list[Cgroup | DeviceCgroup] = []
+    if spec.cgroup:
+        with contextlib.suppress(CgroupError):
+            groups.append(Cgroup.create(spec.id))
+    if spec.devices:
+        groups.append(DeviceCgroup.create(spec.id))  # no allowlist, no start
+    return groups
+
+
+def _remove_groups(groups: list[Cgroup | DeviceCgroup]) -> None:
+    for group in groups:
+        with contextlib.suppress(CgroupError):
+            group.remove()
+
+
+def exit_code(status: int) -> int:
+    """A wait status as Docker reports it: the exit code, or 128+N when killed by N."""
+    code = os.waitstatus_to_exitcode(status)
+    return 128 - code if code < 0 else code
+
+
+def _prepare(pid: int, hooks: Hooks, ns_r: int, go_w: int, fail_r: int) -> bytes:
+    """Wait until the init has its namespaces, run ``hooks.prepare``, let the init go on;
+    the init's failure report (empty once its command runs)."""
+    os.read(ns_r, 1)  # EOF: the init unshared (or died trying)
+    os.close(ns_r)
+    failure = b""
+    if hooks.prepare is not None:
+        try:
+            hooks.prepare(pid)
+        except Exception as e:  # reported to the starter as the start's failure
+            failure = f"125 {e}".encode()
+    with contextlib.suppress(OSError):
+        os.write(go_w, b"s" if failure else b"g")
+    os.close(go_w)
+    failure = _read_all(fail_r) or failure
+    os.close(fail_r)
+    return failure
 
 
 def _pump(sources: dict[int, str], log: int, sinks: dict[str, int]) -> None:
@@ -189,60 +222,12 @@ def _pump(sources: dict[int, str], log: int, sinks: dict[str, int]) -> None:
                 del sources[fd]
                 os.close(fd)
                 continue
-            _write_all(log, logs.encode(stream, chunk))
+            write_all(log, logs.encode(stream, chunk))
             sink = sinks.get(stream)
             if sink is not None:
                 try:
-                    _write_all(sink, chunk)
+                    write_all(sink, chunk)
                 except OSError as e:  # the client went away (detached, interrupted)
                     if e.errno not in (errno.EPIPE, errno.EBADF, errno.EIO):
                         raise
                     sinks.pop(stream)
-
-
-def _init(spec: ContainerSpec, cgroup: Cgroup | None, stdin: int, out_w: int, err_w: int,
-          fail_w: int) -> None:  # pragma: no cover - runs as the container's PID 1
-    """Set up the namespaces and exec the command; report failures on ``fail_w``."""
-    try:
-        for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGPIPE, signal.SIGTSTP):
-            signal.signal(sig, signal.SIG_DFL)
-        if cgroup:
-            cgroup.add(0)  # 0 = the writing process; our own PID here would be 1
-        sc.unshare(NAMESPACES)
-        enter_rootfs(spec)
-        proc = spec.process
-        try:
-            user = users.resolve(proc.user)
-        except users.UnknownUser as e:
-            raise _InitError(126, str(e)) from None
-        env = list(proc.env)
-        if not any(e.startswith("HOME=") for e in env):
-            env.append(f"HOME={user.home}")
-        try:
-            os.makedirs(proc.cwd, exist_ok=True)
-            os.chdir(proc.cwd)
-        except OSError as e:
-            raise _InitError(
-                126, f"cannot chdir to working directory {proc.cwd}: {e.strerror}"
-            ) from None
-        os.setgroups(user.groups)
-        os.setgid(user.gid)
-        os.setuid(user.uid)
-        os.dup2(stdin, 0)
-        os.dup2(out_w, 1)
-        os.dup2(err_w, 2)
-        try:
-            os.execvpe(proc.args[0], proc.args, dict(e.partition("=")[::2] for e in env))
-        except FileNotFoundError:
-            raise _InitError(127, f'exec: "{proc.args[0]}": executable file not found in '
-                                  "$PATH") from None
-        except PermissionError:
-            raise _InitError(126, f'exec: "{proc.args[0]}": permission denied') from None
-        except OSError as e:
-            raise _InitError(126, f'exec: "{proc.args[0]}": {e.strerror}') from None
-    except _InitError as e:
-        _write_all(fail_w, f"{e.code} {e}".encode())
-        os._exit(e.code)
-    except BaseException as e:
-        _write_all(fail_w, f"125 container init: {e}".encode())
-        os._exit(125)

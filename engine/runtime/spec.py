@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .confine import Plan
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -13,6 +17,7 @@ class ProcessSpec:
     env: list[str]
     cwd: str = "/"
     user: str = ""  # Docker's -u: name|uid[:group|gid], resolved inside the container
+    plan: Plan | None = None  # confinement applied just before exec (None: none)
 
 
 @dataclass
@@ -22,7 +27,8 @@ class ContainerSpec:
     hostname: str
     process: ProcessSpec
     state_dir: str  # containers/<id>: holds the log, the monitor lock, /etc files
-    cgroup: bool = True
+    cgroup: bool = True  # a freezer cgroup (pause), where the host has one
+    devices: bool = False  # a device-allowlist cgroup, where the host enforces one
     etc_files: dict[str, str] = field(default_factory=dict)  # container path → host file
 
 

@@ -41,6 +41,25 @@ class CreateOptions:
     interactive: bool = False
     auto_remove: bool = False
     labels: dict[str, str] = field(default_factory=dict)
+    cap_add: list[str] = field(default_factory=list)
+    cap_drop: list[str] = field(default_factory=list)
+    privileged: bool = False
+    security_opt: list[str] = field(default_factory=list)
+
+    def host_config(self) -> dict[str, Any]:
+        """Docker's ``HostConfig`` for these options; the confinement is checked here, so a
+        bad ``--cap-add`` or seccomp profile fails ``create``, not ``start``. A seccomp
+        profile file is read now and kept by content, as the Docker CLI sends it."""
+        from ..runtime.confine import Confinement
+
+        conf = Confinement.from_options(self.cap_add, self.cap_drop, self.privileged,
+                                        self.security_opt)
+        opts = [o for o in self.security_opt if not o.startswith(("seccomp=", "seccomp:"))]
+        if conf.seccomp_profile:
+            opts.append(f"seccomp={conf.seccomp_profile}")
+        return {"AutoRemove": self.auto_remove, "CapAdd": self.cap_add or None,
+                "CapDrop": self.cap_drop or None, "Privileged": self.privileged,
+                "SecurityOpt": opts or None}
 
 
 class Containers:
@@ -119,8 +138,7 @@ class Containers:
         chain = self.engine.images.layers(img)
         driver = self.engine.driver()
         c = Container(cid, name, now(), img.id, image_ref, driver.name, config,
-                      [layer.chain_id for layer in chain],
-                      {"AutoRemove": opts.auto_remove})
+                      [layer.chain_id for layer in chain], opts.host_config())
         try:
             driver.prepare(cid, chain)
             d = containers.dir(cid)
@@ -258,7 +276,7 @@ class Containers:
             "RestartCount": 0,
             "Driver": c.Driver,
             "Platform": "linux",
-            "HostConfig": {"AutoRemove": bool(c.HostConfig.get("AutoRemove")),
+            "HostConfig": {**c.HostConfig, "AutoRemove": bool(c.HostConfig.get("AutoRemove")),
                            "NetworkMode": "none"},
             "GraphDriver": {"Name": c.Driver,
                             "Data": self.engine.driver(c.Driver).metadata(c.ID, self.chain(c))},

@@ -13,7 +13,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..errors import Conflict, EngineError, InvalidArgument, NotFound, Unsupported
+from ..runtime import devices
 from ..runtime.cgroups import Cgroup
+from ..runtime.confine import Confinement, Plan
+from ..runtime.devices import DeviceCgroup
 from ..runtime.spec import Attach, ContainerSpec, ProcessSpec, merged_env
 from ..store.containers import ZERO_TIME, Container, now
 
@@ -97,9 +100,10 @@ class Tasks:
             rootfs=str(rootfs),
             hostname=c.Config["Hostname"],
             process=ProcessSpec(c.command, c.Config["Env"], c.Config["WorkingDir"] or "/",
-                                c.Config["User"]),
+                                c.Config["User"], self._plan(c)),
             state_dir=str(d),
             cgroup=iso.cgroup is not None,
+            devices=devices.probe().enforced,
             etc_files={f"/etc/{n}": str(d / n) for n in ("hostname", "hosts", "resolv.conf")},
         )
         hooks = monitor.Hooks(
@@ -113,6 +117,15 @@ class Tasks:
             with contextlib.suppress(OSError):
                 driver.unmount(c.ID)
             raise
+
+    @staticmethod
+    def _plan(c: Container) -> Plan:
+        """Docker's confinement for the container's ``--cap-add``/``--cap-drop``/
+        ``--privileged``/``--security-opt`` (recorded at create), for its init and execs."""
+        hc = c.HostConfig
+        conf = Confinement.from_options(hc.get("CapAdd") or (), hc.get("CapDrop") or (),
+                                        bool(hc.get("Privileged")), hc.get("SecurityOpt") or ())
+        return conf.resolve(devices.probe().enforced)
 
     def _on_started(self, cid: str, pid: int) -> None:
         self.store.containers.update_state(
@@ -242,7 +255,9 @@ class Tasks:
         process = ProcessSpec(cmd, merged_env(c.Config["Env"], env, c.Config["Hostname"]),
                               workdir or c.Config["WorkingDir"] or "/",
                               c.Config["User"] if user is None else user)
-        return exec_in(c.State.Pid, Cgroup.open(c.ID), process, stdin, stdout, stderr, detach)
+        process.plan = self._plan(c)
+        groups = [g for g in (Cgroup.open(c.ID), DeviceCgroup.open(c.ID)) if g is not None]
+        return exec_in(c.State.Pid, groups, process, stdin, stdout, stderr, detach)
 
     def top(self, name: str) -> list[Process]:
         """The container's processes as the host sees them (host PIDs)."""

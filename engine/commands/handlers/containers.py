@@ -53,7 +53,9 @@ def _create(engine: Engine, args: argparse.Namespace, io: IO) -> Container:
         opts = CreateOptions(cmd=args.command, name=args.name, env=env_values(args.env),
                              workdir=args.workdir, user=args.user, hostname=args.hostname,
                              entrypoint=args.entrypoint, interactive=args.interactive,
-                             auto_remove=args.rm, labels=labels)
+                             auto_remove=args.rm, labels=labels, cap_add=args.cap_add,
+                             cap_drop=args.cap_drop, privileged=args.privileged,
+                             security_opt=args.security_opt)
         return engine.containers.create(args.image, opts)
     except EngineError as e:
         e.exit_code = 125

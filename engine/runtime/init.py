@@ -1,0 +1,117 @@
+"""The container's PID 1 up to ``execve``, and ``exec_as``, which it shares with ``exec``.
+
+    monitor ──fork──► init: cgroup, unshare(mnt, uts, ipc, net) ─ready─► (monitor wires the
+    namespaces: network) ─go─► rootfs, pivot_root, confinement mounts ─► exec_as ─► CMD
+
+Failures travel back to the monitor on a CLOEXEC pipe as ``"<exit code> <message>"``, with
+Docker's exit codes: 126 (cannot run it), 127 (not found), 125 (the runtime failed).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from collections.abc import Sequence
+
+from ..linux import syscalls as sc
+from . import users
+from .cgroups import Cgroup
+from .devices import DeviceCgroup
+from .rootfs import enter_rootfs
+from .spec import ContainerSpec, ProcessSpec
+
+NAMESPACES = sc.CLONE_NEWNS | sc.CLONE_NEWUTS | sc.CLONE_NEWIPC | sc.CLONE_NEWNET
+_INHERITED_SIGNALS = (signal.SIGINT, signal.SIGHUP, signal.SIGPIPE, signal.SIGTSTP)
+
+
+class ExecFailure(Exception):
+    """Why the command could not be started, with its Docker exit code."""
+
+    def __init__(self, code: int, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def write_all(fd: int, data: bytes) -> None:
+    while data:
+        data = data[os.write(fd, data):]
+
+
+def report(fail_w: int, code: int, message: str) -> None:
+    """Tell the parent why we failed; the pipe may already be gone."""
+    with contextlib.suppress(OSError):
+        write_all(fail_w, f"{code} {message}".encode())
+
+
+def exec_as(process: ProcessSpec, stdin: int, stdout: int, stderr: int,
+            make_cwd: bool = False) -> None:
+    """Become the process's user inside the (already entered) container and exec it.
+
+    Resolves ``-u`` against the container's own passwd, changes to the working directory,
+    applies the confinement plan (capabilities, no_new_privs, seccomp; it switches the uid
+    itself, in runc's order), then execs. ``make_cwd`` creates a missing working directory,
+    as ``run`` does (``exec`` does not). Raises ``ExecFailure``; returns never.
+    """
+    try:
+        user = users.resolve(process.user)
+    except users.UnknownUser as e:
+        raise ExecFailure(126, str(e)) from None
+    env = dict(e.partition("=")[::2] for e in process.env)
+    env.setdefault("HOME", user.home)
+    try:
+        if make_cwd:
+            os.makedirs(process.cwd, exist_ok=True)
+        os.chdir(process.cwd)
+    except OSError as e:  # runc's words, which Docker passes on for run and exec alike
+        raise ExecFailure(126, f'chdir to cwd ("{process.cwd}") set in config.json failed: '
+                               f"{(e.strerror or '').lower()}") from None
+    if process.plan is not None:
+        from .confine import apply_process
+
+        apply_process(process.plan, user)
+    else:
+        os.setgroups(user.groups)
+        os.setgid(user.gid)
+        os.setuid(user.uid)
+    os.dup2(stdin, 0)
+    os.dup2(stdout, 1)
+    os.dup2(stderr, 2)
+    argv0 = process.args[0]
+    try:
+        os.execvpe(argv0, process.args, env)
+    except FileNotFoundError:
+        raise ExecFailure(127, f'exec: "{argv0}": executable file not found in $PATH') from None
+    except PermissionError:
+        raise ExecFailure(126, f'exec: "{argv0}": permission denied') from None
+    except OSError as e:
+        raise ExecFailure(126, f'exec: "{argv0}": {e.strerror}') from None
+
+
+def run_init(spec: ContainerSpec, groups: Sequence[Cgroup | DeviceCgroup], stdin: int,
+             out_w: int, err_w: int, fail_w: int, ready_w: int,
+             go_r: int) -> None:  # pragma: no cover - PID 1
+    """Body of the container's PID 1 until exec; never returns."""
+    try:
+        for sig in _INHERITED_SIGNALS:
+            signal.signal(sig, signal.SIG_DFL)
+        for group in groups:
+            group.add(0)  # 0 = the writing process; our own PID here would be 1
+        sc.unshare(NAMESPACES)
+        os.close(ready_w)  # namespaces exist: the monitor may configure them now
+        if os.read(go_r, 1) != b"g":
+            os._exit(125)  # the monitor gave up on us (its error is reported by it)
+        os.close(go_r)
+        enter_rootfs(spec)
+        plan = spec.process.plan
+        if plan is not None:
+            from .confine import apply_mounts
+
+            apply_mounts(plan)
+        exec_as(spec.process, stdin, out_w, err_w, make_cwd=True)
+    except ExecFailure as e:
+        report(fail_w, e.code, str(e))
+        os._exit(e.code)
+    except BaseException as e:
+        report(fail_w, 125, f"container init: {e}")
+        os._exit(125)
