@@ -53,6 +53,9 @@ def remove_tree(path: Path) -> None:
         with contextlib.suppress(OSError):
             os.chmod(parent, 0o700)
             os.chmod(p, 0o700)
+        if func in (os.open, os.scandir, os.listdir):  # an unreadable dir: now readable
+            remove_tree(Path(p))
+            return
         with contextlib.suppress(FileNotFoundError):
             func(p)
 

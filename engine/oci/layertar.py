@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import BinaryIO, Literal
 
 from ..errors import InvalidArgument
+from . import ownership
 from .changes import Change
 
 WH_PREFIX = ".wh."
@@ -52,7 +53,8 @@ class _Extractor:
         self.root = root
         self.whiteouts = whiteouts
         self.opaque_xattr = opaque_xattr
-        self.root_user = os.geteuid() == 0
+        self.root_user = ownership.chown_allowed()
+        self.owners: dict[str, ownership.IndexEntry] = {}  # symlinks' owners, unprivileged
         self.safe_dirs: set[str] = {""}
         self.dir_meta: list[tuple[str, tarfile.TarInfo]] = []
 
@@ -164,8 +166,10 @@ class _Extractor:
         path = self.host(rel)
         if self.root_user:
             os.lchown(path, m.uid, m.gid)
+        elif (kept := ownership.keep(path, m)) is not None:
+            self.owners[rel] = kept
         for key, value in m.pax_headers.items():
-            if key.startswith("SCHILY.xattr."):
+            if key.startswith("SCHILY.xattr.") and ownership.tar_xattr_allowed(key[13:]):
                 with contextlib.suppress(OSError):
                     os.setxattr(path, key[13:], value.encode("utf-8", "surrogateescape"),
                                 follow_symlinks=False)
@@ -184,8 +188,9 @@ def extract(
     root: Path,
     whiteouts: Whiteouts,
     opaque_xattr: str = "trusted.overlay.opaque",
-) -> None:
-    """Extract a layer tar into ``root``.
+) -> dict[str, ownership.IndexEntry]:
+    """Extract a layer tar into ``root``; returns the owners that an unprivileged
+    extraction could keep neither on disk nor in an xattr (see ``ownership``).
 
     Whiteouts are processed before content so that an opaque marker never hides files of
     the same layer, whatever order the writer chose.
@@ -202,6 +207,7 @@ def extract(
             if not posixpath.basename(rel).startswith(WH_PREFIX):
                 ex.entry(tf, m, rel)
         ex.finish()
+        return ex.owners
     except tarfile.TarError as e:
         raise InvalidArgument(f"invalid archive: {e}") from None
     except OSError as e:
@@ -214,15 +220,18 @@ class _TarWriter:
     """Adds host files to a tar: hardlinks kept, owners numeric, no passwd lookups
     (``TarFile.gettarinfo`` resolves user names for every file, which dominates on big trees)."""
 
-    def __init__(self, out: BinaryIO) -> None:
+    def __init__(self, out: BinaryIO, owners: ownership.Recorder | None = None) -> None:
         self.tf = tarfile.TarFile(fileobj=out, mode="w", format=tarfile.PAX_FORMAT,
                                   copybufsize=1 << 20)
         self.inodes: dict[tuple[int, int], str] = {}
+        self.owners = owners  # unprivileged stores: who owns a file in the image
 
     def add(self, host_path: str, arcname: str) -> None:
         st = os.lstat(host_path)
         ti = tarfile.TarInfo(arcname)
         ti.mode, ti.uid, ti.gid = stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid
+        if self.owners is not None:
+            ti.uid, ti.gid = self.owners.owner(host_path, arcname, st)
         ti.mtime = int(st.st_mtime)
         fmt = stat.S_IFMT(st.st_mode)
         if fmt == stat.S_IFREG:
@@ -253,10 +262,11 @@ class _TarWriter:
 
 
 def write_changes(out: BinaryIO, root: Path, changes: Iterable[Change],
-                  opaque_dirs: Iterable[str] = ()) -> None:
+                  opaque_dirs: Iterable[str] = (),
+                  owners: ownership.Recorder | None = None) -> None:
     """Write a layer tar of ``changes`` (read from ``root``) with OCI whiteouts."""
     opaque = set(opaque_dirs)
-    w = _TarWriter(out)
+    w = _TarWriter(out, owners)
     for ch in sorted(changes, key=lambda c: c.path):
         rel = ch.path.lstrip("/")
         if ch.kind == "D":
@@ -269,9 +279,9 @@ def write_changes(out: BinaryIO, root: Path, changes: Iterable[Change],
     w.close()
 
 
-def write_tree(out: BinaryIO, root: Path) -> None:
+def write_tree(out: BinaryIO, root: Path, owners: ownership.Recorder | None = None) -> None:
     """Write the whole tree under ``root`` as one flat tar (``docker export``)."""
-    w = _TarWriter(out)
+    w = _TarWriter(out, owners)
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames.sort()
         rel_dir = os.path.relpath(dirpath, root)

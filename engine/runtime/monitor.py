@@ -6,6 +6,10 @@ attached client), records the exit status, then releases ``monitor.lock`` so any
 blocked in ``wait`` wakes up at once.
 
     caller ──fork──► (setsid) ──fork──► monitor ──unshare(PID)+fork──► init (PID 1) ─exec─► CMD
+
+Rootless, the monitor first joins the store keeper's user and mount namespaces (where the
+container's view is mounted), so the PID namespace and everything the init makes belong
+to that user namespace. In PRoot mode the monitor runs ``proot.run`` instead of an init.
 """
 
 from __future__ import annotations
@@ -121,6 +125,12 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
     try:
         for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGPIPE, signal.SIGTSTP):
             signal.signal(sig, signal.SIG_IGN)
+        if spec.mode == "rootless":
+            from pathlib import Path
+
+            from .keeper import Keeper
+
+            Keeper(Path(spec.store)).join()
         lock = os.open(os.path.join(spec.state_dir, "monitor.lock"),
                        os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -135,6 +145,10 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
             write_all(ready_w, f"err 125 {e}".encode())
             os._exit(0)
         log = logs.open_for_append(os.path.join(spec.state_dir, "container.log"))
+        if spec.mode == "proot":
+            from . import proot
+
+            proot.monitor(spec, hooks, stdin, sinks, log, ready_w, exit_w)
         out_r, out_w = os.pipe2(os.O_CLOEXEC)
         err_r, err_w = os.pipe2(os.O_CLOEXEC)
         fail_r, fail_w = os.pipe2(os.O_CLOEXEC)
@@ -157,6 +171,7 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
         hooks.started(pid)
         write_all(ready_w, f"ok {pid}".encode())
         os.close(ready_w)
+        ready_w = -1  # reported: nothing more may go there (the number may be reused)
         _pump({out_r: "stdout", err_r: "stderr"}, log, sinks)
         _, status = os.waitpid(pid, 0)
         code = exit_code(status)
@@ -165,6 +180,9 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
         if exit_w is not None:
             with contextlib.suppress(OSError):
                 write_all(exit_w, str(code).encode())
+    except BaseException as e:  # before "ok": the starter gets the reason (after: no one)
+        with contextlib.suppress(OSError):
+            write_all(ready_w, f"err 125 monitor: {e}".encode())
     finally:
         os._exit(0)
 

@@ -18,6 +18,7 @@ class ProcessSpec:
     cwd: str = "/"
     user: str = ""  # Docker's -u: name|uid[:group|gid], resolved inside the container
     plan: Plan | None = None  # confinement applied just before exec (None: none)
+    rootless: bool = False  # in a user namespace mapping one uid: no setgroups, nested -u
 
 
 @dataclass
@@ -30,6 +31,9 @@ class ContainerSpec:
     cgroup: bool = True  # a freezer cgroup (pause), where the host has one
     devices: bool = False  # a device-allowlist cgroup, where the host enforces one
     etc_files: dict[str, str] = field(default_factory=dict)  # container path → host file
+    mode: str = "root"  # the isolation mode: root, rootless (the store's keeper) or proot
+    store: str = ""  # rootless: the store whose keeper's namespaces the monitor joins
+    fresh_proc: bool = True  # False: a fresh procfs is refused here, bind the host's
 
 
 @dataclass

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..errors import Conflict, InvalidArgument, NotFound
 from ..fs.atomic import atomic_write
-from ..oci import imageconfig, instructions
+from ..oci import imageconfig, instructions, ownership
 from ..oci import reference as refs
 from ..oci.changes import Change
 from ..oci.layertar import write_changes, write_tree
@@ -217,8 +217,13 @@ class Containers:
             diff, opaque = driver.changes(c.ID, chain)
             if not diff and not keep_empty:
                 return None
+
+            def write(out: BinaryIO) -> None:
+                owners = ownership.recorder(driver.owner_index(c.ID, chain))
+                write_changes(out, driver.source(c.ID), diff, opaque, owners)
+
             with self.store.content.writer() as w:
-                write_changes(w, driver.source(c.ID), diff, opaque)
+                self.engine.stream_from_store(write, w)  # type: ignore[arg-type]
                 diff_id = w.commit()
         return self.store.layers.register(diff_id, chain[-1].chain_id if chain else "")
 
@@ -249,8 +254,17 @@ class Containers:
     def export(self, name: str, out: BinaryIO) -> None:
         """S20: the container's unified view as one flat tar, no metadata."""
         c = self.get(name)
-        with self.rootfs(c) as root:
-            write_tree(out, Path(root))
+        driver, chain = self.engine.driver(c.Driver), self.chain(c)
+
+        def write(pipe: BinaryIO) -> None:
+            with driver.view(c.ID, chain) as root:
+                write_tree(pipe, root, ownership.recorder(driver.owner_index(c.ID, chain)))
+
+        self.engine.stream_from_store(write, out)
+
+    def never_ran(self, c: Container) -> bool:
+        """Created and never started: its read-write layer holds only what was copied in."""
+        return c.State.Status == "created" and c.State.StartedAt[:4] in ("", "0001")
 
     # -- metadata and logs -------------------------------------------------------------
     def inspect(self, name: str) -> dict[str, Any]:
@@ -283,7 +297,16 @@ class Containers:
             "Mounts": [],
             "Config": c.Config,
             "NetworkSettings": {"Networks": {}},
+            "Isolation": self._isolation(c),
         }
+
+    def _isolation(self, c: Container) -> dict[str, Any]:
+        """LayerLab's own: the mode the container runs (or would run) in, and what that
+        mode cannot show, so a reader never takes a different result for Docker's."""
+        iso = self.engine.isolation()
+        runtime = self.engine.tasks.runtime(c)
+        notes = iso.limits() if runtime["mode"] == iso.mode else []
+        return {"Mode": runtime["mode"], "Pause": runtime["pause"], "Notes": notes}
 
     def logs(self, name: str, follow: bool = False) -> Iterator[LogEntry]:
         """Log entries; with ``follow``, keep reading until the container stops."""

@@ -1,10 +1,17 @@
 """Tasks: a container's processes — start, stop, kill, pause, exec, top (S3, S6, S10–S12,
 S17). Like containerd's tasks service: the container record is the containers service's;
-this one runs what is in it."""
+this one runs what is in it.
+
+The isolation mode a container was started in is kept in its state dir (``runtime.json``):
+without a cgroup (rootless, PRoot) its processes are found by PID namespace or by tracer,
+and pause falls back to SIGSTOP or to stopping the tracers (``runtime/nofreezer.py``,
+``runtime/proot.py``).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import select
 import signal
@@ -13,7 +20,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..errors import Conflict, EngineError, InvalidArgument, NotFound, Unsupported
-from ..runtime import devices
+from ..fs.atomic import atomic_write
+from ..linux import procs
+from ..runtime import devices, nofreezer
 from ..runtime.cgroups import Cgroup
 from ..runtime.confine import Confinement, Plan
 from ..runtime.devices import DeviceCgroup
@@ -48,6 +57,13 @@ class Tasks:
         return c
 
     # -- start -------------------------------------------------------------------------
+    def check_can_run(self) -> None:
+        """Refuse (before anything is created) where no isolation mode can run containers,
+        naming what each probe found."""
+        iso = self.engine.isolation()
+        if not iso.can_run:
+            raise Unsupported(f"cannot start containers here: {iso.reason}")
+
     def start(self, name: str, attach: Attach | None = None) -> Started | None:
         """S6: create the isolated process space and run the command in it.
 
@@ -90,21 +106,30 @@ class Tasks:
     def _spawn(self, c: Container, iso: Isolation, attach: Attach | None) -> Started:
         from ..runtime import monitor
 
-        if not iso.can_run:
-            raise Unsupported(f"cannot start containers here: {iso.reason}")
+        self.check_can_run()
+        if iso.mode == "proot" and c.Driver != "vfs":
+            raise Unsupported(f"container {c.Name} is on the {c.Driver} driver: PRoot mode "
+                              "runs containers on the vfs driver only (LAYERLAB_STORAGE_DRIVER"
+                              "=vfs)")
         driver = self.engine.driver(c.Driver)
         rootfs = driver.mount(c.ID, self.engine.containers.chain(c))
         d = self.engine.containers.state_dir(c)
+        atomic_write(d / RUNTIME, json.dumps({"mode": iso.mode,
+                                              "pause": iso.pause_method}).encode())
         spec = ContainerSpec(
             id=c.ID,
             rootfs=str(rootfs),
             hostname=c.Config["Hostname"],
             process=ProcessSpec(c.command, c.Config["Env"], c.Config["WorkingDir"] or "/",
-                                c.Config["User"], self._plan(c)),
+                                c.Config["User"], self._plan(c),
+                                rootless=iso.mode == "rootless"),
             state_dir=str(d),
             cgroup=iso.cgroup is not None,
             devices=devices.probe().enforced,
             etc_files={f"/etc/{n}": str(d / n) for n in ("hostname", "hosts", "resolv.conf")},
+            mode=iso.mode,
+            store=str(self.engine.root),
+            fresh_proc=iso.fresh_proc,
         )
         hooks = monitor.Hooks(
             started=lambda pid: self._on_started(c.ID, pid),
@@ -117,6 +142,41 @@ class Tasks:
             with contextlib.suppress(OSError):
                 driver.unmount(c.ID)
             raise
+
+    def runtime(self, c: Container) -> dict[str, str]:
+        """How the container was started: {"mode": root|rootless|proot, "pause": how}; for
+        one never started, how it would be."""
+        try:
+            found: dict[str, str] = json.loads(
+                (self.engine.containers.state_dir(c) / RUNTIME).read_bytes())
+        except (OSError, ValueError):
+            if self.engine.containers.never_ran(c):
+                iso = self.engine.isolation()
+                return {"mode": iso.mode, "pause": iso.pause_method}
+            return {"mode": "root", "pause": "freezer"}  # started before modes were recorded
+        return found
+
+    def _send(self, c: Container, signum: int) -> None:
+        """A signal to the main process; in PRoot mode only as a PID 1 would get it."""
+        if self.runtime(c)["mode"] == "proot":
+            from ..runtime import proot
+
+            proot.deliver(c.State.Pid, signum)
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(c.State.Pid, signum)
+
+    def members(self, c: Container) -> list[int]:
+        """Host PIDs of every process of the running container."""
+        cg = Cgroup.open(c.ID)
+        if cg:
+            return sorted(cg.pids())
+        mode = self.runtime(c)["mode"]
+        if mode == "proot":
+            from ..runtime import proot
+
+            return proot.members(str(self.engine.containers.state_dir(c)))
+        return procs.in_pid_namespace(c.State.Pid) or [c.State.Pid]
 
     @staticmethod
     def _plan(c: Container) -> Plan:
@@ -180,8 +240,7 @@ class Tasks:
             self.kill_all(c)
         else:
             signum = signal.Signals[signal_name(sig or c.Config.get("StopSignal") or "SIGTERM")]
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(c.State.Pid, signum)
+            self._send(c, signum)
             if not self.wait_exit(c, grace):
                 self.kill_all(c)
         self.wait_exit(c, None)
@@ -194,6 +253,11 @@ class Tasks:
             cg.kill_all(signal.SIGKILL)
             if cg.frozen():
                 cg.thaw()
+        elif self.runtime(c)["mode"] == "proot":
+            from ..runtime import proot
+
+            proot.kill_all(str(self.engine.containers.state_dir(c)), c.State.Pid)
+            return
         with contextlib.suppress(ProcessLookupError):
             os.kill(c.State.Pid, signal.SIGKILL)  # PID 1 gone = every process of the ns gone
 
@@ -205,7 +269,7 @@ class Tasks:
             self.kill_all(c)
             self.wait_exit(c, None)
         else:
-            os.kill(c.State.Pid, signum)
+            self._send(c, signum)
         return c
 
     # -- freezing ----------------------------------------------------------------------
@@ -215,9 +279,18 @@ class Tasks:
         if c.State.Paused:
             raise Conflict(f"container {c.ID} is already paused")
         cg = Cgroup.open(c.ID)
-        if cg is None:
+        method = self.runtime(c)["pause"]
+        state_dir = str(self.engine.containers.state_dir(c))
+        if cg is not None:
+            cg.freeze()
+        elif method == "sigstop":
+            nofreezer.stop(lambda: self.members(c), state_dir)
+        elif method == "tracer":
+            from ..runtime import proot
+
+            proot.pause(state_dir)
+        else:
             raise Unsupported("pause needs a cgroup freezer, and this host has none writable")
-        cg.freeze()
         self.store.containers.update_state(c.ID, Status="paused", Paused=True)
         return c
 
@@ -226,8 +299,16 @@ class Tasks:
         if not c.State.Paused:
             raise Conflict(f"container {c.ID} is not paused")
         cg = Cgroup.open(c.ID)
+        method = self.runtime(c)["pause"]
+        state_dir = str(self.engine.containers.state_dir(c))
         if cg:
             cg.thaw()
+        elif method == "sigstop":
+            nofreezer.resume(lambda: self.members(c), state_dir)
+        elif method == "tracer":
+            from ..runtime import proot
+
+            proot.unpause(state_dir)
         self.store.containers.update_state(c.ID, Status="running", Paused=False)
         return c
 
@@ -256,14 +337,23 @@ class Tasks:
                               workdir or c.Config["WorkingDir"] or "/",
                               c.Config["User"] if user is None else user)
         process.plan = self._plan(c)
+        mode = self.runtime(c)["mode"]
+        if mode == "proot":
+            from ..runtime import proot
+
+            d = self.engine.containers.state_dir(c)
+            rootfs = str(self.engine.driver(c.Driver).source(c.ID))
+            etc = {f"/etc/{n}": str(d / n) for n in ("hostname", "hosts", "resolv.conf")}
+            return proot.exec_in(str(d), rootfs, etc, process, stdin, stdout, stderr, detach)
+        process.rootless = mode == "rootless"
         groups = [g for g in (Cgroup.open(c.ID), DeviceCgroup.open(c.ID)) if g is not None]
-        return exec_in(c.State.Pid, groups, process, stdin, stdout, stderr, detach)
+        return exec_in(c.State.Pid, groups, process, stdin, stdout, stderr, detach,
+                       userns_of=c.State.MonitorPid if process.rootless else None)
 
     def top(self, name: str) -> list[Process]:
         """The container's processes as the host sees them (host PIDs)."""
         c = self.running(name)
-        cg = Cgroup.open(c.ID)
-        pids = sorted(cg.pids()) if cg else [c.State.Pid]
+        pids = self.members(c)
         out = []
         for pid in pids:
             with contextlib.suppress(OSError):
@@ -273,6 +363,9 @@ class Tasks:
                     cmd = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
                 out.append(Process(status["Uid"].split()[0], pid, int(status["PPid"]), cmd))
         return out
+
+
+RUNTIME = "runtime.json"
 
 
 def signal_name(sig: str) -> str:

@@ -6,14 +6,15 @@ tree with an index of the image's layers, as Docker's naive diff does.
 
 from __future__ import annotations
 
+import json
 import os
 import posixpath
 import stat
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from ..fs.atomic import remove_tree
-from ..oci import layertar
+from ..fs.atomic import atomic_write, remove_tree
+from ..oci import layertar, ownership
 from ..oci.changes import Change
 from ..store.layers import Layer
 from . import SnapshotDriver
@@ -82,9 +83,19 @@ class VfsDriver(SnapshotDriver):
         root = self.rootfs(cid)
         root.mkdir(parents=True)
         os.chmod(root, 0o755)
+        owners: dict[str, ownership.IndexEntry] = {}
         for layer in chain:
             with self.layers.open_tar(layer) as f:
-                layertar.extract(f, root, "apply")
+                owners.update(layertar.extract(f, root, "apply"))
+        if owners:
+            atomic_write(self.dir(cid) / "owners.json", json.dumps(owners).encode())
+
+    def owner_index(self, cid: str, chain: list[Layer]) -> dict[str, list[Any]]:
+        try:
+            found: dict[str, list[Any]] = json.loads((self.dir(cid) / "owners.json").read_bytes())
+        except FileNotFoundError:
+            return {}
+        return found
 
     def mount(self, cid: str, chain: list[Layer]) -> Path:
         return self.rootfs(cid)
@@ -98,7 +109,7 @@ class VfsDriver(SnapshotDriver):
     def changes(self, cid: str, chain: list[Layer]) -> tuple[list[Change], list[str]]:
         index = image_index(chain, self.layers.open_tar)
         root = str(self.rootfs(cid))
-        check_owner = os.geteuid() == 0
+        owners = ownership.recorder(self.owner_index(cid, chain))
         seen: set[str] = set()
         out: list[Change] = []
         for dirpath, dirnames, filenames in os.walk(root):
@@ -110,7 +121,7 @@ class VfsDriver(SnapshotDriver):
                 old = index.get(rel)
                 if old is None:
                     out.append(Change("A", "/" + rel))
-                elif self._differs(old, st, os.path.join(dirpath, name), check_owner):
+                elif self._differs(old, st, os.path.join(dirpath, name), rel, owners):
                     out.append(Change("C", "/" + rel))
         for rel in index:
             parent = posixpath.dirname(rel)
@@ -119,10 +130,12 @@ class VfsDriver(SnapshotDriver):
         return sorted(out, key=lambda c: c.path), []
 
     @staticmethod
-    def _differs(old: Entry, st: os.stat_result, path: str, check_owner: bool) -> bool:
+    def _differs(old: Entry, st: os.stat_result, path: str, rel: str,
+                 owners: ownership.Recorder | None) -> bool:
         if stat.S_IFMT(st.st_mode) != old.kind or stat.S_IMODE(st.st_mode) != old.mode:
             return True
-        if check_owner and (st.st_uid, st.st_gid) != (old.uid, old.gid):
+        owner = (st.st_uid, st.st_gid) if owners is None else owners.owner(path, rel, st)
+        if owner != (old.uid, old.gid):
             return True
         if old.kind == stat.S_IFLNK:
             return os.readlink(path) != old.link
