@@ -234,6 +234,8 @@ class _TarWriter:
             ti.uid, ti.gid = self.owners.owner(host_path, arcname, st)
         ti.mtime = int(st.st_mtime)
         fmt = stat.S_IFMT(st.st_mode)
+        if fmt == stat.S_IFREG and self.owners is not None and not os.access(host_path, os.R_OK):
+            ownership.unreadable(PermissionError(13, "Permission denied", host_path))
         if fmt == stat.S_IFREG:
             key = (st.st_dev, st.st_ino)
             if st.st_nlink > 1 and key in self.inodes:
@@ -282,7 +284,7 @@ def write_changes(out: BinaryIO, root: Path, changes: Iterable[Change],
 def write_tree(out: BinaryIO, root: Path, owners: ownership.Recorder | None = None) -> None:
     """Write the whole tree under ``root`` as one flat tar (``docker export``)."""
     w = _TarWriter(out, owners)
-    for dirpath, dirnames, filenames in os.walk(root):
+    for dirpath, dirnames, filenames in os.walk(root, onerror=ownership.unreadable):
         dirnames.sort()
         rel_dir = os.path.relpath(dirpath, root)
         for name in sorted(dirnames + filenames):

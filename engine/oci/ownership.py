@@ -86,6 +86,8 @@ def override(path: str) -> tuple[int, int] | None:
     except OSError as e:
         if e.errno in (errno.ENODATA, errno.ENOTSUP, errno.EPERM, errno.ENOENT):
             return None
+        if e.errno == errno.EACCES:
+            unreadable(e)
         raise
     uid, _, rest = raw.decode(errors="replace").partition(":")
     gid = rest.partition(":")[0]
@@ -114,6 +116,17 @@ class Recorder:
                 return int(entry[0]), int(entry[1])
         return (0 if st.st_uid == self.uid else st.st_uid,
                 0 if st.st_gid == self.gid else st.st_gid)
+
+
+def unreadable(err: OSError) -> None:
+    """A directory a walk cannot list: a silent skip would make a diff, commit or export
+    quietly incomplete. Without a user namespace (PRoot, none) nothing reads a mode-000
+    file of our own; with one, the keeper can (so this is not reached there)."""
+    from ..errors import Unsupported
+
+    raise Unsupported(f"cannot read {err.filename}: {err.strerror} (a mode the container "
+                      "set; without a user namespace the engine cannot read it: chmod it in "
+                      "the container first)") from None
 
 
 def recorder(index: dict[str, IndexEntry] | None = None) -> Recorder | None:

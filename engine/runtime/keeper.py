@@ -209,8 +209,8 @@ class Keeper:
             answer: tuple[str, Any] = ("ok", None)
             try:
                 self.join(rec)
-                with os.fdopen(data_w, "wb") as pipe:
-                    fn(pipe)
+                with os.fdopen(data_w, "wb") as raw:
+                    fn(_Pipe(raw))  # type: ignore[arg-type]
             except BaseException as e:
                 answer = ("err", _portable(e))
             _send(err_w, answer)
@@ -239,6 +239,26 @@ class Keeper:
         with contextlib.suppress(FileNotFoundError):
             self.record_path.unlink()
         return True
+
+
+class _Pipe:
+    """A pipe that counts what went through it: ``tarfile`` asks a stream for ``tell()``,
+    which a pipe cannot answer (ESPIPE)."""
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self.raw = raw
+        self.offset = 0
+
+    def write(self, data: bytes) -> int:
+        self.raw.write(data)
+        self.offset += len(data)
+        return len(data)
+
+    def tell(self) -> int:
+        return self.offset
+
+    def flush(self) -> None:
+        self.raw.flush()
 
 
 def _read_all(fd: int) -> bytes:

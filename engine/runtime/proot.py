@@ -222,8 +222,8 @@ class _Tracer:
         self.pid = pid
         self.notes_fd = note_r
         self.notes = b""
-        raw = b""
-        while chunk := os.read(pid_r, 64):
+        raw = b""  # one line: proot itself keeps fd 4 open, so no EOF comes
+        while not raw.endswith(b"\n") and (chunk := os.read(pid_r, 64)):
             raw += chunk
         os.close(pid_r)
         self.first = int(raw) if raw.strip().isdigit() else 0

@@ -13,7 +13,7 @@ from typing import Any
 from ..errors import Unsupported
 from ..fs.atomic import atomic_write, remove_tree
 from ..linux import syscalls
-from ..oci import layertar
+from ..oci import layertar, ownership
 from ..oci.changes import Change
 from ..oci.digest import strip_algo
 from ..store.layers import Layer, LayerStore
@@ -164,7 +164,7 @@ class OverlayDriver(SnapshotDriver):
             return not any(rel.startswith(h + "/") for h in hidden) and lower_has(
                 lowers, rel, self.opaque_xattr)
 
-        for dirpath, dirnames, filenames in os.walk(upper):
+        for dirpath, dirnames, filenames in os.walk(upper, onerror=ownership.unreadable):
             dirnames.sort()
             base = os.path.relpath(dirpath, upper)
             for name in sorted(dirnames + filenames):

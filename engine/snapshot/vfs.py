@@ -112,7 +112,7 @@ class VfsDriver(SnapshotDriver):
         owners = ownership.recorder(self.owner_index(cid, chain))
         seen: set[str] = set()
         out: list[Change] = []
-        for dirpath, dirnames, filenames in os.walk(root):
+        for dirpath, dirnames, filenames in os.walk(root, onerror=ownership.unreadable):
             base = os.path.relpath(dirpath, root)
             for name in dirnames + filenames:
                 rel = name if base == "." else f"{base}/{name}"
