@@ -44,7 +44,10 @@ from . import logs, users
 from .init import ExecFailure, write_all
 from .spec import ContainerSpec, ProcessSpec
 
-SHIM = 'echo $$ >&4; exec 4>&- 2>&3 3>&-; exec "$@"'
+# proot's own setting (bind mount points are faked, never created in the rootfs, where
+# they would show in diff and commit) is read by proot only: the shim drops it again.
+QUIET_ROOTFS = "PROOT_DONT_POLLUTE_ROOTFS"
+SHIM = f'echo $$ >&4; exec 4>&- 2>&3 3>&-; unset {QUIET_ROOTFS}; exec "$@"'
 SHIM_PATH = "/.ll/busybox"
 NOTICE = re.compile(rb"pid (\d+): (exited with status|terminated with signal) (\d+)")
 NOTICE_WAIT = 5.0  # seconds for proot's exit notice once the command is gone
@@ -108,7 +111,7 @@ def command(root: str, process: ProcessSpec, etc_files: dict[str, str],
         with contextlib.suppress(OSError):
             if stat.S_ISREG(os.lstat(securejoin.join(root, target)).st_mode):
                 argv += ["-b", f"{source}:{target}"]
-    return [*argv, SHIM_PATH, "sh", "-c", SHIM, "sh", *process.args], env
+    return [*argv, SHIM_PATH, "sh", "-c", SHIM, "sh", *process.args], {**env, QUIET_ROOTFS: "1"}
 
 
 # -- tracers -----------------------------------------------------------------------------
@@ -406,6 +409,12 @@ def _exec_helper(state_dir: str, argv: list[str], env: dict[str, str], stdin: in
     from .monitor import close_fds_except
 
     try:
+        # The command's streams at new numbers, /dev/null on 0-2: the caller's own stdio
+        # (a test's capture pipes, a terminal) must not stay open in this long-lived helper.
+        stdin, stdout, stderr = (os.dup(fd) for fd in (stdin, stdout, stderr))
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
         close_fds_except({stdin, stdout, stderr, report_w})
         for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGPIPE, signal.SIGTSTP):
             signal.signal(sig, signal.SIG_IGN)
