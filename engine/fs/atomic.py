@@ -44,18 +44,32 @@ def publish_dir(tmp: Path, final: Path) -> None:
 
 
 def remove_tree(path: Path) -> None:
-    """Remove a directory tree, including read-only dirs a container may have left."""
+    """Remove a directory tree, including read-only dirs a container may have left.
+
+    Permissions are only ever widened *inside* the tree and never through a symlink: the
+    retry must not chmod the tree's parent (``/tmp``) or a symlink's target.
+    """
     if not path.exists() and not path.is_symlink():
         return
+    if path.is_symlink() or not path.is_dir():
+        path.unlink()
+        return
+    top = os.path.abspath(path)
+
+    def inside(p: str) -> bool:
+        return p.startswith(top + os.sep) or p == top
 
     def make_writable(func, p, _exc):  # type: ignore[no-untyped-def]
-        parent = os.path.dirname(p)
-        with contextlib.suppress(OSError):
-            os.chmod(parent, 0o700)
-            os.chmod(p, 0o700)
+        p = os.path.abspath(p)
+        for target in (os.path.dirname(p), p):
+            if inside(target) and not os.path.islink(target):
+                with contextlib.suppress(OSError):
+                    os.chmod(target, 0o700)
         if func in (os.open, os.scandir, os.listdir):  # an unreadable dir: now readable
-            remove_tree(Path(p))
-            return
+            if p != top and inside(p) and not os.path.islink(p) and os.path.isdir(p):
+                remove_tree(Path(p))
+                return
+            raise _exc[1]
         with contextlib.suppress(FileNotFoundError):
             func(p)
 
