@@ -19,10 +19,10 @@ import contextlib
 import ctypes
 import glob
 import os
+import select
 import shutil
 import signal
 import subprocess
-import select
 import sys
 import tempfile
 import time
