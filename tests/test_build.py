@@ -200,7 +200,8 @@ def test_workdir_user_and_copy_chown(docker: Docker, tmp_path: Path, isolation: 
     stats = docker.out("run", "--rm", "-u", "0", "owned", "stat", "-c", "%u:%g %a %n", *paths)
     if isolation == "rootless":  # one uid mapped: inside, other owners show as root (said
         # in info); the layers still record them, as a root build does
-        assert stats.split("\n") == [f"0:0 {e.split()[1]} {p}" for e, p in zip(expected, paths, strict=True)]
+        assert stats.split("\n") == [f"0:0 {e.split()[1]} {p}"
+                                     for e, p in zip(expected, paths, strict=True)]
         layers = saved_owners(docker, "owned", tmp_path / "owned.tar")
         assert [layers[p] for p in paths] == expected
     else:
