@@ -135,7 +135,10 @@ def _why(e: BaseException) -> str:
 
 
 def _can_unshare(flags: int) -> bool:
-    return "error" not in _fork_probe(lambda: (sc.unshare(flags), {})[1])
+    def body() -> dict[str, object]:
+        sc.unshare(flags)
+        return {}
+    return "error" not in _fork_probe(body)
 
 
 def write_id_maps(uid: int, gid: int) -> None:

@@ -147,11 +147,11 @@ class Keeper:
         while chunk := os.read(r, 4096):
             answer += chunk
         os.close(r)
-        rec = self.read() if answer == b"ok" else None
-        if rec is None:
+        started = self.read() if answer == b"ok" else None
+        if started is None:
             raise RuntimeFailure("cannot start the store's user-namespace keeper: "
                                  f"{answer.decode(errors='replace') or 'it died'}")
-        return rec
+        return started
 
     def join(self, rec: KeeperRecord | None = None) -> None:
         """Enter the keeper's user and mount namespaces; for a single-threaded process

@@ -114,9 +114,9 @@ def spawn(spec: ContainerSpec, attach: Attach | None, hooks: Hooks) -> Started:
         return Started(int(rest), exit_r)
     if exit_r is not None:
         os.close(exit_r)
-    code, _, message = rest.partition(" ")
+    reported, _, message = rest.partition(" ")
     raise RuntimeFailure(message or "container monitor died before starting the container",
-                         int(code) if code.isdigit() else 125)
+                         int(reported) if reported.isdigit() else 125)
 
 
 def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
@@ -163,10 +163,10 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
         failure = _prepare(pid, hooks, ns_r, go_w, fail_r)
         if failure:
             os.waitpid(pid, 0)
-            code, _, message = failure.decode(errors="replace").partition(" ")
-            hooks.failed(int(code), message)
+            failed, _, message = failure.decode(errors="replace").partition(" ")
+            hooks.failed(int(failed), message)
             _remove_groups(groups)
-            write_all(ready_w, f"err {code} {message}".encode())
+            write_all(ready_w, f"err {failed} {message}".encode())
             os._exit(0)
         hooks.started(pid)
         write_all(ready_w, f"ok {pid}".encode())
