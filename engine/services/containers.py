@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import select
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -312,26 +312,37 @@ class Containers:
             "NetworkSettings": {"Networks": {}},
         }
 
-    def logs(self, name: str, follow: bool = False) -> Iterator[LogEntry]:
-        """Log entries; with ``follow``, keep reading until the container stops."""
+    def logs(self, name: str, follow: bool = False, tail: int | None = None,
+             cancelled: Callable[[], bool] = lambda: False) -> Iterator[LogEntry]:
+        """Log entries (the last ``tail`` only, if given); with ``follow``, keep reading
+        until the container stops, or until ``cancelled()`` says the reader has gone."""
         from ..runtime import logs
 
         c = self.get(name)
         path = str(self.state_dir(c) / "container.log")
+        skip = 0
+        if tail is not None:
+            past = list(logs.read(path))
+            skip = len(past) - tail if tail < len(past) else 0
+            if not follow:
+                yield from past[skip:]
+                return
         if not follow:
             yield from logs.read(path)
             return
         with open(path, "ab+") as f:
             f.seek(0)
             pending = b""
-            while True:
+            while not cancelled():
                 alive = self.store.containers.monitor_alive(c.ID)
                 chunk = f.read()
                 pending += chunk
                 *lines, pending = pending.split(b"\n")
                 for line in lines:
                     entry = logs.parse(line)
-                    if entry:
+                    if entry and skip:
+                        skip -= 1
+                    elif entry:
                         yield entry
                 if not chunk and not alive:
                     return

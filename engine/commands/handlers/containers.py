@@ -9,16 +9,15 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 from ...errors import EngineError, NotFound, RuntimeFailure
 from ...oci import reference as refs
 from ...oci.digest import short
-from ...runtime.logs import LogEntry
 from ...runtime.spec import Attach
 from ...services.containers import CreateOptions
 from ...services.engine import Engine
+from ...services.tasks import start_failure
 from ...store.containers import Container
 from .. import IO, human
 from ..grammar import UsageError
@@ -100,8 +99,7 @@ def cmd_run(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
             return Lines([c.ID], kind="id")
         return Streamed(exit_code=_start_attached(engine, c, io, args.interactive))
     except RuntimeFailure as e:
-        raise RuntimeFailure(f"failed to create task for container: failed to start "
-                             f"container {short(c.ID)}: {e}: unknown", e.exit_code) from None
+        raise start_failure(c.ID, e) from None
     except EngineError as e:
         e.exit_code = 125  # docker run: the engine, not the command, failed
         raise
@@ -219,28 +217,15 @@ def cmd_diff(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
 
 
 def cmd_logs(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
-    entries: Iterator[LogEntry] = engine.containers.logs(args.container, follow=args.follow)
-    if args.tail != "all":
-        if not args.tail.isdigit():
-            raise UsageError(f"invalid value for --tail: {args.tail!r} (a number or all)")
-        past = list(engine.containers.logs(args.container))
-        n = int(args.tail)
-        kept = past[len(past) - n:] if n else []
-        entries = iter(kept) if not args.follow else _then_follow(engine, args, kept, len(past))
-    for entry in entries:
+    if args.tail != "all" and not args.tail.isdigit():
+        raise UsageError(f"invalid value for --tail: {args.tail!r} (a number or all)")
+    tail = None if args.tail == "all" else int(args.tail)
+    for entry in engine.containers.logs(args.container, follow=args.follow, tail=tail):
         stream = io.stdout if entry.stream == "stdout" else io.stderr
         stamp = (entry.time + " ").encode() if args.timestamps else b""
         stream.write(stamp + entry.text)
         stream.flush()
     return Streamed()
-
-
-def _then_follow(engine: Engine, args: argparse.Namespace, kept: list[LogEntry],
-                 skip: int) -> Iterator[LogEntry]:
-    yield from kept
-    for i, entry in enumerate(engine.containers.logs(args.container, follow=True)):
-        if i >= skip:
-            yield entry
 
 
 def cmd_commit(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
