@@ -350,9 +350,7 @@ def main() -> None:
     parser.add_argument("--time", type=float, default=None)
     parser.add_argument("--group", default=None)
     args = parser.parse_args()
-    router: Router = production_router()
-    for route in kit_routes().routes:
-        router.add(route)
+    router: Router = production_router(first=[kit_routes()])  # the stand-ins win
     serve(lambda: Engine(args.root, "vfs"), args.uri, args.time, socket_group=args.group,
           router=router)
     sys.stderr.flush()

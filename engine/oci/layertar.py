@@ -215,8 +215,9 @@ class _TarWriter:
     (``TarFile.gettarinfo`` resolves user names for every file, which dominates on big trees)."""
 
     def __init__(self, out: BinaryIO) -> None:
-        self.tf = tarfile.TarFile(fileobj=out, mode="w", format=tarfile.PAX_FORMAT,
-                                  copybufsize=1 << 20)
+        # A stream ("w|"): ``out`` may be a pipe (``docker export c | docker import -``).
+        self.tf = tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT,  # noqa: SIM115 closed by close()
+                               copybufsize=1 << 20)
         self.inodes: dict[tuple[int, int], str] = {}
 
     def add(self, host_path: str, arcname: str) -> None:
