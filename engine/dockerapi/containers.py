@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..commands import human
-from ..errors import Conflict, InvalidArgument, RuntimeFailure
+from ..errors import InvalidArgument, RuntimeFailure
 from ..oci.digest import short
 from ..runtime.logs import LogEntry
 from ..services.tasks import start_failure
@@ -86,10 +86,7 @@ def restart(req: Request) -> Response:
 
 @routes.route("POST", "/containers/{id}/kill")
 def kill(req: Request) -> Response:
-    c = req.engine.containers.get(req.id)
-    if not c.State.Running:
-        raise Conflict(f"Cannot kill container: {req.id}: container {c.ID} is not running")
-    req.engine.tasks.kill(c.ID, req.query.get("signal") or "SIGKILL")
+    req.engine.tasks.kill(req.id, req.query.get("signal") or "SIGKILL")
     return NO_CONTENT
 
 

@@ -166,6 +166,7 @@ def _serve(engine: Engine, uri: str, idle_timeout: float | None, allow_remote: b
         print(f"API listen on {where}", file=sys.stderr, flush=True)
 
     try:
-        asyncio.run(server.run(announce))
+        with engine.system.serving(listener.uri):
+            asyncio.run(server.run(announce))
     finally:
         listener.close()
