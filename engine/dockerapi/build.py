@@ -88,7 +88,8 @@ def build(req: Request) -> Response:
         result = produced.result
         yield {"aux": {"ID": result.image_id}}
         summary = Build(result.image_id, result.tags, result.steps, quiet=quiet).text()
-        yield {"stream": summary + "\n"}
+        for line in summary.split("\n"):  # one message a line: docker-py matches each
+            yield {"stream": line + "\n"}
 
     return Progress(messages())
 
