@@ -54,13 +54,16 @@ DEFAULTS: dict[str, tuple[Any, ...]] = {
 NETWORKS = ("", "default", "bridge", "none")
 
 
-def zero(value: Any) -> bool:
-    """Go's zero value, as JSON shows it: null, "", 0, false, and empty or all-zero
-    collections."""
+STRUCTS = {"LogConfig", "RestartPolicy", "Healthcheck"}  # objects, not maps
+
+
+def zero(value: Any, struct: bool = False) -> bool:
+    """Go's zero value, as JSON shows it: null, "", 0, false, an empty list or map (a map
+    with keys asks for something: ``{"/data": {}}``), a struct of zero fields."""
     if value is None or value is False or value == 0 or value == "":
         return True
     if isinstance(value, dict):
-        return all(zero(v) for v in value.values())
+        return not value or (struct and all(zero(v) for v in value.values()))
     if isinstance(value, list):
         return all(zero(v) for v in value)
     return False
@@ -75,7 +78,7 @@ def _refuse(where: str, key: str) -> InvalidArgument:
 
 def _check(doc: dict[str, Any], where: str, taken: set[str], ignored: set[str]) -> None:
     for key, value in doc.items():
-        if key in taken or key in ignored or zero(value):
+        if key in taken or key in ignored or zero(value, key in STRUCTS):
             continue
         if key == "LogConfig" and value.get("Type") in ("", "json-file") \
                 and zero(value.get("Config")):

@@ -75,7 +75,7 @@ def list_images(req: Request) -> Response:
     listed = req.engine.images.listed(all=q.flag("all"), filters=filters)
     images = [img for img, _ in listed]
     shared = shared_sizes(req, images) if q.flag("shared-size") else None
-    users = None
+    users: dict[str, int] | None = None
     if q.flag("shared-size"):
         users = {}
         for c in req.engine.containers.all():

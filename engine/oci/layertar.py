@@ -216,8 +216,8 @@ class _TarWriter:
 
     def __init__(self, out: BinaryIO) -> None:
         # A stream ("w|"): ``out`` may be a pipe (``docker export c | docker import -``).
-        self.tf = tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT,  # noqa: SIM115 closed by close()
-                               copybufsize=1 << 20)
+        self.tf = tarfile.open(  # type: ignore[call-overload]  # noqa: SIM115 (close())
+            fileobj=out, mode="w|", format=tarfile.PAX_FORMAT, copybufsize=1 << 20)
         self.inodes: dict[tuple[int, int], str] = {}
 
     def add(self, host_path: str, arcname: str) -> None:
