@@ -107,8 +107,10 @@ def create_options(body: Any, name: str) -> tuple[str, CreateOptions]:
     config = {k: v for k, v in body.items() if k not in ("HostConfig", "NetworkingConfig")}
     if not isinstance(host, dict) or not isinstance(networking, dict):
         raise InvalidArgument("HostConfig and NetworkingConfig must be objects")
-    _check(config, "Config", TAKEN_CONFIG, IGNORED_CONFIG)
+    # HostConfig first: ``-p`` also fills Config.ExposedPorts, and the message should
+    # name what the user typed.
     _check(host, "HostConfig", TAKEN_HOST, IGNORED_HOST)
+    _check(config, "Config", TAKEN_CONFIG, IGNORED_CONFIG)
     mode = host.get("NetworkMode") or ""
     endpoints = networking.get("EndpointsConfig") or {}
     for network in [mode, *endpoints]:
