@@ -30,8 +30,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
-from pyroute2.iproute.linux import IPRoute  # type: ignore[import-untyped]
-from pyroute2.netlink.exceptions import NetlinkError  # type: ignore[import-untyped]
+from pyroute2.iproute.linux import IPRoute
+from pyroute2.netlink.exceptions import NetlinkError
 
 from ..errors import Conflict, RuntimeFailure, Unsupported
 from .netns import run_in_netns
