@@ -23,4 +23,5 @@ fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/pip install -q -e '.[test]'
 .venv/bin/ruff check .
+bash tests/typecheck.sh
 $SUDO .venv/bin/python -m pytest "$@"

@@ -101,12 +101,12 @@ def written(call: Callable[[BinaryIO], Any]) -> Iterator[bytes]:
     """The bytes ``call(out)`` writes to ``out``, in chunks of up to 256 KiB."""
     def run(emit: Callable[[bytes], None]) -> Any:
         with io.BufferedWriter(_QueueWriter(emit), CHUNK) as out:
-            return call(out)  # type: ignore[arg-type]
+            return call(out)
     return iter(Produced(run, bound=16))
 
 
 def body_file(stream: io.RawIOBase | io.BufferedIOBase) -> BinaryIO:
     """A streamed request body as the buffered file the engine's readers expect."""
     if isinstance(stream, io.BufferedIOBase):
-        return stream  # type: ignore[return-value]
-    return io.BufferedReader(stream, CHUNK)  # type: ignore[return-value]
+        return stream
+    return io.BufferedReader(stream, CHUNK)

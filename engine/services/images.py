@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -56,20 +55,20 @@ class Images:
     def exists(self, image_id: str) -> bool:
         return self.store.images.exists(image_id)
 
-    def all(self) -> builtins.list[Image]:
+    def all(self) -> list[Image]:
         return self.store.images.all()
 
     def refs(self) -> dict[str, str]:
         """``repo:tag`` → image ID."""
         return self.store.images.refs()
 
-    def layers(self, img: Image) -> builtins.list[Layer]:
+    def layers(self, img: Image) -> list[Layer]:
         return self.store.layers.chain(img.diff_ids)
 
     def size(self, img: Image) -> int:
         return sum(layer.size for layer in self.layers(img))
 
-    def list(self, all: bool = False) -> builtins.list[Image]:
+    def listing(self, all: bool = False) -> list[Image]:
         """Top-level images (tagged, or untagged leaves); with ``all``, intermediates too (S9)."""
         images = self.store.images.all()
         parents = {img.parent for img in images if img.parent}
@@ -77,8 +76,8 @@ class Images:
             images = [img for img in images if img.tags or img.id not in parents]
         return sorted(images, key=lambda i: i.config.get("created", ""), reverse=True)
 
-    def listed(self, all: bool = False, filters: dict[str, builtins.list[str]] | None = None,
-               ) -> builtins.list[tuple[Image, builtins.list[str]]]:
+    def listed(self, all: bool = False, filters: dict[str, list[str]] | None = None,
+               ) -> list[tuple[Image, list[str]]]:
         """``images``: each listed image with the tags it is shown under. Docker's filters:
         ``dangling=true|false``, ``reference=PATTERN`` (a glob on ``name:tag`` or on the
         name; only matching tags are shown), ``label=KEY[=VALUE]``; the values of one key
@@ -89,7 +88,7 @@ class Images:
                 raise InvalidArgument(f"invalid filter '{key}' (supported: dangling, "
                                       "reference, label)")
         out = []
-        for img in self.list(all=all or "dangling" in filters):
+        for img in self.listing(all=all or "dangling" in filters):
             tags = img.tags
             if "reference" in filters:
                 tags = [t for t in tags if any(_reference_match(p, t)
@@ -112,7 +111,7 @@ class Images:
             out.append((img, tags))
         return out
 
-    def users(self, image_id: str) -> builtins.list[Container]:
+    def users(self, image_id: str) -> list[Container]:
         """The containers made from the image."""
         return [c for c in self.store.containers.all() if c.Image == image_id]
 
@@ -131,7 +130,7 @@ class Images:
             self.store.images.tag(self.resolve(source), target)
 
     def import_tar(self, src: BinaryIO, ref: str = "", message: str = "",
-                   changes: builtins.list[str] | None = None, source_name: str = "-") -> str:
+                   changes: list[str] | None = None, source_name: str = "-") -> str:
         """S20: one flat tar becomes a one-layer image whose history has one entry."""
         if ref:
             refs.parse(ref)
@@ -152,7 +151,7 @@ class Images:
             return self.put(config, tag=ref)
 
     # -- reading ---------------------------------------------------------------------------
-    def history(self, ref: str) -> builtins.list[HistoryRow]:
+    def history(self, ref: str) -> list[HistoryRow]:
         """Every layer-making step, newest first; ``<missing>`` where Docker shows it (S21)."""
         img = self.get(ref)
         entries = img.history
@@ -172,13 +171,13 @@ class Images:
                                    0 if empty else next(sizes, 0), h.get("comment", ""), empty))
         return rows[::-1]
 
-    def history_changes(self, ref: str) -> builtins.list[builtins.list[Change] | None]:
+    def history_changes(self, ref: str) -> list[list[Change] | None]:
         """What each ``history`` step's layer added, changed and deleted (whiteouts) relative
         to the layers below it, aligned with ``history()`` rows; None for steps without a
         layer. Read from the layer tars, so it works on any driver (history drill-down)."""
         layers = iter(self.layers(self.get(ref)))
         present: set[str] = set()
-        out: builtins.list[builtins.list[Change] | None] = []
+        out: list[list[Change] | None] = []
         for row in reversed(self.history(ref)):
             layer = None if row.empty_layer else next(layers, None)
             if layer is None:
