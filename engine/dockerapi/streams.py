@@ -15,7 +15,7 @@ import io
 import queue
 import threading
 from collections.abc import Callable, Iterator
-from typing import Any, BinaryIO, Generic, TypeVar
+from typing import Any, BinaryIO, Generic, TypeVar, cast
 
 T = TypeVar("T")
 CHUNK = 256 << 10
@@ -108,5 +108,5 @@ def written(call: Callable[[BinaryIO], Any]) -> Iterator[bytes]:
 def body_file(stream: io.RawIOBase | io.BufferedIOBase) -> BinaryIO:
     """A streamed request body as the buffered file the engine's readers expect."""
     if isinstance(stream, io.BufferedIOBase):
-        return stream
+        return cast(BinaryIO, stream)
     return io.BufferedReader(stream, CHUNK)
