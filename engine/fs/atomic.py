@@ -8,7 +8,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,7 +59,8 @@ def remove_tree(path: Path) -> None:
     def inside(p: str) -> bool:
         return p.startswith(top + os.sep) or p == top
 
-    def make_writable(func, p, _exc):  # type: ignore[no-untyped-def]
+    def make_writable(func: Callable[[str], object], p: str,
+                      exc: tuple[type[BaseException], BaseException, object]) -> None:
         p = os.path.abspath(p)
         for target in (os.path.dirname(p), p):
             if inside(target) and not os.path.islink(target):
@@ -69,7 +70,7 @@ def remove_tree(path: Path) -> None:
             if p != top and inside(p) and not os.path.islink(p) and os.path.isdir(p):
                 remove_tree(Path(p))
                 return
-            raise _exc[1]
+            raise exc[1]
         with contextlib.suppress(FileNotFoundError):
             func(p)
 

@@ -19,7 +19,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..errors import Conflict, EngineError, InvalidArgument, NotFound, Unsupported
+from ..errors import (
+    Conflict,
+    EngineError,
+    InvalidArgument,
+    NotFound,
+    RuntimeFailure,
+    Unsupported,
+)
 from ..fs.atomic import atomic_write
 from ..linux import procs
 from ..runtime import devices, nofreezer
@@ -366,6 +373,13 @@ class Tasks:
 
 
 RUNTIME = "runtime.json"
+
+
+def start_failure(cid: str, e: RuntimeFailure) -> RuntimeFailure:
+    """A command that could not start, in the words Docker's daemon uses; the Docker CLI
+    reads them to pick ``run``'s exit code (127 not found, 126 cannot run, else 125)."""
+    return RuntimeFailure(f"failed to create task for container: failed to start container "
+                          f"{cid[:12]}: {e}: unknown", e.exit_code)
 
 
 def signal_name(sig: str) -> str:
