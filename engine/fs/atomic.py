@@ -48,11 +48,16 @@ def remove_tree(path: Path) -> None:
     if not path.exists() and not path.is_symlink():
         return
 
+    top = os.path.abspath(path)
+
     def make_writable(func: Callable[[str], object], p: str, _exc: object) -> None:
-        parent = os.path.dirname(p)
+        # Only ever inside the tree: the directory holding ``path`` is not ours to change.
+        parent = os.path.dirname(os.path.abspath(p))
         with contextlib.suppress(OSError):
-            os.chmod(parent, 0o700)
-            os.chmod(p, 0o700)
+            if parent.startswith(top + os.sep) or parent == top:
+                os.chmod(parent, 0o700)
+            if os.path.abspath(p) != top:
+                os.chmod(p, 0o700)
         with contextlib.suppress(FileNotFoundError):
             func(p)
 
