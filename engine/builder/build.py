@@ -33,7 +33,7 @@ from .args import BuildArgs, StageArgs
 from .cache import BuildCache, step_key
 from .context import BuildContext, Ignore
 from .parse import Instruction, Stage, parse, parse_trigger
-from .runner import SCRIPT_PREFIX, StepRunner
+from .runner import StepRunner, script_path
 from .semantics import StageState
 from .shell import Lexer
 
@@ -332,7 +332,7 @@ class Builder:
                     r"<<-?([\"']?)" + re.escape(h.name) + r"\1", ins.args[0].strip()):
                 argv = [*shell, h.text]  # the whole command is the heredoc: run it
                 if h.text.startswith("#!"):
-                    argv, script = [SCRIPT_PREFIX + h.name], h.text
+                    argv, script = [script_path(h.name)], h.text
         else:
             argv = shown = semantics.command(ins, shell)
         image_env = self.state.env()

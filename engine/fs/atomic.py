@@ -6,7 +6,6 @@ import contextlib
 import fcntl
 import json
 import os
-import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -44,19 +43,11 @@ def publish_dir(tmp: Path, final: Path) -> None:
 
 
 def remove_tree(path: Path) -> None:
-    """Remove a directory tree, including read-only dirs a container may have left."""
-    if not path.exists() and not path.is_symlink():
-        return
+    """Remove a directory tree (read-only and very deep ones included) without following
+    any symlink in it: see ``fs.tree``."""
+    from .tree import remove_tree as remove
 
-    def make_writable(func, p, _exc):  # type: ignore[no-untyped-def]
-        parent = os.path.dirname(p)
-        with contextlib.suppress(OSError):
-            os.chmod(parent, 0o700)
-            os.chmod(p, 0o700)
-        with contextlib.suppress(FileNotFoundError):
-            func(p)
-
-    shutil.rmtree(path, onerror=make_writable)
+    remove(path)
 
 
 @contextlib.contextmanager

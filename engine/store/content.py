@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..errors import NotFound
-from ..oci.digest import strip_algo
+from .ids import hex_of, is_digest
 
 CHUNK = 1 << 20
 
@@ -21,10 +21,10 @@ class ContentStore:
         self.root.mkdir(parents=True, exist_ok=True)
 
     def path(self, dgst: str) -> Path:
-        return self.root / strip_algo(dgst)
+        return self.root / hex_of(dgst, "blob digest")
 
     def has(self, dgst: str) -> bool:
-        return self.path(dgst).exists()
+        return is_digest(dgst) and self.path(dgst).exists()
 
     def open(self, dgst: str) -> BinaryIO:
         try:

@@ -15,6 +15,7 @@ from ..errors import InvalidArgument, NotFound
 from ..fs.atomic import atomic_write, read_json, remove_tree, write_json
 from ..oci import reference as refs
 from ..oci.digest import HEX64, digest, strip_algo
+from .ids import hex_of, is_digest
 
 
 @dataclass
@@ -45,7 +46,7 @@ class ImageStore:
 
     # -- configs -------------------------------------------------------------
     def _dir(self, image_id: str) -> Path:
-        return self.root / strip_algo(image_id)
+        return self.root / hex_of(image_id, "image ID")
 
     def put(self, raw: bytes, parent: str = "", build_key: str = "") -> str:
         """Store a config exactly as given (so loaded images keep their ID).
@@ -69,7 +70,7 @@ class ImageStore:
         return image_id
 
     def exists(self, image_id: str) -> bool:
-        return (self._dir(image_id) / "config.json").exists()
+        return is_digest(image_id) and (self._dir(image_id) / "config.json").exists()
 
     def get(self, image_id: str) -> Image:
         d = self._dir(image_id)

@@ -16,8 +16,9 @@ from ..errors import InvalidArgument, NotFound
 from ..fs.atomic import read_json, remove_tree, write_json
 from ..oci import layertar
 from ..oci.compression import decompressed
-from ..oci.digest import chain_id, chain_ids, strip_algo
+from ..oci.digest import chain_id, chain_ids
 from .content import CHUNK, ContentStore
+from .ids import hex_of, is_digest
 
 
 @dataclass(frozen=True)
@@ -29,30 +30,15 @@ class Layer:
 
 
 def tar_content_size(fileobj: BinaryIO) -> int:
-    """Validate every member (no escape by path, hardlink or symlink-then-write within the
-    layer) and return the bytes of file content (Docker's layer SIZE)."""
-    size = 0
-    symlinks: set[str] = set()
+    """Check every member by the rules extraction applies (``layertar.check``: no escape by
+    path, hardlink or symlink-then-write), so a layer the store takes is one every driver
+    can unpack, and return the bytes of file content (Docker's layer SIZE)."""
     tf = layertar.open_tar(fileobj)
     try:
-        for m in tf:
-            rel = layertar.member_path(m.name)
-            parts = rel.split("/")
-            for i in range(1, len(parts)):
-                if "/".join(parts[:i]) in symlinks:
-                    raise InvalidArgument(f"invalid archive: member {rel!r} would be written "
-                                          f"through symlink {'/'.join(parts[:i])!r}")
-            if m.issym():
-                symlinks.add(rel)
-            else:
-                symlinks.discard(rel)
-            if m.islnk():
-                layertar.member_path(m.linkname)
-            if m.isreg():
-                size += m.size
+        members = layertar.check(tf)
     except tarfile.TarError as e:
         raise InvalidArgument(f"invalid archive: {e}") from None
-    return size
+    return sum(m.info.size for m in members if m.info.isreg())
 
 
 class LayerStore:
@@ -62,7 +48,7 @@ class LayerStore:
         self.content = content
 
     def _dir(self, chain_id: str) -> Path:
-        return self.root / strip_algo(chain_id)
+        return self.root / hex_of(chain_id, "layer chainID")
 
     def ingest(self, stream: BinaryIO, what: str = "layer") -> str:
         """Store a (possibly compressed) layer tar; returns its diffID."""
@@ -91,6 +77,8 @@ class LayerStore:
         return layers
 
     def find(self, chain_id: str) -> Layer | None:
+        if not is_digest(chain_id):
+            return None
         try:
             return Layer(**read_json(self._dir(chain_id) / "layer.json"))
         except FileNotFoundError:
