@@ -6,6 +6,7 @@ import contextlib
 import fcntl
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +28,17 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def private_dir(path: Path, mode: int = 0o700) -> Path:
+    """A directory only its owner may enter (Docker keeps layer and container directories
+    0700): made with ``mode``, or brought to it if it exists with another."""
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(path, mode)
+    st = os.lstat(path)
+    if stat.S_IMODE(st.st_mode) != mode and stat.S_ISDIR(st.st_mode):
+        os.chmod(path, mode)
+    return path
 
 
 def write_json(path: Path, obj: Any) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Unsupported
-from ..fs.atomic import remove_tree
+from ..fs.atomic import private_dir, remove_tree
 from ..linux import syscalls
 from ..oci import layertar
 from ..oci.changes import Change
@@ -69,7 +69,7 @@ class OverlayDriver(SnapshotDriver):
         final = self.root / "lower" / strip_algo(layer.chain_id)
         if final.exists():
             return final
-        final.parent.mkdir(exist_ok=True)
+        private_dir(final.parent)
         tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=".unpack-"))
         try:
             with self.layers.open_tar(layer) as f:
@@ -96,8 +96,9 @@ class OverlayDriver(SnapshotDriver):
             else {"UpperDir": dirs[0]}
 
     def prepare(self, cid: str, chain: list[Layer]) -> None:
+        private_dir(self.dir(cid))
         for sub in ("diff", "work", "merged"):
-            (self.dir(cid) / sub).mkdir(parents=True, exist_ok=True)
+            (self.dir(cid) / sub).mkdir(exist_ok=True)
         self.lowers(chain)  # unpack now, so start is fast and failures show at create
 
     def mount_options(self, cid: str, chain: list[Layer]) -> str:

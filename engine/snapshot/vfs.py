@@ -12,7 +12,7 @@ import stat
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from ..fs.atomic import remove_tree
+from ..fs.atomic import private_dir, remove_tree
 from ..oci import layertar
 from ..oci.changes import Change
 from ..store.layers import Layer
@@ -80,7 +80,8 @@ class VfsDriver(SnapshotDriver):
 
     def prepare(self, cid: str, chain: list[Layer]) -> None:
         root = self.rootfs(cid)
-        root.mkdir(parents=True)
+        private_dir(self.dir(cid))
+        root.mkdir()
         os.chmod(root, 0o755)
         for layer in chain:
             with self.layers.open_tar(layer) as f:

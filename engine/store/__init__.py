@@ -7,13 +7,17 @@ these; the command layer and the front-ends go through the Engine API.
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 
-from ..fs.atomic import locked
+from ..errors import ConfigError
+from ..fs.atomic import locked, private_dir
 from .containers import ContainerStore
 from .content import ContentStore
 from .images import ImageStore
 from .layers import LayerStore
+
+ROOT_MODE = 0o710
 
 
 class Store:
@@ -21,11 +25,18 @@ class Store:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        root.mkdir(parents=True, exist_ok=True)
-        self.content = ContentStore(root)
-        self.layers = LayerStore(root, self.content)
-        self.images = ImageStore(root)
-        self.containers = ContainerStore(root)
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+            # Docker's /var/lib/docker: 0710 for root (no other user reaches unpacked layers,
+            # their setuid files and device nodes), 0700 for an unprivileged store.
+            private_dir(root, ROOT_MODE if os.geteuid() == 0 else 0o700)
+            self.content = ContentStore(root)
+            self.layers = LayerStore(root, self.content)
+            self.images = ImageStore(root)
+            self.containers = ContainerStore(root)
+        except OSError as e:
+            raise ConfigError(f"cannot use {root} as the state root (--root): "
+                              f"{e.strerror or e}") from None
 
     def lock(self) -> contextlib.AbstractContextManager[None]:
         """The store lock: every metadata change holds it (``fcntl.flock``)."""

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Conflict, InvalidArgument, NotFound
-from ..fs.atomic import locked, read_json, remove_tree, write_json
+from ..fs.atomic import locked, private_dir, read_json, remove_tree, write_json
 from ..oci.digest import HEX64
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
@@ -59,8 +59,7 @@ class Container:
 
 class ContainerStore:
     def __init__(self, root: Path) -> None:
-        self.root = root / "containers"
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root = private_dir(root / "containers")
 
     def dir(self, cid: str) -> Path:
         return self.root / cid
@@ -68,6 +67,7 @@ class ContainerStore:
     def add(self, c: Container) -> None:
         record = asdict(c)
         state = record.pop("State")
+        private_dir(self.dir(c.ID))
         write_json(self.dir(c.ID) / "state.json", state)
         write_json(self.dir(c.ID) / "config.json", record)
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..errors import NotFound
+from ..fs.atomic import private_dir
 from .ids import hex_of, is_digest
 
 CHUNK = 1 << 20
@@ -17,8 +18,8 @@ CHUNK = 1 << 20
 
 class ContentStore:
     def __init__(self, root: Path) -> None:
-        self.root = root / "blobs" / "sha256"
-        self.root.mkdir(parents=True, exist_ok=True)
+        private_dir(root / "blobs")
+        self.root = private_dir(root / "blobs" / "sha256")
 
     def path(self, dgst: str) -> Path:
         return self.root / hex_of(dgst, "blob digest")

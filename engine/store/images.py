@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidArgument, NotFound
-from ..fs.atomic import atomic_write, read_json, remove_tree, write_json
+from ..fs.atomic import atomic_write, private_dir, read_json, remove_tree, write_json
 from ..oci import reference as refs
 from ..oci.digest import HEX64, digest, strip_algo
 from .ids import hex_of, is_digest
@@ -40,8 +40,7 @@ class Image:
 
 class ImageStore:
     def __init__(self, root: Path) -> None:
-        self.root = root / "images"
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root = private_dir(root / "images")
         self.refs_file = root / "repositories.json"
 
     # -- configs -------------------------------------------------------------
@@ -61,7 +60,7 @@ class ImageStore:
         if not isinstance(config, dict) or "rootfs" not in config:
             raise InvalidArgument("invalid image config: no rootfs section")
         image_id = digest(raw)
-        d = self._dir(image_id)
+        d = private_dir(self._dir(image_id))
         if not (d / "config.json").exists():
             atomic_write(d / "config.json", raw)
         if parent or build_key or not (d / "meta.json").exists():

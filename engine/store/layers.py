@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..errors import InvalidArgument, NotFound
-from ..fs.atomic import read_json, remove_tree, write_json
+from ..fs.atomic import private_dir, read_json, remove_tree, write_json
 from ..oci import layertar
 from ..oci.compression import decompressed
 from ..oci.digest import chain_id, chain_ids
@@ -43,8 +43,7 @@ def tar_content_size(fileobj: BinaryIO) -> int:
 
 class LayerStore:
     def __init__(self, root: Path, content: ContentStore) -> None:
-        self.root = root / "layers"
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root = private_dir(root / "layers")
         self.content = content
 
     def _dir(self, chain_id: str) -> Path:
@@ -67,7 +66,7 @@ class LayerStore:
         with self.content.open(diff_id) as f:
             size = tar_content_size(f)
         layer = Layer(chain, diff_id, parent_chain, size)
-        write_json(self._dir(chain) / "layer.json", layer.__dict__)
+        write_json(private_dir(self._dir(chain)) / "layer.json", layer.__dict__)
         return layer
 
     def register_chain(self, diff_ids: list[str]) -> list[Layer]:
