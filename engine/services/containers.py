@@ -285,17 +285,25 @@ class Containers:
             "NetworkSettings": {"Networks": {}},
         }
 
-    def logs(self, name: str, follow: bool = False) -> Iterator[LogEntry]:
-        """Log entries; with ``follow``, keep reading until the container stops."""
+    def logs(self, name: str, follow: bool = False,
+             tail: int | None = None) -> Iterator[LogEntry]:
+        """Log entries (the last ``tail`` only, read from the end); with ``follow``, keep
+        reading until the container stops."""
         from ..runtime import logs
 
         c = self.get(name)
         path = str(self.state_dir(c) / "container.log")
-        if not follow:
+        start = 0
+        if tail is not None:
+            last, start = logs.tail(path, tail)
+            yield from last
+        elif not follow:
             yield from logs.read(path)
             return
+        if not follow:
+            return
         with open(path, "ab+") as f:
-            f.seek(0)
+            f.seek(start)
             pending = b""
             while True:
                 alive = self.store.containers.monitor_alive(c.ID)

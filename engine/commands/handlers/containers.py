@@ -245,28 +245,19 @@ def cmd_diff(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
 
 
 def cmd_logs(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
-    entries: Iterator[LogEntry] = engine.containers.logs(args.container, follow=args.follow)
+    tail = None
     if args.tail != "all":
         if not args.tail.isdigit():
             raise UsageError(f"invalid value for --tail: {args.tail!r} (a number or all)")
-        past = list(engine.containers.logs(args.container))
-        n = int(args.tail)
-        kept = past[len(past) - n:] if n else []
-        entries = iter(kept) if not args.follow else _then_follow(engine, args, kept, len(past))
+        tail = int(args.tail)
+    entries: Iterator[LogEntry] = engine.containers.logs(args.container, follow=args.follow,
+                                                         tail=tail)
     for entry in entries:
         stream = io.stdout if entry.stream == "stdout" else io.stderr
         stamp = (entry.time + " ").encode() if args.timestamps else b""
         stream.write(stamp + entry.text)
         stream.flush()
     return Streamed()
-
-
-def _then_follow(engine: Engine, args: argparse.Namespace, kept: list[LogEntry],
-                 skip: int) -> Iterator[LogEntry]:
-    yield from kept
-    for i, entry in enumerate(engine.containers.logs(args.container, follow=True)):
-        if i >= skip:
-            yield entry
 
 
 def cmd_commit(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
