@@ -117,6 +117,66 @@ def walk(root_fd: int, sort: bool = True,
         os.close(cur)
 
 
+class DirChain:
+    """Directory descriptors below the root, opened without following symlinks.
+
+    Tar members mostly come in tree order, so the chain of directories of the last member
+    is kept open and reused: each member costs one or two ``openat``s, whatever its depth.
+    """
+
+    def __init__(self, root_fd: int) -> None:
+        self.root_fd = root_fd
+        self.chain: list[tuple[str, int]] = []  # (name, fd) from the root down
+
+    def close(self) -> None:
+        for _, fd in self.chain:
+            os.close(fd)
+        self.chain = []
+
+    def open(self, rel_dir: str, create: bool,
+             replace: Callable[[int, str], bool] | None = None) -> int:
+        """The directory ``rel_dir`` ("" = the root). Missing directories are made (0755,
+        as Docker makes implied parents) when ``create``; a non-directory in the way is
+        passed to ``replace(parent_fd, name)``, which may remove it (True) or refuse."""
+        parts = rel_dir.split("/") if rel_dir else []
+        keep = 0
+        while keep < len(self.chain) and keep < len(parts) and self.chain[keep][0] == parts[keep]:
+            keep += 1
+        for _, fd in self.chain[keep:]:
+            os.close(fd)
+        del self.chain[keep:]
+        for part in parts[keep:]:
+            parent = self.chain[-1][1] if self.chain else self.root_fd
+            self.chain.append((part, self._step(parent, part, create, replace)))
+        return self.chain[-1][1] if self.chain else self.root_fd
+
+    @staticmethod
+    def _step(parent: int, name: str, create: bool,
+              replace: Callable[[int, str], bool] | None) -> int:
+        for _ in range(4):
+            try:
+                return open_dir_at(parent, name)
+            except FileNotFoundError:
+                if not create:
+                    raise
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(name, 0o755, dir_fd=parent)
+            except OSError as e:
+                if e.errno not in (errno.ELOOP, errno.ENOTDIR):
+                    raise
+                if replace is None or not replace(parent, name):
+                    raise
+        raise OSError(errno.EAGAIN, "directory keeps changing", name)
+
+    def forget(self, rel: str) -> None:
+        """``rel`` was removed: drop it (and what is below it) from the open chain."""
+        parts = rel.split("/")
+        if [n for n, _ in self.chain[: len(parts)]] == parts:
+            for _, fd in self.chain[len(parts) - 1:]:
+                os.close(fd)
+            del self.chain[len(parts) - 1:]
+
+
 def _names(dir_fd: int, sort: bool) -> list[str]:
     """A directory's names, reversed so that ``pop()`` yields them in order."""
     names = os.listdir(dir_fd)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import os
 import posixpath
 import stat
@@ -28,7 +29,7 @@ import tarfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import Any, BinaryIO, Literal
 
 from ..errors import InvalidArgument
 from ..fs import tree
@@ -152,66 +153,6 @@ def check(members: Iterable[tarfile.TarInfo], plain: bool = False) -> list[Membe
 
 
 # -- extracting ----------------------------------------------------------------------------
-class _Dirs:
-    """Directory descriptors below the root, opened without following symlinks.
-
-    Tar members mostly come in tree order, so the chain of directories of the last member
-    is kept open and reused: each member costs one or two ``openat``s, whatever its depth.
-    """
-
-    def __init__(self, root_fd: int) -> None:
-        self.root_fd = root_fd
-        self.chain: list[tuple[str, int]] = []  # (name, fd) from the root down
-
-    def close(self) -> None:
-        for _, fd in self.chain:
-            os.close(fd)
-        self.chain = []
-
-    def open(self, rel_dir: str, create: bool,
-             replace: Callable[[int, str], bool] | None = None) -> int:
-        """The directory ``rel_dir`` ("" = the root). Missing directories are made (0755,
-        as Docker makes implied parents) when ``create``; a non-directory in the way is
-        passed to ``replace(parent_fd, name)``, which may remove it (True) or refuse."""
-        parts = rel_dir.split("/") if rel_dir else []
-        keep = 0
-        while keep < len(self.chain) and keep < len(parts) and self.chain[keep][0] == parts[keep]:
-            keep += 1
-        for _, fd in self.chain[keep:]:
-            os.close(fd)
-        del self.chain[keep:]
-        for part in parts[keep:]:
-            parent = self.chain[-1][1] if self.chain else self.root_fd
-            self.chain.append((part, self._step(parent, part, create, replace)))
-        return self.chain[-1][1] if self.chain else self.root_fd
-
-    @staticmethod
-    def _step(parent: int, name: str, create: bool,
-              replace: Callable[[int, str], bool] | None) -> int:
-        for _ in range(4):
-            try:
-                return tree.open_dir_at(parent, name)
-            except FileNotFoundError:
-                if not create:
-                    raise
-                with contextlib.suppress(FileExistsError):
-                    os.mkdir(name, 0o755, dir_fd=parent)
-            except OSError as e:
-                if e.errno not in (errno.ELOOP, errno.ENOTDIR):
-                    raise
-                if replace is None or not replace(parent, name):
-                    raise
-        raise OSError(errno.EAGAIN, "directory keeps changing", name)
-
-    def forget(self, rel: str) -> None:
-        """``rel`` was removed: drop it (and what is below it) from the open chain."""
-        parts = rel.split("/")
-        if [n for n, _ in self.chain[: len(parts)]] == parts:
-            for _, fd in self.chain[len(parts) - 1:]:
-                os.close(fd)
-            del self.chain[len(parts) - 1:]
-
-
 class _Extractor:
     """Writes checked members under ``root_fd`` without ever following a symlink."""
 
@@ -219,7 +160,7 @@ class _Extractor:
         self.whiteouts = whiteouts
         self.opaque_xattr = opaque_xattr
         self.root_user = os.geteuid() == 0
-        self.dirs = _Dirs(root_fd)
+        self.dirs = tree.DirChain(root_fd)
         self.made: set[str] = set()  # paths this archive wrote (the rest came from below)
         self.dir_meta: dict[str, tuple[tuple[int, int], tarfile.TarInfo]] = {}
 
@@ -418,35 +359,84 @@ def extract(
         raise InvalidArgument(f"invalid archive: cannot extract: {e}") from None
 
 
-class _TarWriter:
-    """Adds host files to a tar: hardlinks kept, owners numeric, no passwd lookups
-    (``TarFile.gettarinfo`` resolves user names for every file, which dominates on big trees)."""
+class TarWriter:
+    """Adds entries of a tree to a tar by descriptor: hardlinks kept, owners numeric, no
+    passwd lookups (``TarFile.gettarinfo`` resolves user names for every file, which
+    dominates on big trees).
+
+    The tree may be a running container's: a regular file is opened with ``O_NOFOLLOW``
+    relative to its directory and described by the ``fstat`` of the very descriptor that
+    is read, so a file swapped for a symlink to a host file meanwhile is archived as that
+    symlink (or skipped), never read through; a file that shrinks is padded, one that grows
+    is cut at the size in its header.
+    """
 
     def __init__(self, out: BinaryIO) -> None:
         self.tf = tarfile.TarFile(fileobj=out, mode="w", format=tarfile.PAX_FORMAT,
-                                  copybufsize=1 << 20)
+                                  copybufsize=CHUNK)
         self.inodes: dict[tuple[int, int], str] = {}
 
-    def add(self, host_path: str, arcname: str) -> None:
-        st = os.lstat(host_path)
+    def add(self, dir_fd: int, name: str, arcname: str) -> None:
+        """The entry ``name`` of the directory ``dir_fd``; gone meanwhile is skipped."""
+        try:
+            st = tree.lstat_at(dir_fd, name)
+        except FileNotFoundError:
+            return
+        fmt = stat.S_IFMT(st.st_mode)
+        if fmt == stat.S_IFREG:
+            try:
+                fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY
+                             | os.O_CLOEXEC, dir_fd=dir_fd)
+            except OSError as e:
+                if e.errno not in (errno.ELOOP, errno.ENOENT, errno.ENXIO):
+                    raise
+                return self.add_stat(dir_fd, name, arcname, None)  # it changed: describe anew
+            try:
+                fst = os.fstat(fd)
+                if not stat.S_ISREG(fst.st_mode):
+                    return self.add_stat(dir_fd, name, arcname, fst)
+                self.add_file(fd, fst, arcname)
+            finally:
+                os.close(fd)
+            return
+        self.add_stat(dir_fd, name, arcname, st)
+
+    def _info(self, arcname: str, st: os.stat_result) -> tarfile.TarInfo:
         ti = tarfile.TarInfo(arcname)
         ti.mode, ti.uid, ti.gid = stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid
         ti.mtime = int(st.st_mtime)
-        fmt = stat.S_IFMT(st.st_mode)
-        if fmt == stat.S_IFREG:
-            key = (st.st_dev, st.st_ino)
-            if st.st_nlink > 1 and key in self.inodes:
-                ti.type, ti.linkname = tarfile.LNKTYPE, self.inodes[key]
-            else:
-                self.inodes[key] = arcname
-                ti.size = st.st_size
-                with open(host_path, "rb") as f:
-                    self.tf.addfile(ti, f)
+        return ti
+
+    def add_file(self, fd: int, st: os.stat_result, arcname: str) -> None:
+        ti = self._info(arcname, st)
+        key = (st.st_dev, st.st_ino)
+        if st.st_nlink > 1 and key in self.inodes:
+            ti.type, ti.linkname = tarfile.LNKTYPE, self.inodes[key]
+            self.tf.addfile(ti)
+            return
+        self.inodes[key] = arcname
+        ti.size = st.st_size
+        self.tf.addfile(ti, _Exactly(fd, st.st_size))
+
+    def add_stat(self, dir_fd: int, name: str, arcname: str,
+                 st: os.stat_result | None) -> None:
+        """A non-regular entry (directory, symlink, device, fifo) from its ``lstat``."""
+        if st is None or stat.S_ISREG(st.st_mode):
+            try:
+                st = tree.lstat_at(dir_fd, name)
+            except FileNotFoundError:
                 return
-        elif fmt == stat.S_IFDIR:
+            if stat.S_ISREG(st.st_mode):
+                return  # swapped back and forth under us: leave it out
+        ti = self._info(arcname, st)
+        fmt = stat.S_IFMT(st.st_mode)
+        if fmt == stat.S_IFDIR:
             ti.type = tarfile.DIRTYPE
         elif fmt == stat.S_IFLNK:
-            ti.type, ti.linkname = tarfile.SYMTYPE, os.readlink(host_path)
+            try:
+                ti.type, ti.linkname = tarfile.SYMTYPE, os.readlink(name, dir_fd=dir_fd)
+            except OSError:
+                return
         elif fmt in (stat.S_IFCHR, stat.S_IFBLK):
             ti.type = tarfile.CHRTYPE if fmt == stat.S_IFCHR else tarfile.BLKTYPE
             ti.devmajor, ti.devminor = os.major(st.st_rdev), os.minor(st.st_rdev)
@@ -460,33 +450,62 @@ class _TarWriter:
         self.tf.close()
 
 
-def write_changes(out: BinaryIO, root: Path, changes: Iterable[Change],
+class _Exactly(io.RawIOBase):
+    """``size`` bytes of the file open at ``fd``: zeros if it shrank, cut if it grew, so
+    the tar stays well formed whatever a running container does to the file."""
+
+    def __init__(self, fd: int, size: int) -> None:
+        self.fd, self.left = fd, size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        if self.left <= 0:
+            return 0
+        want = min(len(b), self.left)
+        data = os.read(self.fd, want) or bytes(want)
+        b[: len(data)] = data
+        self.left -= len(data)
+        return len(data)
+
+
+def write_changes(out: BinaryIO, root_fd: int, changes: Iterable[Change],
                   opaque_dirs: Iterable[str] = ()) -> None:
-    """Write a layer tar of ``changes`` (read from ``root``) with OCI whiteouts."""
+    """Write a layer tar of ``changes`` (read below the directory ``root_fd``, never
+    through a symlink) with OCI whiteouts."""
     opaque = set(opaque_dirs)
-    w = _TarWriter(out)
-    for ch in sorted(changes, key=lambda c: c.path):
-        rel = ch.path.lstrip("/")
-        if ch.kind == "D":
+    w = TarWriter(out)
+    dirs = tree.DirChain(root_fd)
+    try:
+        for ch in sorted(changes, key=lambda c: c.path):
+            rel = ch.path.lstrip("/")
             parent, name = posixpath.split(rel)
-            w.tf.addfile(tarfile.TarInfo(posixpath.join(parent, WH_PREFIX + name)))
-            continue
-        if posixpath.basename(rel).startswith(WH_PREFIX):
-            continue  # a file named .wh.*: no layer can hold it (readers take it for a whiteout)
-        w.add(os.path.join(root, rel), rel)
-        if ch.path in opaque:
-            w.tf.addfile(tarfile.TarInfo(posixpath.join(rel, WH_OPAQUE)))
+            if ch.kind == "D":
+                w.tf.addfile(tarfile.TarInfo(posixpath.join(parent, WH_PREFIX + name)))
+                continue
+            if name.startswith(WH_PREFIX):
+                continue  # a file named .wh.*: no layer can hold it (read as a whiteout)
+            try:
+                dir_fd = dirs.open(parent, create=False)
+            except OSError as e:
+                if e.errno in (errno.ENOENT, errno.ELOOP, errno.ENOTDIR):
+                    continue  # its directory changed since the diff: nothing safe to read
+                raise
+            w.add(dir_fd, name, rel)
+            if ch.path in opaque:
+                w.tf.addfile(tarfile.TarInfo(posixpath.join(rel, WH_OPAQUE)))
+    finally:
+        dirs.close()
     w.close()
 
 
-def write_tree(out: BinaryIO, root: Path) -> None:
-    """Write the whole tree under ``root`` as one flat tar (``docker export``)."""
-    w = _TarWriter(out)
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        rel_dir = os.path.relpath(dirpath, root)
-        for name in sorted(dirnames + filenames):
-            w.add(os.path.join(dirpath, name), name if rel_dir == "." else f"{rel_dir}/{name}")
+def write_tree(out: BinaryIO, root_fd: int) -> None:
+    """Write the whole tree below the directory ``root_fd`` as one flat tar (``docker
+    export``), by descriptor and without recursion (deep trees, live containers)."""
+    w = TarWriter(out)
+    for entry in tree.walk(root_fd):
+        w.add(entry.dir_fd, entry.name, entry.rel)
     w.close()
 
 

@@ -15,8 +15,8 @@ from ..fs.atomic import atomic_write
 from ..oci import imageconfig, instructions
 from ..oci import reference as refs
 from ..oci.changes import Change
-from ..oci.layertar import write_changes, write_tree
 from ..runtime.spec import merged_env
+from ..snapshot import copyout
 from ..store.containers import Container, now
 from ..store.images import Image
 from ..store.layers import Layer
@@ -190,7 +190,7 @@ class Containers:
     def diff(self, name: str) -> list[Change]:
         """S4: A/C/D changes in the container's RW layer."""
         c = self.get(name)
-        return self.engine.driver(c.Driver).changes(c.ID, self.chain(c))[0]
+        return copyout.diff(self.engine.driver(c.Driver), c.ID, self.chain(c))[0]
 
     def rw_size(self, c: Container) -> int:
         """Bytes of file content in the RW layer (``ps -s``, ``system df``), as Docker counts."""
@@ -214,11 +214,9 @@ class Containers:
         with self.engine.tasks.frozen(c, pause):
             driver = self.engine.driver(c.Driver)
             chain = self.chain(c)
-            diff, opaque = driver.changes(c.ID, chain)
-            if not diff and not keep_empty:
-                return None
             with self.store.content.writer() as w:
-                write_changes(w, driver.source(c.ID), diff, opaque)
+                if not copyout.layer(driver, c.ID, chain, w, keep_empty):
+                    return None
                 diff_id = w.commit()
         return self.store.layers.register(diff_id, chain[-1].chain_id if chain else "")
 
@@ -249,8 +247,7 @@ class Containers:
     def export(self, name: str, out: BinaryIO) -> None:
         """S20: the container's unified view as one flat tar, no metadata."""
         c = self.get(name)
-        with self.rootfs(c) as root:
-            write_tree(out, Path(root))
+        copyout.export(self.engine.driver(c.Driver), c.ID, self.chain(c), out)
 
     # -- metadata and logs -------------------------------------------------------------
     def inspect(self, name: str) -> dict[str, Any]:
