@@ -88,7 +88,9 @@ def build(engine: Engine, opts: BuildOptions, progress: Callable[[Progress], Non
           ) -> BuildResult:
     builder = Builder(engine, opts, progress)
     try:
-        return builder.run()
+        with engine.store.journal.intent("build") as intent:
+            builder.runner.intent = intent
+            return builder.run()
     except BuildError as e:
         e.daemon = e.daemon and not builder.started
         e.steps = builder.steps

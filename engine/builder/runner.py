@@ -17,6 +17,7 @@ from ..oci import imageconfig
 from ..services.containers import CreateOptions
 from ..services.engine import Engine
 from ..store.containers import Container, now
+from ..store.journal import Intent
 from ..store.layers import Layer
 
 SCRIPT_PREFIX = "/.layerlab-heredoc-"  # a RUN heredoc with #!: run as a file, removed after
@@ -40,11 +41,15 @@ def script_name(path: str) -> str:
 class StepRunner:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.intent: Intent | None = None  # the build's: its step containers and new layers
 
     def _container(self, image_id: str, cmd: list[str], env: list[str] | None = None,
                    ) -> Container:
-        return self.engine.containers.create_step(image_id, CreateOptions(cmd=cmd, env=env or [],
-                                                               entrypoint=""))
+        c = self.engine.containers.create_step(image_id, CreateOptions(cmd=cmd, env=env or [],
+                                                                    entrypoint=""))
+        if self.intent is not None:
+            self.intent.append("containers", c.ID)  # a killed build's steps are removed
+        return c
 
     @contextlib.contextmanager
     def _rootfs(self, c: Container) -> Iterator[str]:
@@ -54,7 +59,12 @@ class StepRunner:
     def commit(self, c: Container) -> Layer | None:
         """The step's changes as a layer; None when it changed nothing."""
         with self.engine.store.lock():
-            return self.engine.containers.commit_step(self.engine.containers.get(c.ID))
+            layer = self.engine.containers.commit_step(self.engine.containers.get(c.ID))
+            if layer is not None and self.intent is not None:
+                # until the step's image records it, a concurrent rmi/prune must not
+                # collect the layer as unused
+                self.intent.append("keep", layer.chain_id)
+            return layer
 
     def run(self, image_id: str, argv: list[str], env: list[str], script: str | None,
             started: Callable[[str], None], output: Callable[[bytes], None],

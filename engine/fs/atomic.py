@@ -16,7 +16,7 @@ from typing import Any
 def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
     """Write ``data`` so readers see either the old file or the whole new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".tmp-{os.getpid()}-")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)

@@ -143,7 +143,7 @@ def seekable_plain(stream: BinaryIO, what: str = "archive",
         if sniff(head) is None:
             yield stream
             return
-    with tempfile.TemporaryFile(dir=spool_dir, prefix=".spool-") as spool:
+    with tempfile.TemporaryFile(dir=spool_dir, prefix=f".spool-{os.getpid()}-") as spool:
         plain = decompressed(stream, what)
         while chunk := plain.read(CHUNK):
             spool.write(chunk)

@@ -15,10 +15,12 @@ from ..fs.atomic import atomic_write
 from ..oci import imageconfig, instructions
 from ..oci import reference as refs
 from ..oci.changes import Change
+from ..oci.digest import digest
 from ..runtime.spec import merged_env
 from ..snapshot import copyout
 from ..store.containers import Container, now
 from ..store.images import Image
+from ..store.journal import Intent
 from ..store.layers import Layer
 from ..store.names import NAME_RE, new_id, random_name
 
@@ -139,6 +141,12 @@ class Containers:
         driver = self.engine.driver()
         c = Container(cid, name, now(), img.id, image_ref, driver.name, config,
                       [layer.chain_id for layer in chain], opts.host_config())
+        with self.store.journal.intent("create", cid=cid):
+            self._make(c, driver, chain, hostname)
+        return c
+
+    def _make(self, c: Container, driver: Any, chain: list[Layer], hostname: str) -> None:
+        containers, cid = self.store.containers, c.ID
         try:
             driver.prepare(cid, chain)
             d = containers.dir(cid)
@@ -153,7 +161,6 @@ class Containers:
             driver.remove(cid)
             containers.delete(cid)
             raise
-        return c
 
     # -- remove ------------------------------------------------------------------------
     def remove(self, name: str, force: bool = False) -> Container:
@@ -170,10 +177,17 @@ class Containers:
         return c
 
     def remove_stopped(self, cid: str) -> None:
+        """Remove a stopped container: announced first, so a kill half-way is finished by
+        the next command; its image's layers go too if ``rmi -f`` left them to it."""
         with self.store.lock():
             c = self.store.containers.get(cid)
-            self.engine.driver(c.Driver).remove(cid)
-            self.store.containers.delete(cid)
+            with self.store.journal.intent("rm", cid=cid):
+                self.engine.driver(c.Driver).remove(cid)
+                self.store.containers.delete(cid)
+                if c.Image and not self.store.images.exists(c.Image):
+                    from .images import Removed
+
+                    self.engine.images.gc_layers(Removed())
 
     def prune(self) -> tuple[list[str], int]:
         """Remove every stopped container; (their IDs, bytes of RW layers reclaimed)."""
@@ -208,7 +222,8 @@ class Containers:
         instead of a layer (caller holds the store lock)."""
         return self._commit_changes(c, pause=False, keep_empty=False)
 
-    def _commit_changes(self, c: Container, pause: bool, keep_empty: bool) -> Layer | None:
+    def _commit_changes(self, c: Container, pause: bool, keep_empty: bool,
+                        intent: Intent | None = None) -> Layer | None:
         """The RW layer as a layer tar in the content store. A running container is frozen
         meanwhile (``pause``), so the layer is one consistent instant."""
         with self.engine.tasks.frozen(c, pause):
@@ -217,6 +232,9 @@ class Containers:
             with self.store.content.writer() as w:
                 if not copyout.layer(driver, c.ID, chain, w, keep_empty):
                     return None
+                dgst = "sha256:" + w.hash.hexdigest()
+                if intent is not None and not self.store.content.has(dgst):
+                    intent.note(new_blobs=[dgst])
                 diff_id = w.commit()
         return self.store.layers.register(diff_id, chain[-1].chain_id if chain else "")
 
@@ -237,12 +255,21 @@ class Containers:
                                  if not e.startswith("HOSTNAME=")]
             for line in changes or []:
                 instructions.apply(run_config, line)
-            layer = self._commit_changes(c, pause, keep_empty=True)
-            assert layer is not None
-            config = imageconfig.append_layer(
-                base, created=now(), created_by=" ".join(c.command), diff_id=layer.diff_id,
-                run_config=run_config, author=author, comment=message, container=c.ID)
-            return self.engine.images.put(config, parent=c.Image if img else "", tag=ref)
+            tags = [str(refs.parse(ref))] if ref else []
+            with self.store.journal.intent("commit", tags=tags,
+                                           tags_before={t: self.store.images.refs().get(t, "")
+                                                        for t in tags}) as intent:
+                layer = self._commit_changes(c, pause, keep_empty=True, intent=intent)
+                assert layer is not None
+                config = imageconfig.append_layer(
+                    base, created=now(), created_by=" ".join(c.command),
+                    diff_id=layer.diff_id, run_config=run_config, author=author,
+                    comment=message, container=c.ID)
+                image_id = digest(imageconfig.encode(config))
+                intent.note(new_images=[image_id])
+                self.engine.images.put(config, parent=c.Image if img else "", tag=ref)
+                intent.note(done=True)
+                return image_id
 
     def export(self, name: str, out: BinaryIO) -> None:
         """S20: the container's unified view as one flat tar, no metadata."""

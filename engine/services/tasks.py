@@ -19,6 +19,7 @@ from ..runtime.confine import Confinement, Plan
 from ..runtime.devices import DeviceCgroup
 from ..runtime.spec import Attach, ContainerSpec, ProcessSpec, merged_env
 from ..store.containers import ZERO_TIME, Container, now
+from .recovery import mark_running, unmark_running
 
 if TYPE_CHECKING:
     from ..runtime.isolation import Isolation
@@ -111,9 +112,11 @@ class Tasks:
             exited=lambda code: self._on_exited(c.ID, code),
             failed=lambda code, msg: self._on_failed(c.ID, code, msg),
         )
+        mark_running(self.store.root, c.ID)
         try:
             return monitor.spawn(spec, attach, hooks)
         except EngineError:
+            unmark_running(self.store.root, c.ID)
             with contextlib.suppress(OSError):
                 driver.unmount(c.ID)
             raise
@@ -138,6 +141,7 @@ class Tasks:
             self.engine.driver(c.Driver).unmount(cid)
         self.store.containers.update_state(cid, Status="exited", Running=False, Paused=False,
                                            Pid=0, ExitCode=code, FinishedAt=now(), MonitorPid=0)
+        unmark_running(self.store.root, cid)
         if c.HostConfig.get("AutoRemove"):
             with contextlib.suppress(NotFound):
                 self.engine.containers.remove_stopped(cid)

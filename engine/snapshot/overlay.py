@@ -16,6 +16,7 @@ from ..linux import syscalls
 from ..oci import layertar
 from ..oci.changes import Change
 from ..oci.digest import strip_algo
+from ..store.journal import discard
 from ..store.layers import Layer
 from . import SnapshotDriver
 
@@ -73,7 +74,7 @@ class OverlayDriver(SnapshotDriver):
         if final.exists():
             return final
         private_dir(final.parent)
-        tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=".unpack-"))
+        tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".unpack-{os.getpid()}-"))
         try:
             with self.layers.open_tar(layer) as f:
                 layertar.extract(f, tmp, "overlay", OPAQUE_XATTR)
@@ -88,8 +89,9 @@ class OverlayDriver(SnapshotDriver):
         return [str(self.lower(layer)) for layer in reversed(chain)]
 
     def forget(self, chain_ids: Iterable[str]) -> None:
+        """Drop unpacked layers, each in one rename (whole or gone, never half there)."""
         for chain_id in chain_ids:
-            remove_tree(self.root / "lower" / strip_algo(chain_id))
+            discard(self.root.parent, self.root / "lower" / strip_algo(chain_id))
 
     def image_metadata(self, chain: list[Layer]) -> dict[str, Any]:
         if not chain:
@@ -169,4 +171,4 @@ class OverlayDriver(SnapshotDriver):
         if self.dir(cid).is_dir():
             with self._lock(cid):
                 self._unmount(cid)
-        remove_tree(self.dir(cid))
+        discard(self.root.parent, self.dir(cid))

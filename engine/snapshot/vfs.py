@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from ..fs import tree
-from ..fs.atomic import private_dir, remove_tree
+from ..fs.atomic import private_dir
 from ..oci import layertar
 from ..oci.changes import Change
+from ..store.journal import discard
 from ..store.layers import Layer
 from . import SnapshotDriver
 
@@ -139,4 +140,4 @@ class VfsDriver(SnapshotDriver):
         return {"Dir": str(self.rootfs(cid))}
 
     def remove(self, cid: str) -> None:
-        remove_tree(self.dir(cid))
+        discard(self.root.parent, self.dir(cid))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ..errors import ConfigError
@@ -15,6 +16,7 @@ from ..fs.atomic import locked, private_dir
 from .containers import ContainerStore
 from .content import ContentStore
 from .images import ImageStore
+from .journal import Journal
 from .layers import LayerStore
 
 ROOT_MODE = 0o710
@@ -25,6 +27,8 @@ class Store:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.on_lock: Callable[[], object] | None = None
+        self._recovering = False
         try:
             root.mkdir(parents=True, exist_ok=True)
             # Docker's /var/lib/docker: 0710 for root (no other user reaches unpacked layers,
@@ -34,10 +38,20 @@ class Store:
             self.layers = LayerStore(root, self.content)
             self.images = ImageStore(root)
             self.containers = ContainerStore(root)
+            self.journal = Journal(root)
         except OSError as e:
             raise ConfigError(f"cannot use {root} as the state root (--root): "
                               f"{e.strerror or e}") from None
 
-    def lock(self) -> contextlib.AbstractContextManager[None]:
-        """The store lock: every metadata change holds it (``fcntl.flock``)."""
-        return locked(self.root / "lock")
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """The store lock: every metadata change holds it (``fcntl.flock``). Whoever takes
+        it first finishes what a killed command left half done (``on_lock``: recovery)."""
+        with locked(self.root / "lock"):
+            if self.on_lock is not None and not self._recovering:
+                self._recovering = True
+                try:
+                    self.on_lock()
+                finally:
+                    self._recovering = False
+            yield

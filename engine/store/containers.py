@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Conflict, InvalidArgument, NotFound
-from ..fs.atomic import locked, private_dir, read_json, remove_tree, write_json
+from ..fs.atomic import locked, private_dir, read_json, write_json
 from ..oci.digest import HEX64
+from .journal import discard
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
@@ -144,7 +145,7 @@ class ContainerStore:
                 )
 
     def delete(self, cid: str) -> None:
-        remove_tree(self.dir(cid))
+        discard(self.root.parent, self.dir(cid))
 
     def monitor_lock_path(self, cid: str) -> Path:
         return self.dir(cid) / "monitor.lock"

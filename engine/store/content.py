@@ -58,7 +58,7 @@ class BlobWriter:
 
     def __init__(self, store: ContentStore) -> None:
         self.store = store
-        fd, tmp = tempfile.mkstemp(dir=store.root, prefix=".ingest-")
+        fd, tmp = tempfile.mkstemp(dir=store.root, prefix=f".ingest-{os.getpid()}-")
         self.tmp = Path(tmp)
         self.file = os.fdopen(fd, "wb")
         self.hash = hashlib.sha256()

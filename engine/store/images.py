@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidArgument, NotFound
-from ..fs.atomic import atomic_write, private_dir, read_json, remove_tree, write_json
+from ..fs.atomic import atomic_write, private_dir, read_json, write_json
 from ..oci import reference as refs
 from ..oci.digest import HEX64, digest, strip_algo
 from .ids import hex_of, is_digest
+from .journal import discard
 
 
 @dataclass
@@ -112,7 +113,7 @@ class ImageStore:
         return [img for img in self.all() if img.parent == image_id]
 
     def delete(self, image_id: str) -> None:
-        remove_tree(self._dir(image_id))
+        discard(self.root.parent, self._dir(image_id))
 
     # -- references ----------------------------------------------------------
     def refs(self) -> dict[str, str]:

@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ..errors import InvalidArgument, NotFound
-from ..fs.atomic import private_dir, read_json, remove_tree, write_json
+from ..fs.atomic import private_dir, read_json, write_json
 from ..oci import layertar
 from ..oci.compression import decompressed
 from ..oci.digest import chain_id, chain_ids
 from .content import CHUNK, ContentStore
 from .ids import hex_of, is_digest
+from .journal import discard
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,17 @@ class LayerStore:
             while chunk := src.read(CHUNK):
                 w.write(chunk)
             return w.commit()
+
+    def ingest_new(self, stream: BinaryIO, what: str = "layer") -> tuple[str, bool]:
+        """``ingest``, and whether the blob is new to the store (so a failure may take it
+        back)."""
+        src = decompressed(stream, what)
+        with self.content.writer() as w:
+            while chunk := src.read(CHUNK):
+                w.write(chunk)
+            dgst = "sha256:" + w.hash.hexdigest()
+            new = not self.content.has(dgst)
+            return w.commit(), new
 
     def register(self, diff_id: str, parent_chain: str = "") -> Layer:
         """Make the layer on top of ``parent_chain`` from a stored tar; idempotent."""
@@ -108,7 +120,7 @@ class LayerStore:
         keep_set = set(keep)
         removed = [lay for lay in self.all() if lay.chain_id not in keep_set]
         for layer in removed:
-            remove_tree(self._dir(layer.chain_id))
+            discard(self.root.parent, self._dir(layer.chain_id))
         still_used = {lay.diff_id for lay in self.all()}
         for layer in removed:
             if layer.diff_id not in still_used:
