@@ -27,7 +27,7 @@ ALIASES = {
     ("image", "ls"): "images", ("image", "list"): "images", ("image", "rm"): "rmi",
     ("image", "prune"): "image prune", ("container", "prune"): "container prune",
     ("system", "df"): "system df", ("system", "info"): "info", ("system", "prune"):
-    "system prune",
+    "system prune", ("system", "check"): "system check",
 }
 for _verb in ("create", "start", "run", "stop", "kill", "pause", "unpause", "commit", "exec",
               "inspect", "diff", "logs", "wait", "export", "top"):
@@ -207,6 +207,10 @@ def parsers() -> dict[str, Parser]:
     p.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
     p = add("system df", "[OPTIONS]", "Show docker disk usage")
     p.add_argument("-v", "--verbose", action="store_true", help="Show detailed information")
+    p.add_argument("--format", default="", help="Format output using a Go template")
+    p = add("system check", "[OPTIONS]",
+            "Check that the store agrees with itself (LayerLab's own, like fsck)")
+    p.add_argument("--repair", action="store_true", help="Fix what is found")
     p.add_argument("--format", default="", help="Format output using a Go template")
     p = add("top", "CONTAINER [ps OPTIONS]", "Display the running processes of a container")
     p.add_argument("container")

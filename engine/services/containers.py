@@ -181,13 +181,13 @@ class Containers:
         the next command; its image's layers go too if ``rmi -f`` left them to it."""
         with self.store.lock():
             c = self.store.containers.get(cid)
-            with self.store.journal.intent("rm", cid=cid):
+            with self.store.journal.intent("rm", cid=cid) as intent:
                 self.engine.driver(c.Driver).remove(cid)
                 self.store.containers.delete(cid)
                 if c.Image and not self.store.images.exists(c.Image):
                     from .images import Removed
 
-                    self.engine.images.gc_layers(Removed())
+                    self.engine.images.gc_layers(Removed(), intent)
 
     def prune(self) -> tuple[list[str], int]:
         """Remove every stopped container; (their IDs, bytes of RW layers reclaimed)."""

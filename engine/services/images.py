@@ -14,6 +14,7 @@ from ..oci.layertar import tar_changes
 from ..snapshot import DRIVERS
 from ..store.containers import ZERO_TIME, Container, now
 from ..store.images import Image
+from ..store.journal import Intent
 from ..store.layers import Layer
 
 if TYPE_CHECKING:
@@ -215,7 +216,7 @@ class Images:
                                "- image has dependent child images")
             chain = self._chain_to_delete(img)
             with self.store.journal.intent("rmi", images=[i.id for i in chain],
-                                           tags=img.tags):
+                                           tags=img.tags) as intent:
                 for t in img.tags:
                     store.untag(t)
                     out.lines.append(("Untagged", t))
@@ -224,7 +225,7 @@ class Images:
                     out.lines.append(("Deleted", victim.id))
                 for child in children:  # forced: the children keep their layers, lose the link
                     store.unlink_parent(child.id)
-                self.gc_layers(out)
+                self.gc_layers(out, intent)
             return out
 
     def _chain_to_delete(self, img: Image) -> list[Image]:
@@ -240,14 +241,19 @@ class Images:
             chain.append(p)
         return chain
 
-    def gc_layers(self, out: Removed) -> None:
-        """Delete the layers no image or container needs (caller holds the store lock)."""
+    def gc_layers(self, out: Removed, intent: Intent | None = None) -> None:
+        """Delete the layers no image or container needs (caller holds the store lock);
+        the blobs that may go are announced in ``intent`` first, so a kill between a
+        layer's record and its blob leaves recovery the list."""
         keep: set[str] = set()
         for img in self.store.images.all():
             keep.update(chain_ids(img.diff_ids))
         for c in self.store.containers.all():
             keep.update(c.Layers)
         keep.update(self.store.journal.protected())
+        if intent is not None:
+            intent.note(blobs=sorted({lay.diff_id for lay in self.store.layers.all()
+                                      if lay.chain_id not in keep}))
         deleted = self.store.layers.delete_unused(keep)
         for layer in deleted:
             out.lines.append(("Deleted", layer.chain_id))
@@ -277,7 +283,7 @@ class Images:
                         out.lines.append(("untagged", t))
                     store.delete(img.id)
                     out.lines.append(("deleted", img.id))
-            self.gc_layers(out)
+            self.gc_layers(out, intent)
         return out
 
 

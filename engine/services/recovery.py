@@ -106,7 +106,7 @@ class Recovery:
     # -- per operation ------------------------------------------------------------------
     def _rm(self, data: dict[str, Any]) -> None:
         self._container(str(data["cid"]))
-        self._gc()
+        self._gc(extra_blobs=data.get("blobs", []))
 
     def _create(self, data: dict[str, Any]) -> None:
         cid = str(data["cid"])
@@ -130,7 +130,7 @@ class Recovery:
         for img in images.all():
             if img.parent in gone:
                 images.unlink_parent(img.id)
-        self._gc()
+        self._gc(extra_blobs=data.get("blobs", []))
 
     _prune = _rmi
 
@@ -149,8 +149,7 @@ class Recovery:
             elif tag in table:
                 images.untag(tag)
         for image_id in data.get("new_images", []):
-            if images.exists(image_id):
-                images.delete(image_id)
+            images.delete(image_id)
         self._gc(extra_blobs=data.get("new_blobs", []))
 
     _commit = _import = _load = _pull = _made

@@ -62,11 +62,11 @@ class ImageStore:
             raise InvalidArgument("invalid image config: no rootfs section")
         image_id = digest(raw)
         d = private_dir(self._dir(image_id))
+        if parent or build_key or not (d / "meta.json").exists():  # before the config: the
+            write_json(d / "meta.json",  # config is what makes the image visible
+                       {"parent": parent, **({"build_key": build_key} if build_key else {})})
         if not (d / "config.json").exists():
             atomic_write(d / "config.json", raw)
-        if parent or build_key or not (d / "meta.json").exists():
-            write_json(d / "meta.json",
-                       {"parent": parent, **({"build_key": build_key} if build_key else {})})
         return image_id
 
     def exists(self, image_id: str) -> bool:

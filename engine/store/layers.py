@@ -6,14 +6,16 @@ the unpacked directory the overlay driver mounts is a cache made from it on dema
 
 from __future__ import annotations
 
+import os
 import tarfile
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from ..errors import InvalidArgument, NotFound
-from ..fs.atomic import private_dir, read_json, write_json
+from ..fs.atomic import private_dir, read_json, remove_tree, write_json
 from ..oci import layertar
 from ..oci.compression import decompressed
 from ..oci.digest import chain_id, chain_ids
@@ -78,7 +80,16 @@ class LayerStore:
         with self.content.open(diff_id) as f:
             size = tar_content_size(f)
         layer = Layer(chain, diff_id, parent_chain, size)
-        write_json(private_dir(self._dir(chain)) / "layer.json", layer.__dict__)
+        # made aside and renamed into place: a layer directory is whole or absent
+        tmp = Path(tempfile.mkdtemp(dir=self.root, prefix=f".tmp-{os.getpid()}-"))
+        try:
+            write_json(tmp / "layer.json", layer.__dict__)
+            os.chmod(tmp, 0o700)
+            os.rename(tmp, self._dir(chain))
+        except OSError:
+            remove_tree(tmp)
+            if self.find(chain) is None:
+                raise
         return layer
 
     def register_chain(self, diff_ids: list[str]) -> list[Layer]:
