@@ -171,8 +171,11 @@ class Containers:
                 raise Conflict(
                     f'cannot remove container "/{c.Name}": container is {c.State.Status}: '
                     "stop the container before removing or force remove")
+            from .tasks import KILL_WAIT
+
             self.engine.tasks.kill_all(c)
-            self.engine.tasks.wait_exit(c, None)
+            if not self.engine.tasks.wait_exit(c, KILL_WAIT):
+                self.engine.tasks.abandon(c)  # never hang on a PID 1 that will not go
         self.remove_stopped(c.ID)
         return c
 

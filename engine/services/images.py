@@ -104,8 +104,8 @@ class Images:
             instructions.apply(run_config, line)
         tags = [str(refs.parse(ref))] if ref else []
         with self.store.journal.intent("import", tags=tags) as intent:
-            diff_id, new = self.store.layers.ingest_new(src, "import")
-            intent.note(new_blobs=[diff_id] if new else [])
+            diff_id, new = self.store.layers.ingest_new(
+                src, "import", lambda d: intent.note(new_blobs=[d]))
             with self.store.lock():
                 try:
                     self.store.layers.register(diff_id)

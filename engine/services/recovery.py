@@ -56,11 +56,13 @@ class Recovery:
         intents = journal.abandoned()
         for it in intents:
             handler = getattr(self, f"_{it.op.replace('-', '_')}", None)
+            journal.recovering.add(it.path.stem)
             try:
                 if handler is not None:
                     handler(it.data)
                 done.append(f"recovered an interrupted {it.op or 'operation'}")
             finally:
+                journal.recovering.discard(it.path.stem)
                 journal.close(it)
         done += self.dead_monitors()
         if intents:
@@ -116,6 +118,7 @@ class Recovery:
     def _build(self, data: dict[str, Any]) -> None:
         for cid in data.get("containers", []):
             self._container(str(cid))
+        self._gc()  # a step's layer whose image was not recorded yet
 
     def _rmi(self, data: dict[str, Any]) -> None:
         images = self.store.images

@@ -37,6 +37,9 @@ class Process:
     cmd: str
 
 
+KILL_WAIT = 10.0  # seconds after SIGKILL before stop/rm -f stop waiting for the monitor
+
+
 class Tasks:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -165,8 +168,29 @@ class Tasks:
                 os.close(pidfd)
             if not ready:
                 return False
+        if c.State.MonitorPid and timeout is not None:
+            # the monitor records the exit; a PID 1 stuck exiting (its namespace holds a
+            # process whose parent never reaps it) keeps the monitor waiting: bounded too
+            with contextlib.suppress(ProcessLookupError):
+                mfd = os.pidfd_open(c.State.MonitorPid)
+                try:
+                    ready, _, _ = select.select([mfd], [], [], timeout)
+                finally:
+                    os.close(mfd)
+                if not ready:
+                    return False
         self.store.containers.wait_monitor(c.ID)
         return True
+
+    def abandon(self, c: Container) -> None:
+        """The container would not die within the bound: kill its monitor (its init dies
+        with it), then everything left in its cgroup; recovery records the exit."""
+        from .recovery import stop_leftovers
+
+        if c.State.MonitorPid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(c.State.MonitorPid, signal.SIGKILL)
+        stop_leftovers(self.engine, c.ID)
 
     def wait(self, name: str) -> int:
         """Block until the container stops; its exit code."""
@@ -188,7 +212,8 @@ class Tasks:
                 os.kill(c.State.Pid, signum)
             if not self.wait_exit(c, grace):
                 self.kill_all(c)
-        self.wait_exit(c, None)
+        if not self.wait_exit(c, KILL_WAIT):
+            self.abandon(c)
         return self.store.containers.get(c.ID)
 
     def kill_all(self, c: Container) -> None:

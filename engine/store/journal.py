@@ -69,6 +69,7 @@ class Journal:
     def __init__(self, root: Path) -> None:
         self.dir = root / "journal"
         self.trash_dir = root / "trash"
+        self.recovering: set[str] = set()  # abandoned intents being undone: protect nothing
 
     # -- intents ----------------------------------------------------------------------
     @contextlib.contextmanager
@@ -132,7 +133,7 @@ class Journal:
         out: set[str] = set()
         with contextlib.suppress(FileNotFoundError):
             for name in os.listdir(self.dir):
-                if name.endswith(".json"):
+                if name.endswith(".json") and name[:-5] not in self.recovering:
                     with contextlib.suppress(OSError, ValueError, TypeError):
                         out.update(json.loads((self.dir / name).read_bytes()).get("keep", []))
         return out

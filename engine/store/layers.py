@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import tarfile
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -60,15 +60,19 @@ class LayerStore:
                 w.write(chunk)
             return w.commit()
 
-    def ingest_new(self, stream: BinaryIO, what: str = "layer") -> tuple[str, bool]:
-        """``ingest``, and whether the blob is new to the store (so a failure may take it
-        back)."""
+    def ingest_new(self, stream: BinaryIO, what: str,
+                   announce: Callable[[str], None]) -> tuple[str, bool]:
+        """``ingest``, and whether the blob is new to the store; a new blob's digest goes
+        to ``announce`` before the blob lands (an intent records it: a kill right after
+        must still find it to take it back)."""
         src = decompressed(stream, what)
         with self.content.writer() as w:
             while chunk := src.read(CHUNK):
                 w.write(chunk)
             dgst = "sha256:" + w.hash.hexdigest()
             new = not self.content.has(dgst)
+            if new:
+                announce(dgst)
             return w.commit(), new
 
     def register(self, diff_id: str, parent_chain: str = "") -> Layer:
