@@ -124,8 +124,8 @@ def has_files(k: Killer, ref: str, *paths: str) -> None:
     buf = io.BytesIO()
     e.containers.export(cid, buf)
     e.containers.remove(cid)
-    names = set(tarfile.open(fileobj=io.BytesIO(buf.getvalue())).getnames())
-    assert set(paths) <= names
+    with tarfile.open(fileobj=io.BytesIO(buf.getvalue())) as tf:
+        assert set(paths) <= set(tf.getnames())
 
 
 def test_kill_load(killer: Killer) -> None:

@@ -28,6 +28,11 @@ def host_dir(tmp_path: Path) -> Path:
     return d
 
 
+def names(data: bytes) -> list[str]:
+    with tarfile.open(fileobj=io.BytesIO(data)) as tf:
+        return sorted(tf.getnames())
+
+
 def tar_bytes(write) -> bytes:  # type: ignore[no-untyped-def]
     buf = io.BytesIO()
     write(buf)
@@ -95,8 +100,7 @@ def test_readers_never_unmount_a_view_under_each_other(engine: Engine) -> None:
 
 def test_parallel_exports_of_a_stopped_container_are_complete(engine: Engine) -> None:
     c = engine.containers.create("busybox", CreateOptions(cmd=["true"]))
-    expected = sorted(tarfile.open(fileobj=io.BytesIO(tar_bytes(
-        lambda out: engine.containers.export(c.ID, out)))).getnames())
+    expected = names(tar_bytes(lambda out: engine.containers.export(c.ID, out)))
     results: list[list[str]] = []
     errors: list[BaseException] = []
 
@@ -105,7 +109,7 @@ def test_parallel_exports_of_a_stopped_container_are_complete(engine: Engine) ->
             for _ in range(4):
                 data = tar_bytes(lambda out: Engine(engine.root, engine.driver_name)
                                  .containers.export(c.ID, out))
-                results.append(sorted(tarfile.open(fileobj=io.BytesIO(data)).getnames()))
+                results.append(names(data))
         except BaseException as e:
             errors.append(e)
 

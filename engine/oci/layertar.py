@@ -29,7 +29,7 @@ import tarfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import Any, BinaryIO, Literal, Protocol, cast
 
 from ..errors import InvalidArgument
 from ..fs import tree
@@ -40,6 +40,14 @@ WH_OPAQUE = ".wh..wh..opq"
 WH_META = ".wh..wh."  # AUFS metadata (.wh..wh.plnk …): skipped, as Docker does
 Whiteouts = Literal["overlay", "apply", "plain"]
 CHUNK = 1 << 20
+# tarfile copies member data in 16 KiB pieces unless told (typeshed lacks the keyword).
+BIG_COPIES: dict[str, Any] = {"copybufsize": CHUNK}
+
+
+class Sink(Protocol):
+    """Where a tar is written: a file, stdout, a pipe, the content store's blob writer."""
+
+    def write(self, data: bytes, /) -> object: ...
 
 
 def member_path(name: str) -> str:
@@ -371,9 +379,11 @@ class TarWriter:
     is cut at the size in its header.
     """
 
-    def __init__(self, out: BinaryIO) -> None:
-        self.tf = tarfile.TarFile(fileobj=out, mode="w", format=tarfile.PAX_FORMAT,
-                                  copybufsize=CHUNK)
+    def __init__(self, out: Sink) -> None:
+        # Stream mode ("w|") only ever writes: the output may be a pipe or a socket.
+        self.tf = tarfile.open(  # noqa: SIM115 - closed by close()
+            fileobj=cast(BinaryIO, out), mode="w|", format=tarfile.PAX_FORMAT,
+            **BIG_COPIES)
         self.inodes: dict[tuple[int, int], str] = {}
 
     def add(self, dir_fd: int, name: str, arcname: str) -> None:
@@ -470,7 +480,7 @@ class _Exactly(io.RawIOBase):
         return len(data)
 
 
-def write_changes(out: BinaryIO, root_fd: int, changes: Iterable[Change],
+def write_changes(out: Sink, root_fd: int, changes: Iterable[Change],
                   opaque_dirs: Iterable[str] = ()) -> None:
     """Write a layer tar of ``changes`` (read below the directory ``root_fd``, never
     through a symlink) with OCI whiteouts."""
@@ -500,7 +510,7 @@ def write_changes(out: BinaryIO, root_fd: int, changes: Iterable[Change],
     w.close()
 
 
-def write_tree(out: BinaryIO, root_fd: int) -> None:
+def write_tree(out: Sink, root_fd: int) -> None:
     """Write the whole tree below the directory ``root_fd`` as one flat tar (``docker
     export``), by descriptor and without recursion (deep trees, live containers)."""
     w = TarWriter(out)
