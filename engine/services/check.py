@@ -162,11 +162,11 @@ class Checker:
         root = str(self.store.root) + "/"
         with open("/proc/self/mountinfo") as f:
             mounts = [line.split()[4] for line in f]
-        for m in mounts:
-            if m.startswith(root) and m.endswith("/merged"):
-                cid = Path(m).parent.name
+        for point in mounts:
+            if point.startswith(root) and point.endswith("/merged"):
+                cid = Path(point).parent.name
                 if cid not in running and not self._viewed(cid):
-                    self.report("mount", m, "view mounted for no running container",
+                    self.report("mount", point, "view mounted for no running container",
                                 lambda c=cid: self.engine.driver("overlay").unmount(c))
         trash = self.store.journal.trash_dir
         if trash.is_dir() and os.listdir(trash):

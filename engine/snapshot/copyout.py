@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import BinaryIO
 
 from ..fs import tree
 from ..oci import layertar
@@ -31,7 +30,7 @@ def opened_view(driver: SnapshotDriver, cid: str, chain: list[Layer]) -> Iterato
         yield fd
 
 
-def export(driver: SnapshotDriver, cid: str, chain: list[Layer], out: BinaryIO) -> None:
+def export(driver: SnapshotDriver, cid: str, chain: list[Layer], out: layertar.Sink) -> None:
     """``docker export``: the unified view as one flat tar."""
     with opened_view(driver, cid, chain) as root:
         layertar.write_tree(out, root)
@@ -42,7 +41,7 @@ def diff(driver: SnapshotDriver, cid: str, chain: list[Layer]) -> tuple[list[Cha
     return driver.changes(cid, chain)
 
 
-def layer(driver: SnapshotDriver, cid: str, chain: list[Layer], out: BinaryIO,
+def layer(driver: SnapshotDriver, cid: str, chain: list[Layer], out: layertar.Sink,
           keep_empty: bool = True) -> bool:
     """The read-write layer as an OCI layer tar (``commit``, a build step); False, writing
     nothing, when nothing changed and ``keep_empty`` is off."""
