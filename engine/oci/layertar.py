@@ -187,6 +187,13 @@ class _Extractor:
             # A symlink or file this archive made is refused (``check`` says so first); one
             # from a lower layer (vfs stacks layers in one tree) is hidden by the directory
             # this layer implies, exactly as overlayfs shows it.
+            if self.whiteouts == "overlay" and _is_whiteout_at(parent_fd, name):
+                # this layer deleted the lower ``name`` and brings its own directory there:
+                # in overlayfs's form that is an opaque directory
+                tree.clear_at(parent_fd, name)
+                os.mkdir(name, 0o755, dir_fd=parent_fd)
+                self._opaque_at(parent_fd, name)
+                return True
             if self.whiteouts != "apply":
                 raise _refuse(f"cannot extract into {dirname!r}: {name!r} there is a symlink "
                               "or a file, not a directory")
@@ -205,6 +212,13 @@ class _Extractor:
         tree.clear_at(dir_fd, name)
         self.dirs.forget(rel)
         return False
+
+    def _opaque_at(self, dir_fd: int, name: str) -> None:
+        fd = tree.open_dir_at(dir_fd, name)
+        try:
+            os.setxattr(fd, self.opaque_xattr, b"y")
+        finally:
+            os.close(fd)
 
     def whiteout(self, m: Member) -> None:
         if m.whiteout == "opaque":
@@ -227,11 +241,14 @@ class _Extractor:
             self.dir_meta[""] = (tree.identity(os.fstat(self.dirs.root_fd)), info)
             return
         dir_fd, name = self.parent(rel)
+        over_whiteout = self.whiteouts == "overlay" and _is_whiteout_at(dir_fd, name)
         reused = self.clear(dir_fd, name, rel, keep_dir=info.isdir())
         self.made.add(rel)
         if info.isdir():
             if not reused:
                 os.mkdir(name, 0o700, dir_fd=dir_fd)
+                if over_whiteout:
+                    self._opaque_at(dir_fd, name)
             self.dir_meta[rel] = (tree.identity(tree.lstat_at(dir_fd, name)), info)
             return
         if info.isreg():
@@ -320,6 +337,15 @@ class _Extractor:
             finally:
                 os.close(fd)
         self.dirs.close()
+
+
+def _is_whiteout_at(dir_fd: int, name: str) -> bool:
+    """An overlayfs whiteout (0/0 character device) this extraction made at ``name``."""
+    try:
+        st = tree.lstat_at(dir_fd, name)
+    except FileNotFoundError:
+        return False
+    return stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
 
 
 def _xattrs(m: tarfile.TarInfo) -> list[tuple[str, bytes]]:
