@@ -210,15 +210,18 @@ def _rmdir_at(dir_fd: int, name: str) -> None:
         pass
 
 
-def clear_at(dir_fd: int, name: str) -> None:
+def clear_at(dir_fd: int, name: str, own_parent: bool = True) -> None:
     """Remove whatever ``name`` is below ``dir_fd`` (a whole directory tree included),
-    without following any symlink and without recursion."""
+    without following any symlink and without recursion. ``own_parent=False``: the
+    directory ``dir_fd`` is not ours (the one holding a tree being removed), so its mode is
+    never touched to make the removal work."""
+    unlink, rmdir = (_unlink_at, _rmdir_at) if own_parent else (_unlink_plain, _rmdir_plain)
     try:
         st = lstat_at(dir_fd, name)
     except FileNotFoundError:
         return
     if not stat.S_ISDIR(st.st_mode):
-        _unlink_at(dir_fd, name)
+        unlink(dir_fd, name)
         return
     try:
         top = open_dir_at(dir_fd, name)
@@ -239,7 +242,17 @@ def clear_at(dir_fd: int, name: str) -> None:
                 _unlink_at(entry.dir_fd, entry.name)
     finally:
         os.close(top)
-    _rmdir_at(dir_fd, name)
+    rmdir(dir_fd, name)
+
+
+def _unlink_plain(dir_fd: int, name: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(name, dir_fd=dir_fd)
+
+
+def _rmdir_plain(dir_fd: int, name: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.rmdir(name, dir_fd=dir_fd)
 
 
 def remove_tree(path: str | os.PathLike[str]) -> None:
@@ -251,7 +264,7 @@ def remove_tree(path: str | os.PathLike[str]) -> None:
     except FileNotFoundError:
         return
     try:
-        clear_at(parent_fd, name)
+        clear_at(parent_fd, name, own_parent=False)
     finally:
         os.close(parent_fd)
 
