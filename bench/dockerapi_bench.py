@@ -93,7 +93,9 @@ def get_version(path: Path, runs: int) -> float:
 
 
 def run_true(client: list[str], env: dict[str, str]) -> None:
-    p = subprocess.run([*client, "run", "--rm", "busybox", "true"], env=env,
+    # --network none on both engines: Podman's default network (netavark) would turn on IP
+    # forwarding and NAT on the host, which nothing here may do.
+    p = subprocess.run([*client, "run", "--rm", "--network", "none", "busybox", "true"], env=env,
                        capture_output=True)
     if p.returncode != 0:
         raise RuntimeError(f"{client[0]} run failed: {p.stderr.decode(errors='replace')}")

@@ -47,8 +47,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args or args[0] in ("--help", "help"):
         print(usage())
         return 0
+    from . import faults
     from .services.engine import Engine
 
+    faults.install()
     io = IO.std()
     try:
         engine = Engine(root or default_root(), driver)
@@ -89,6 +91,9 @@ def run() -> None:
         code = 141
     with contextlib.suppress(OSError):
         sys.stderr.flush()
+    from . import faults
+
+    faults.finish()
     os._exit(code)
 
 

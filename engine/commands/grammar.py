@@ -28,6 +28,7 @@ ALIASES = {
     ("image", "prune"): "image prune", ("container", "prune"): "container prune",
     ("system", "df"): "system df", ("system", "info"): "info", ("system", "prune"):
     "system prune", ("system", "service"): "system service",
+    ("system", "check"): "system check",
 }
 for _verb in ("create", "start", "run", "stop", "kill", "pause", "unpause", "commit", "exec",
               "inspect", "diff", "logs", "wait", "export", "top"):
@@ -218,6 +219,10 @@ def parsers() -> dict[str, Parser]:
     p.add_argument("uri", nargs="?", default="",
                    help="unix:///path (default $XDG_RUNTIME_DIR/layerlab.sock, "
                         "/run/layerlab.sock as root) or tcp://127.0.0.1:PORT")
+    p = add("system check", "[OPTIONS]",
+            "Check that the store agrees with itself (LayerLab's own, like fsck)")
+    p.add_argument("--repair", action="store_true", help="Fix what is found")
+    p.add_argument("--format", default="", help="Format output using a Go template")
     p = add("top", "CONTAINER [ps OPTIONS]", "Display the running processes of a container")
     p.add_argument("container")
     p.add_argument("ps_args", nargs=argparse.REMAINDER)

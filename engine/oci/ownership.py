@@ -48,15 +48,18 @@ def tar_xattr_allowed(name: str) -> bool:
     return not name.startswith(PRIVATE_XATTRS)
 
 
-def keep(path: str, m: tarfile.TarInfo) -> IndexEntry | None:
-    """Record member ``m``'s owner on its extracted ``path`` without chown: in the xattr,
-    or as an index entry (returned) for a symlink. Owner 0:0 needs nothing: ours is 0:0."""
+def keep_fd(fd: int, m: tarfile.TarInfo) -> None:
+    """Record member ``m``'s owner on the file or directory it made (open at ``fd``)
+    without chown, in the xattr. Owner 0:0 needs nothing: ours is 0:0."""
+    if (m.uid, m.gid) == (0, 0) or not (m.isreg() or m.isdir()):
+        return
+    kind = stat.S_IFDIR if m.isdir() else stat.S_IFREG
+    os.setxattr(fd, OVERRIDE_XATTR, f"{m.uid}:{m.gid}:0{kind | (m.mode & 0o7777):o}".encode())
+
+
+def index_entry(m: tarfile.TarInfo) -> IndexEntry | None:
+    """The index entry of a symlink member (which cannot carry a ``user.*`` xattr)."""
     if (m.uid, m.gid) == (0, 0):
-        return None
-    if m.isreg() or m.isdir():
-        kind = stat.S_IFDIR if m.isdir() else stat.S_IFREG
-        value = f"{m.uid}:{m.gid}:0{kind | (m.mode & 0o7777):o}".encode()
-        os.setxattr(path, OVERRIDE_XATTR, value, follow_symlinks=False)
         return None
     return [m.uid, m.gid, int(m.mtime), m.linkname]
 
@@ -79,10 +82,12 @@ def set_owner(path: str, uid: int, gid: int) -> None:
     os.setxattr(path, OVERRIDE_XATTR, value, follow_symlinks=False)
 
 
-def override(path: str) -> tuple[int, int] | None:
-    """The owner kept in ``path``'s xattr, if any."""
+def override(target: int | str) -> tuple[int, int] | None:
+    """The owner kept in the xattr of ``target`` (an open descriptor, or a path that is not
+    followed if a symlink), if any."""
     try:
-        raw = os.getxattr(path, OVERRIDE_XATTR, follow_symlinks=False)
+        raw = (os.getxattr(target, OVERRIDE_XATTR) if isinstance(target, int)
+               else os.getxattr(target, OVERRIDE_XATTR, follow_symlinks=False))
     except OSError as e:
         if e.errno in (errno.ENODATA, errno.ENOTSUP, errno.EPERM, errno.ENOENT):
             return None
@@ -104,16 +109,16 @@ class Recorder:
     uid: int = field(default_factory=os.geteuid)  # ours, as this process sees it
     gid: int = field(default_factory=os.getegid)
 
-    def owner(self, host_path: str, rel: str, st: os.stat_result) -> tuple[int, int]:
-        if stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode):
-            kept = override(host_path)
-            if kept is not None:
-                return kept
-        else:
-            entry = self.index.get(rel.lstrip("/"))
-            if entry is not None and int(st.st_mtime) == entry[2] and (
-                    not stat.S_ISLNK(st.st_mode) or os.readlink(host_path) == entry[3]):
-                return int(entry[0]), int(entry[1])
+    def owner(self, rel: str, st: os.stat_result, kept: tuple[int, int] | None = None,
+              link: str = "") -> tuple[int, int]:
+        """``kept``: the file's or directory's xattr owner; ``link``: a symlink's target
+        (an index entry holds while the link is the one unpacked: same target and time)."""
+        if kept is not None:
+            return kept
+        entry = self.index.get(rel.lstrip("/"))
+        if entry is not None and stat.S_ISLNK(st.st_mode) and int(st.st_mtime) == entry[2] \
+                and link == entry[3]:
+            return int(entry[0]), int(entry[1])
         return (0 if st.st_uid == self.uid else st.st_uid,
                 0 if st.st_gid == self.gid else st.st_gid)
 

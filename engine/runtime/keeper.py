@@ -193,12 +193,11 @@ class Keeper:
         os.waitpid(pid, 0)
         return _answer(data)
 
-    def stream(self, fn: Callable[[BinaryIO], None], out: BinaryIO) -> None:
+    def stream(self, fn: Callable[[BinaryIO], T], out: BinaryIO) -> T:
         """``fn(pipe)`` inside the keeper, copying what it writes to ``out`` as it comes
-        (layer tars: commit, export)."""
+        (layer tars: commit, export); its return value."""
         if inside(self.store):
-            fn(out)
-            return
+            return fn(out)
         rec = self.ensure()
         data_r, data_w = os.pipe2(os.O_CLOEXEC)
         err_r, err_w = os.pipe2(os.O_CLOEXEC)
@@ -210,7 +209,7 @@ class Keeper:
             try:
                 self.join(rec)
                 with os.fdopen(data_w, "wb") as raw:
-                    fn(_Pipe(raw))  # type: ignore[arg-type]
+                    answer = ("ok", fn(_Pipe(raw)))  # type: ignore[arg-type]
             except BaseException as e:
                 answer = ("err", _portable(e))
             _send(err_w, answer)
@@ -225,7 +224,8 @@ class Keeper:
             data = _read_all(err_r)
             os.close(err_r)
             os.waitpid(pid, 0)
-        _answer(data)
+        result: T = _answer(data)
+        return result
 
     def stop(self) -> bool:
         """Kill the keeper (its namespaces live on while a container's monitor is in

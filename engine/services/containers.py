@@ -12,14 +12,15 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..errors import Conflict, InvalidArgument, NotFound
 from ..fs.atomic import atomic_write
-from ..oci import imageconfig, instructions, ownership
+from ..oci import imageconfig, instructions
 from ..oci import reference as refs
 from ..oci.changes import Change
-from ..oci.digest import short
-from ..oci.layertar import write_changes, write_tree
+from ..oci.digest import digest, short
 from ..runtime.spec import merged_env
+from ..snapshot import copyout
 from ..store.containers import Container, now
 from ..store.images import Image
+from ..store.journal import Intent
 from ..store.layers import Layer
 from ..store.names import NAME_RE, new_id, random_name
 
@@ -166,6 +167,12 @@ class Containers:
         driver = self.engine.driver()
         c = Container(cid, name, now(), img.id, image_ref, driver.name, config,
                       [layer.chain_id for layer in chain], opts.host_config())
+        with self.store.journal.intent("create", cid=cid):
+            self._make(c, driver, chain, hostname)
+        return c
+
+    def _make(self, c: Container, driver: Any, chain: list[Layer], hostname: str) -> None:
+        containers, cid = self.store.containers, c.ID
         try:
             driver.prepare(cid, chain)
             d = containers.dir(cid)
@@ -180,7 +187,6 @@ class Containers:
             driver.remove(cid)
             containers.delete(cid)
             raise
-        return c
 
     # -- remove ------------------------------------------------------------------------
     def remove(self, name: str, force: bool = False) -> Container:
@@ -191,16 +197,26 @@ class Containers:
                 raise Conflict(
                     f'cannot remove container "/{c.Name}": container is {c.State.Status}: '
                     "stop the container before removing or force remove")
+            from .tasks import KILL_WAIT
+
             self.engine.tasks.kill_all(c)
-            self.engine.tasks.wait_exit(c, None)
+            if not self.engine.tasks.wait_exit(c, KILL_WAIT):
+                self.engine.tasks.abandon(c)  # never hang on a PID 1 that will not go
         self.remove_stopped(c.ID)
         return c
 
     def remove_stopped(self, cid: str) -> None:
+        """Remove a stopped container: announced first, so a kill half-way is finished by
+        the next command; its image's layers go too if ``rmi -f`` left them to it."""
         with self.store.lock():
             c = self.store.containers.get(cid)
-            self.engine.driver(c.Driver).remove(cid)
-            self.store.containers.delete(cid)
+            with self.store.journal.intent("rm", cid=cid) as intent:
+                self.engine.driver(c.Driver).remove(cid)
+                self.store.containers.delete(cid)
+                if c.Image and not self.store.images.exists(c.Image):
+                    from .images import Removed
+
+                    self.engine.images.gc_layers(Removed(), intent)
 
     def prune(self) -> tuple[list[str], int]:
         """Remove every stopped container; (their IDs, bytes of RW layers reclaimed)."""
@@ -217,7 +233,7 @@ class Containers:
     def diff(self, name: str) -> list[Change]:
         """S4: A/C/D changes in the container's RW layer."""
         c = self.get(name)
-        return self.engine.driver(c.Driver).changes(c.ID, self.chain(c))[0]
+        return copyout.diff(self.engine.driver(c.Driver), c.ID, self.chain(c))[0]
 
     def rw_size(self, c: Container) -> int:
         """Bytes of file content in the RW layer (``ps -s``, ``system df``), as Docker counts."""
@@ -235,22 +251,20 @@ class Containers:
         instead of a layer (caller holds the store lock)."""
         return self._commit_changes(c, pause=False, keep_empty=False)
 
-    def _commit_changes(self, c: Container, pause: bool, keep_empty: bool) -> Layer | None:
+    def _commit_changes(self, c: Container, pause: bool, keep_empty: bool,
+                        intent: Intent | None = None) -> Layer | None:
         """The RW layer as a layer tar in the content store. A running container is frozen
         meanwhile (``pause``), so the layer is one consistent instant."""
         with self.engine.tasks.frozen(c, pause):
             driver = self.engine.driver(c.Driver)
             chain = self.chain(c)
-            diff, opaque = driver.changes(c.ID, chain)
-            if not diff and not keep_empty:
-                return None
-
-            def write(out: BinaryIO) -> None:
-                owners = ownership.recorder(driver.owner_index(c.ID, chain))
-                write_changes(out, driver.source(c.ID), diff, opaque, owners)
-
             with self.store.content.writer() as w:
-                self.engine.stream_from_store(write, w)  # type: ignore[arg-type]
+                if not self.engine.stream_from_store(  # in a rootless store's keeper
+                        lambda out: copyout.layer(driver, c.ID, chain, out, keep_empty), w):
+                    return None
+                dgst = "sha256:" + w.hash.hexdigest()
+                if intent is not None and not self.store.content.has(dgst):
+                    intent.note(new_blobs=[dgst])
                 diff_id = w.commit()
         return self.store.layers.register(diff_id, chain[-1].chain_id if chain else "")
 
@@ -271,23 +285,27 @@ class Containers:
                                  if not e.startswith("HOSTNAME=")]
             for line in changes or []:
                 instructions.apply(run_config, line)
-            layer = self._commit_changes(c, pause, keep_empty=True)
-            assert layer is not None
-            config = imageconfig.append_layer(
-                base, created=now(), created_by=" ".join(c.command), diff_id=layer.diff_id,
-                run_config=run_config, author=author, comment=message, container=c.ID)
-            return self.engine.images.put(config, parent=c.Image if img else "", tag=ref)
+            tags = [str(refs.parse(ref))] if ref else []
+            with self.store.journal.intent("commit", tags=tags,
+                                           tags_before={t: self.store.images.refs().get(t, "")
+                                                        for t in tags}) as intent:
+                layer = self._commit_changes(c, pause, keep_empty=True, intent=intent)
+                assert layer is not None
+                config = imageconfig.append_layer(
+                    base, created=now(), created_by=" ".join(c.command),
+                    diff_id=layer.diff_id, run_config=run_config, author=author,
+                    comment=message, container=c.ID)
+                image_id = digest(imageconfig.encode(config))
+                intent.note(new_images=[image_id])
+                self.engine.images.put(config, parent=c.Image if img else "", tag=ref)
+                intent.note(done=True)
+                return image_id
 
     def export(self, name: str, out: BinaryIO) -> None:
         """S20: the container's unified view as one flat tar, no metadata."""
         c = self.get(name)
         driver, chain = self.engine.driver(c.Driver), self.chain(c)
-
-        def write(pipe: BinaryIO) -> None:
-            with driver.view(c.ID, chain) as root:
-                write_tree(pipe, root, ownership.recorder(driver.owner_index(c.ID, chain)))
-
-        self.engine.stream_from_store(write, out)
+        self.engine.stream_from_store(lambda pipe: copyout.export(driver, c.ID, chain, pipe), out)
 
     def never_ran(self, c: Container) -> bool:
         """Created and never started: its read-write layer holds only what was copied in."""
@@ -338,24 +356,24 @@ class Containers:
 
     def logs(self, name: str, follow: bool = False, tail: int | None = None,
              cancelled: Callable[[], bool] = lambda: False) -> Iterator[LogEntry]:
-        """Log entries (the last ``tail`` only, if given); with ``follow``, keep reading
-        until the container stops, or until ``cancelled()`` says the reader has gone."""
+        """Log entries (the last ``tail`` only, read from the end); with ``follow``, keep
+        reading until the container stops, or until ``cancelled()`` says the reader has
+        gone."""
         from ..runtime import logs
 
         c = self.get(name)
         path = str(self.state_dir(c) / "container.log")
-        skip = 0
+        start = 0
         if tail is not None:
-            past = list(logs.read(path))
-            skip = len(past) - tail if tail < len(past) else 0
-            if not follow:
-                yield from past[skip:]
-                return
-        if not follow:
+            last, start = logs.tail(path, tail)
+            yield from last
+        elif not follow:
             yield from logs.read(path)
             return
+        if not follow:
+            return
         with open(path, "ab+") as f:
-            f.seek(0)
+            f.seek(start)
             pending = b""
             while not cancelled():
                 alive = self.store.containers.monitor_alive(c.ID)
@@ -364,9 +382,7 @@ class Containers:
                 *lines, pending = pending.split(b"\n")
                 for line in lines:
                     entry = logs.parse(line)
-                    if entry and skip:
-                        skip -= 1
-                    elif entry:
+                    if entry:
                         yield entry
                 if not chunk and not alive:
                     return

@@ -24,6 +24,7 @@ from ..snapshot import DRIVERS, SnapshotDriver, make_driver
 from ..store import Store
 from .containers import Containers
 from .images import Images
+from .recovery import Recovery
 from .system import System
 from .tasks import Tasks
 
@@ -43,6 +44,12 @@ class Engine:
         self.containers = Containers(self)
         self.tasks = Tasks(self)
         self.system = System(self)
+        self.recovery = Recovery(self)
+        self.store.on_lock = self._recover
+
+    def _recover(self) -> None:
+        if self.recovery.needed():
+            self.recovery.run()
 
     def driver(self, name: str | None = None) -> SnapshotDriver:
         """The snapshot driver ``name`` (default: this engine's), made once."""
@@ -75,9 +82,6 @@ class Engine:
         keeper's namespaces for a rootless store, else right here."""
         return self.keeper.call(fn, *args) if self.rootless else fn(*args)
 
-    def stream_from_store(self, fn: Callable[[BinaryIO], None], out: BinaryIO) -> None:
-        """``fn(out)`` as ``in_store`` runs it, its output copied to ``out``."""
-        if self.rootless:
-            self.keeper.stream(fn, out)
-        else:
-            fn(out)
+    def stream_from_store(self, fn: Callable[[BinaryIO], T], out: BinaryIO) -> T:
+        """``fn(out)`` as ``in_store`` runs it, its output copied to ``out``; its result."""
+        return self.keeper.stream(fn, out) if self.rootless else fn(out)

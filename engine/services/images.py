@@ -10,11 +10,12 @@ from ..errors import Conflict, InvalidArgument
 from ..oci import imageconfig, instructions
 from ..oci import reference as refs
 from ..oci.changes import Change
-from ..oci.digest import chain_ids, short
+from ..oci.digest import chain_ids, digest, short
 from ..oci.layertar import tar_changes
 from ..snapshot import DRIVERS
 from ..store.containers import ZERO_TIME, Container, now
 from ..store.images import Image
+from ..store.journal import Intent
 from ..store.layers import Layer
 
 if TYPE_CHECKING:
@@ -137,18 +138,27 @@ class Images:
         run_config: dict[str, Any] = {}
         for line in changes or []:
             instructions.apply(run_config, line)
-        diff_id = self.store.layers.ingest(src, "import")
-        with self.store.lock():
-            try:
-                self.store.layers.register(diff_id)
-            except InvalidArgument:
-                if not any(lay.diff_id == diff_id for lay in self.store.layers.all()):
-                    self.store.content.delete(diff_id)
-                raise
-            config = imageconfig.append_layer(
-                None, created=now(), created_by="", diff_id=diff_id, run_config=run_config,
-                comment=message or f"Imported from {source_name}")
-            return self.put(config, tag=ref)
+        tags = [str(refs.parse(ref))] if ref else []
+        with self.store.journal.intent("import", tags=tags) as intent:
+            diff_id, new = self.store.layers.ingest_new(
+                src, "import", lambda d: intent.note(new_blobs=[d]))
+            with self.store.lock():
+                try:
+                    self.store.layers.register(diff_id)
+                except InvalidArgument:
+                    if new:
+                        self.store.content.delete(diff_id)
+                    raise
+                config = imageconfig.append_layer(
+                    None, created=now(), created_by="", diff_id=diff_id,
+                    run_config=run_config, comment=message or f"Imported from {source_name}")
+                raw = imageconfig.encode(config)
+                image_id = digest(raw)
+                intent.note(new_images=[] if self.exists(image_id) else [image_id],
+                            tags_before={t: self.refs().get(t, "") for t in tags})
+                self.put(config, tag=ref)
+                intent.note(done=True)
+                return image_id
 
     # -- reading ---------------------------------------------------------------------------
     def history(self, ref: str) -> list[HistoryRow]:
@@ -240,36 +250,46 @@ class Images:
             if children and not force:
                 raise Conflict(f"conflict: unable to delete {short(image_id)} (must be forced) "
                                "- image has dependent child images")
-            for t in img.tags:
-                store.untag(t)
-                out.lines.append(("Untagged", t))
-            self._delete_chain(img, out)
-            for child in children:  # forced: the children keep their layers, lose the link
-                store.unlink_parent(child.id)
-            self.gc_layers(out)
+            chain = self._chain_to_delete(img)
+            with self.store.journal.intent("rmi", images=[i.id for i in chain],
+                                           tags=img.tags) as intent:
+                for t in img.tags:
+                    store.untag(t)
+                    out.lines.append(("Untagged", t))
+                for victim in chain:
+                    store.delete(victim.id)
+                    out.lines.append(("Deleted", victim.id))
+                for child in children:  # forced: the children keep their layers, lose the link
+                    store.unlink_parent(child.id)
+                self.gc_layers(out, intent)
             return out
 
-    def _delete_chain(self, img: Image, out: Removed) -> None:
-        """Delete ``img`` and then its untagged, childless, unused intermediate parents."""
+    def _chain_to_delete(self, img: Image) -> list[Image]:
+        """``img`` and then its untagged, unused intermediate parents that have no other
+        child: what ``rmi`` deletes, decided before anything is (the intent lists it)."""
         store = self.store.images
-        current: Image | None = img
-        while current is not None:
-            store.delete(current.id)
-            out.lines.append(("Deleted", current.id))
-            parent = current.parent
-            current = None
-            if parent and store.exists(parent):
-                p = store.get(parent)
-                if not p.tags and not store.children(p.id) and not self.users(p.id):
-                    current = p
+        chain = [img]
+        while chain[-1].parent and store.exists(chain[-1].parent):
+            p = store.get(chain[-1].parent)
+            if p.tags or self.users(p.id) or [c for c in store.children(p.id)
+                                              if c.id != chain[-1].id]:
+                break
+            chain.append(p)
+        return chain
 
-    def gc_layers(self, out: Removed) -> None:
-        """Delete the layers no image or container needs (caller holds the store lock)."""
+    def gc_layers(self, out: Removed, intent: Intent | None = None) -> None:
+        """Delete the layers no image or container needs (caller holds the store lock);
+        the blobs that may go are announced in ``intent`` first, so a kill between a
+        layer's record and its blob leaves recovery the list."""
         keep: set[str] = set()
         for img in self.store.images.all():
             keep.update(chain_ids(img.diff_ids))
         for c in self.store.containers.all():
             keep.update(c.Layers)
+        keep.update(self.store.journal.protected())
+        if intent is not None:
+            intent.note(blobs=sorted({lay.diff_id for lay in self.store.layers.all()
+                                      if lay.chain_id not in keep}))
         deleted = self.store.layers.delete_unused(keep)
         for layer in deleted:
             out.lines.append(("Deleted", layer.chain_id))
@@ -282,7 +302,7 @@ class Images:
         leaves first, so the untagged parents they free go too."""
         out = Removed()
         store = self.store.images
-        with self.store.lock():
+        with self.store.lock(), self.store.journal.intent("prune") as intent:
             used = {c.Image for c in self.store.containers.all()}
             while True:
                 images = store.all()
@@ -292,12 +312,14 @@ class Images:
                 if not victims:
                     break
                 for img in victims:
+                    intent.note(images=[*intent.data.get("images", []), img.id],
+                                tags=[*intent.data.get("tags", []), *img.tags])
                     for t in img.tags:
                         store.untag(t)
                         out.lines.append(("untagged", t))
                     store.delete(img.id)
                     out.lines.append(("deleted", img.id))
-            self.gc_layers(out)
+            self.gc_layers(out, intent)
         return out
 
 

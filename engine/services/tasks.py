@@ -35,6 +35,7 @@ from ..runtime.confine import Confinement, Plan
 from ..runtime.devices import DeviceCgroup
 from ..runtime.spec import Attach, ContainerSpec, ProcessSpec, merged_env
 from ..store.containers import ZERO_TIME, Container, now
+from .recovery import mark_running, unmark_running
 
 if TYPE_CHECKING:
     from ..runtime.isolation import Isolation
@@ -50,6 +51,9 @@ class Process:
     pid: int
     ppid: int
     cmd: str
+
+
+KILL_WAIT = 10.0  # seconds after SIGKILL before stop/rm -f stop waiting for the monitor
 
 
 class Tasks:
@@ -143,9 +147,11 @@ class Tasks:
             exited=lambda code: self._on_exited(c.ID, code),
             failed=lambda code, msg: self._on_failed(c.ID, code, msg),
         )
+        mark_running(self.store.root, c.ID)
         try:
             return monitor.spawn(spec, attach, hooks)
         except EngineError:
+            unmark_running(self.store.root, c.ID)
             with contextlib.suppress(OSError):
                 driver.unmount(c.ID)
             raise
@@ -205,6 +211,7 @@ class Tasks:
             self.engine.driver(c.Driver).unmount(cid)
         self.store.containers.update_state(cid, Status="exited", Running=False, Paused=False,
                                            Pid=0, ExitCode=code, FinishedAt=now(), MonitorPid=0)
+        unmark_running(self.store.root, cid)
         if c.HostConfig.get("AutoRemove"):
             with contextlib.suppress(NotFound):
                 self.engine.containers.remove_stopped(cid)
@@ -228,8 +235,29 @@ class Tasks:
                 os.close(pidfd)
             if not ready:
                 return False
+        if c.State.MonitorPid and timeout is not None:
+            # the monitor records the exit; a PID 1 stuck exiting (its namespace holds a
+            # process whose parent never reaps it) keeps the monitor waiting: bounded too
+            with contextlib.suppress(ProcessLookupError):
+                mfd = os.pidfd_open(c.State.MonitorPid)
+                try:
+                    ready, _, _ = select.select([mfd], [], [], timeout)
+                finally:
+                    os.close(mfd)
+                if not ready:
+                    return False
         self.store.containers.wait_monitor(c.ID)
         return True
+
+    def abandon(self, c: Container) -> None:
+        """The container would not die within the bound: kill its monitor (its init dies
+        with it), then everything left in its cgroup; recovery records the exit."""
+        from .recovery import stop_leftovers
+
+        if c.State.MonitorPid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(c.State.MonitorPid, signal.SIGKILL)
+        stop_leftovers(self.engine, c.ID)
 
     def wait(self, name: str) -> int:
         """Block until the container stops; its exit code."""
@@ -250,7 +278,8 @@ class Tasks:
             self._send(c, signum)
             if not self.wait_exit(c, grace):
                 self.kill_all(c)
-        self.wait_exit(c, None)
+        if not self.wait_exit(c, KILL_WAIT):
+            self.abandon(c)
         return self.store.containers.get(c.ID)
 
     def kill_all(self, c: Container) -> None:

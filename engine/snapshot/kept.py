@@ -39,11 +39,13 @@ class KeptDriver(SnapshotDriver):
     def prepare(self, cid: str, chain: list[Layer]) -> None:
         self.keeper.call(self.inner.prepare, cid, chain)
 
-    def mount(self, cid: str, chain: list[Layer]) -> Path:
-        return self.keeper.call(self.inner.mount, cid, chain)
+    # The base class's mount/unmount/view keep their locks and reader counts in the
+    # store (reachable from here); only the mounting itself happens in the keeper.
+    def _mount(self, cid: str, chain: list[Layer]) -> Path:
+        return self.keeper.call(self.inner._mount, cid, chain)
 
-    def unmount(self, cid: str) -> None:
-        self.keeper.call(self.inner.unmount, cid)
+    def _unmount(self, cid: str) -> None:
+        self.keeper.call(self.inner._unmount, cid)
 
     def is_mounted(self, cid: str) -> bool:
         return self.keeper.call(self.inner.is_mounted, cid)
@@ -81,10 +83,5 @@ class KeptDriver(SnapshotDriver):
 
     @contextlib.contextmanager
     def view(self, cid: str, chain: list[Layer]) -> Iterator[Path]:
-        was_mounted = self.is_mounted(cid)
-        path = self.mount(cid, chain)
-        try:
+        with super().view(cid, chain) as path:
             yield self.reachable(path)
-        finally:
-            if not was_mounted:
-                self.unmount(cid)

@@ -13,9 +13,11 @@ import stat
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from ..fs.atomic import atomic_write, remove_tree
+from ..fs import tree
+from ..fs.atomic import atomic_write, private_dir
 from ..oci import layertar, ownership
 from ..oci.changes import Change
+from ..store.journal import discard
 from ..store.layers import Layer
 from . import SnapshotDriver
 
@@ -81,13 +83,14 @@ class VfsDriver(SnapshotDriver):
 
     def prepare(self, cid: str, chain: list[Layer]) -> None:
         root = self.rootfs(cid)
-        root.mkdir(parents=True)
+        private_dir(self.dir(cid))
+        root.mkdir()
         os.chmod(root, 0o755)
         owners: dict[str, ownership.IndexEntry] = {}
         for layer in chain:
             with self.layers.open_tar(layer) as f:
                 owners.update(layertar.extract(f, root, "apply"))
-        if owners:
+        if owners:  # an unprivileged store's symlinks that belong to others (ownership.py)
             atomic_write(self.dir(cid) / "owners.json", json.dumps(owners).encode())
 
     def owner_index(self, cid: str, chain: list[Layer]) -> dict[str, list[Any]]:
@@ -97,10 +100,10 @@ class VfsDriver(SnapshotDriver):
             return {}
         return found
 
-    def mount(self, cid: str, chain: list[Layer]) -> Path:
+    def _mount(self, cid: str, chain: list[Layer]) -> Path:
         return self.rootfs(cid)
 
-    def unmount(self, cid: str) -> None:
+    def _unmount(self, cid: str) -> None:
         return None
 
     def is_mounted(self, cid: str) -> bool:
@@ -108,21 +111,17 @@ class VfsDriver(SnapshotDriver):
 
     def changes(self, cid: str, chain: list[Layer]) -> tuple[list[Change], list[str]]:
         index = image_index(chain, self.layers.open_tar)
-        root = str(self.rootfs(cid))
         owners = ownership.recorder(self.owner_index(cid, chain))
         seen: set[str] = set()
         out: list[Change] = []
-        for dirpath, dirnames, filenames in os.walk(root, onerror=ownership.unreadable):
-            base = os.path.relpath(dirpath, root)
-            for name in dirnames + filenames:
-                rel = name if base == "." else f"{base}/{name}"
-                seen.add(rel)
-                st = os.lstat(os.path.join(dirpath, name))
-                old = index.get(rel)
+        with tree.opened_dir(self.rootfs(cid)) as root:  # by descriptor: it may be live
+            for e in tree.walk(root, sort=False):
+                seen.add(e.rel)
+                old = index.get(e.rel)
                 if old is None:
-                    out.append(Change("A", "/" + rel))
-                elif self._differs(old, st, os.path.join(dirpath, name), rel, owners):
-                    out.append(Change("C", "/" + rel))
+                    out.append(Change("A", "/" + e.rel))
+                elif self._differs(old, e, owners):
+                    out.append(Change("C", "/" + e.rel))
         for rel in index:
             parent = posixpath.dirname(rel)
             if rel not in seen and (not parent or parent in seen):
@@ -130,15 +129,27 @@ class VfsDriver(SnapshotDriver):
         return sorted(out, key=lambda c: c.path), []
 
     @staticmethod
-    def _differs(old: Entry, st: os.stat_result, path: str, rel: str,
-                 owners: ownership.Recorder | None) -> bool:
+    def _differs(old: Entry, e: tree.Entry, owners: ownership.Recorder | None) -> bool:
+        """``owners``: an unprivileged store's, where the owner on disk is always ours."""
+        st, dir_fd, name = e.st, e.dir_fd, e.name
         if stat.S_IFMT(st.st_mode) != old.kind or stat.S_IMODE(st.st_mode) != old.mode:
             return True
-        owner = (st.st_uid, st.st_gid) if owners is None else owners.owner(path, rel, st)
+        owner = (st.st_uid, st.st_gid)
+        if owners is not None:
+            kept, link = None, ""
+            path = f"/proc/self/fd/{dir_fd}/{name}"
+            if stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode):
+                kept = ownership.override(path)
+            elif stat.S_ISLNK(st.st_mode):
+                link = os.readlink(name, dir_fd=dir_fd)
+            owner = owners.owner(e.rel, st, kept, link)
         if owner != (old.uid, old.gid):
             return True
         if old.kind == stat.S_IFLNK:
-            return os.readlink(path) != old.link
+            try:
+                return os.readlink(name, dir_fd=dir_fd) != old.link
+            except OSError:
+                return True
         if old.kind == stat.S_IFREG and st.st_size != old.size:
             return True
         return int(st.st_mtime) != old.mtime
@@ -150,4 +161,4 @@ class VfsDriver(SnapshotDriver):
         return {"Dir": str(self.rootfs(cid))}
 
     def remove(self, cid: str) -> None:
-        remove_tree(self.dir(cid))
+        discard(self.root.parent, self.dir(cid))

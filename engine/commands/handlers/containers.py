@@ -238,9 +238,11 @@ def cmd_diff(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
 
 
 def cmd_logs(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
-    if args.tail != "all" and not args.tail.isdigit():
-        raise UsageError(f"invalid value for --tail: {args.tail!r} (a number or all)")
-    tail = None if args.tail == "all" else int(args.tail)
+    tail = None
+    if args.tail != "all":
+        if not args.tail.isdigit():
+            raise UsageError(f"invalid value for --tail: {args.tail!r} (a number or all)")
+        tail = int(args.tail)
     for entry in engine.containers.logs(args.container, follow=args.follow, tail=tail):
         stream = io.stdout if entry.stream == "stdout" else io.stderr
         stamp = (entry.time + " ").encode() if args.timestamps else b""

@@ -58,6 +58,25 @@ def cmd_system_df(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
     return Table("df", rows, DF_COLUMNS, args.format)
 
 
+CHECK_COLUMNS = [("Kind", "KIND"), ("Object", "OBJECT"), ("Problem", "PROBLEM"),
+                 ("Action", "ACTION")]
+
+
+def cmd_system_check(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
+    """Report (and with ``--repair`` fix) every inconsistency of the store; exit 1 while
+    any is left unrepaired."""
+    from ...services.check import Checker
+
+    found = Checker(engine).run(repair=args.repair)
+    if not found and not args.format:
+        return Lines(["The store is consistent."])
+    rows = [{"Kind": f.kind, "Object": f.object, "Problem": f.problem,
+             "Action": "repaired" if f.repaired else
+             ("could not repair" if args.repair else "run with --repair")} for f in found]
+    exit_code = 1 if any(not f.repaired for f in found) else 0
+    return Table("check", rows, CHECK_COLUMNS, args.format, exit_code=exit_code)
+
+
 def cmd_info(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
     info = engine.system.info()
     if args.format:
