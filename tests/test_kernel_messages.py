@@ -280,3 +280,14 @@ def test_without_isolation_run_explains_and_image_commands_work(tmp_path: Path,
 def test_interactive_terminal_flags_get_a_hint(kernel: KernelSession) -> None:
     e = ok(kernel.execute("docker run --rm -it busybox sh"))
     assert "no terminal" in e.stream("stderr") and "heredoc" in e.stream("stderr")
+
+
+def test_layer_explorer_view_has_every_layer_and_the_text_twin(seeded: KernelSession) -> None:
+    bundle = only_bundle(seeded.execute("docker image explore seed:1"))
+    assert bundle["text/plain"] == cli("image", "explore", "seed:1")
+    html = bundle["text/html"]
+    assert html.count('<details style="border-top') == 2  # busybox's layer and the commit's
+    assert "/greeting" in html and "/etc/group" in html and "whiteout" in html
+    assert "efficiency" in html and "Files after this layer" in html
+    e = ok(seeded.execute("docker image explore --format json seed:1"))
+    assert not e.bundles() and json.loads(e.stream())["Layers"][1]["Changes"]

@@ -26,6 +26,7 @@ ALIASES = {
     ("container", "ls"): "ps", ("container", "list"): "ps", ("container", "rm"): "rm",
     ("image", "ls"): "images", ("image", "list"): "images", ("image", "rm"): "rmi",
     ("image", "prune"): "image prune", ("container", "prune"): "container prune",
+    ("image", "explore"): "image explore",
     ("system", "df"): "system df", ("system", "info"): "info", ("system", "prune"):
     "system prune",
 }
@@ -200,6 +201,11 @@ def parsers() -> dict[str, Parser]:
     p = add("image prune", "[OPTIONS]", "Remove unused images")
     p.add_argument("-a", "--all", action="store_true", help="Remove all unused images")
     p.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
+    p = add("image explore", "[OPTIONS] IMAGE",
+            "Show each layer's added, modified and deleted files, and the wasted bytes")
+    p.add_argument("--format", default="",
+                   help="'json' (every layer's changes) or a Go template over that JSON")
+    p.add_argument("image")
     p = add("system df", "[OPTIONS]", "Show docker disk usage")
     p.add_argument("-v", "--verbose", action="store_true", help="Show detailed information")
     p.add_argument("--format", default="", help="Format output using a Go template")

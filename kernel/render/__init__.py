@@ -17,6 +17,7 @@ from layerlab.engine import (
     Committed,
     Document,
     EngineError,
+    Explored,
     Graph,
     History,
     Result,
@@ -25,6 +26,7 @@ from layerlab.engine import (
 
 from .build import render_build
 from .changes import render_changes
+from .explore import render_explore
 from .graph import focus
 from .graphview import draw, graph_html
 from .jsontree import inspect_html
@@ -55,6 +57,8 @@ def render(result: Result, engine: Any) -> list[Output]:
     if isinstance(result, Document) and not result.template and result.kind in (
             "container", "image", ""):
         return [_inspect_output(result)]
+    if isinstance(result, Explored) and not result.template:
+        return [Output({"text/plain": result.text(), "text/html": render_explore(result)})]
     if isinstance(result, Changes):
         return [Output({"text/plain": result.text(), "text/html": render_changes(result)})]
     if isinstance(result, Build) and not result.quiet:
