@@ -291,3 +291,18 @@ def test_layer_explorer_view_has_every_layer_and_the_text_twin(seeded: KernelSes
     assert "efficiency" in html and "Files after this layer" in html
     e = ok(seeded.execute("docker image explore --format json seed:1"))
     assert not e.bundles() and json.loads(e.stream())["Layers"][1]["Changes"]
+
+
+def test_container_monitors_have_their_own_process_title(kernel: KernelSession) -> None:
+    """A monitor forked by the kernel does not show in `ps` as another kernel."""
+    cid = ok(kernel.execute("docker run -d --name titled busybox sleep 60")).stream().strip()
+    titles = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                titles.append((proc / "cmdline").read_bytes().replace(b"\0", b" ").decode())
+            except OSError:
+                continue
+    assert any(t.strip() == f"layerlab-monitor {cid[:12]}" for t in titles), titles
+    assert not any(cid[:12] in t and "layerlab.kernel" in t for t in titles)
+    ok(kernel.execute("docker rm -f titled"))

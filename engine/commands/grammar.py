@@ -37,6 +37,11 @@ for _verb in ("history", "inspect", "save", "load", "tag", "import", "pull", "pu
     ALIASES[("image", _verb)] = _verb
 
 
+# Commands whose CONTAINER must be running (Docker refuses the others): completion offers
+# only running containers there.
+NEEDS_RUNNING = frozenset({"stop", "kill", "pause", "exec", "top"})
+
+
 def _p(name: str, usage: str, summary: str) -> Parser:
     return Parser(prog=f"docker {name}", usage=f"docker {name} {usage}", description=summary,
                   add_help=False)
@@ -97,7 +102,7 @@ def parsers() -> dict[str, Parser]:
     _format(p)
     p = add("images", "[OPTIONS] [REPOSITORY[:TAG]]", "List images")
     p.add_argument("-a", "--all", action="store_true", help="Show all images (incl. intermediates)")
-    p.add_argument("--tree", action="store_true", help="Show the layer graph")
+    p.add_argument("--tree", action="store_true", help="Show the layer graph (layers by diffID)")
     p.add_argument("-f", "--filter", action="append", default=[], help="Filter output")
     p.add_argument("--digests", action="store_true", help="Show digests")
     _format(p)

@@ -19,6 +19,8 @@ import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import setproctitle
+
 from ..errors import RuntimeFailure
 from ..linux import syscalls as sc
 from . import logs, users
@@ -125,6 +127,9 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
              ready_w: int, exit_w: int | None) -> None:  # pragma: no cover - forked
     """Body of the monitor process; never returns."""
     try:
+        # forked from whoever started the container (the CLI, a notebook kernel): named
+        # after its job, so `ps` does not show it as a leaked copy of that process
+        setproctitle.setproctitle(f"layerlab-monitor {spec.id[:12]}")
         for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGPIPE, signal.SIGTSTP):
             signal.signal(sig, signal.SIG_IGN)
         lock = os.open(os.path.join(spec.state_dir, "monitor.lock"),
