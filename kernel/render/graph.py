@@ -121,32 +121,32 @@ def picture(g: Graph, shared: dict[str, list[str]], fold: bool = False) -> Pictu
 
     node_of: dict[str, str] = {}  # layer chainID → the node drawing it
     layers = {lay["id"]: lay for lay in g.layers}
-    for lay in sorted(g.layers, key=lambda x: x["id"]):
-        lid = lay["id"]
-        if lid in node_of:
-            continue
+    starts = [lid for lid in sorted(layers) if fold and plain(lid)
+              and not (layers[lid]["parent"] in layers and plain(layers[lid]["parent"]))]
+    for lid in starts:  # a run: from its first plain layer up while the next is plain
         run = [lid]
-        if fold and plain(lid) and not (lay["parent"] in layers and plain(lay["parent"])):
-            while plain(run[-1]) and plain(children[run[-1]][0]):
-                run.append(children[run[-1]][0])
-            run = run if len(run) > 1 else [lid]
-        if len(run) > 1:
-            key = _key("F", run[0])
-            pic.nodes.append(_fold_node(key, [layers[r] for r in run]))
-            pic.folded_layers += len(run)
-            pic.hidden_intermediates += sum(len(on_layer.get(r, [])) for r in run)
-            for r in run:
-                node_of[r] = key
-        else:
+        while plain(children[run[-1]][0]):
+            run.append(children[run[-1]][0])
+        if len(run) < 2:
+            continue
+        key = _key("F", lid)
+        pic.nodes.append(_fold_node(key, [layers[r] for r in run]))
+        pic.folded_layers += len(run)
+        pic.hidden_intermediates += sum(len(on_layer.get(r, [])) for r in run)
+        node_of.update((r, key) for r in run)
+    for lid in sorted(layers):
+        if lid not in node_of:
             node_of[lid] = _key("L", lid)
-            pic.nodes.append(_layer_node(lay, shared.get(lid, [])))
+            inter = [i for i in on_layer.get(lid, []) if i["intermediate"]]
+            pic.nodes.append(_layer_node(layers[lid], shared.get(lid, []), inter))
     for lay in g.layers:
         parent = lay["parent"]
         if parent in node_of and node_of[parent] != node_of[lay["id"]]:
             pic.edges.append((node_of[parent], node_of[lay["id"]], {}))
     for lid, imgs in sorted(on_layer.items()):
-        if fold and node_of.get(lid, "").startswith("F"):
-            continue
+        if (fold and node_of.get(lid, "").startswith("F")) or (
+                lid in node_of and all(i["intermediate"] for i in imgs)):
+            continue  # folded away, or intermediates: named inside their layer's node
         key = _key("I", lid)
         pic.nodes.append(_images_node(key, imgs))
         if lid in node_of:
@@ -159,15 +159,23 @@ def picture(g: Graph, shared: dict[str, list[str]], fold: bool = False) -> Pictu
     return pic
 
 
-def _layer_node(lay: dict[str, Any], who: list[str]) -> Node:
+def _layer_node(lay: dict[str, Any], who: list[str], inter: list[dict[str, Any]]) -> Node:
+    """A layer; the intermediate images whose top it is are named inside it (a node of
+    their own each would double the graph's width for every build)."""
     n = len(who)
     extra = f'<br/><font point-size="10"><b>shared by {n}</b></font>' if n > 1 else ""
+    if inter:
+        ids = ", ".join(short(i["id"]) for i in inter[:2]) + (" …" if len(inter) > 2 else "")
+        extra += (f'<br/><font point-size="10" color="#4b5563">intermediate'
+                  f' {esc(ids)}</font>')
     label = (f'<<font face="Courier">{esc(short(lay["diff_id"]))}</font>'
              f'<br/><font point-size="10">{esc(human.size(lay["size"]))}</font>{extra}>')
     tip = (f"read-only layer, diffID {lay['diff_id']}\nchainID {lay['id']}\n  ({CHAIN_NOTE})"
            f"\nsize {human.size(lay['size'])}")
     if who:
         tip += f"\nin the stack of {n}: " + "; ".join(who)
+    tip += "".join(f"\nintermediate image {i['id']}\n  made by: {i.get('created_by', '')}"
+                   for i in inter)
     return Node(_key("L", lay["id"]), "layer", label, tip, bold=n > 1)
 
 
@@ -192,7 +200,7 @@ def _rows(items: list[str]) -> str:
 def _images_node(key: str, imgs: list[dict[str, Any]]) -> Node:
     tops = [i for i in imgs if not i["intermediate"]]
     inter = [i for i in imgs if i["intermediate"]]
-    rows = [f'<b>{esc(_image_name(i))}</b> <font face="Courier" point-size="10">'
+    rows = [f'<b>{esc(_image_name(i))}</b><br/><font face="Courier" point-size="10">'
             f'{esc(short(i["id"]))}</font>' for i in tops]
     if tops and inter:
         rows.append(f'<font point-size="10">+ {len(inter)} intermediate image'
@@ -207,8 +215,8 @@ def _images_node(key: str, imgs: list[dict[str, Any]]) -> Node:
 
 
 def _containers_node(key: str, cs: list[dict[str, Any]]) -> Node:
-    rows = [f'<b>{esc(c["name"])}</b> <font point-size="10">{esc(c["state"])} · RW layer '
-            f'{esc(human.size(c.get("rw_size", 0)))}</font>' for c in cs]
+    rows = [f'<b>{esc(c["name"])}</b><br/><font point-size="10">{esc(c["state"])} · RW '
+            f'layer {esc(human.size(c.get("rw_size", 0)))}</font>' for c in cs]
     tip = "\n".join(f"container {c['name']} ({c['state']}) {c['id']}\n  its read-write "
                     f"layer holds {human.size(c.get('rw_size', 0))}" for c in cs)
     return Node(key, "containers", f"<{_rows(rows)}>", tip)

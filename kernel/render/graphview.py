@@ -34,8 +34,8 @@ MAX_WIDTH_PT = 780.0  # ≈1040 px: JupyterLab's output area in a 1280 px wide w
 PT_TO_PX = 4 / 3
 PAD_PT = 4.0  # dot's margin around the drawing in SVG output
 LAYOUTS = (("as it is", False, 0, "BT"), ("untagged chains folded", True, 0, "BT"),
-           ("leaves staggered", True, 3, "BT"), ("leaves staggered", True, 6, "BT"),
-           ("left to right", True, 0, "LR"))
+           ("leaves staggered over 3 ranks", True, 3, "BT"),
+           ("leaves staggered over 6 ranks", True, 6, "BT"), ("left to right", True, 0, "LR"))
 
 
 @dataclass
@@ -125,7 +125,8 @@ def graph_html(d: Drawing) -> str:
 
 
 def _legend(d: Drawing) -> str:
-    text = ("Blue: read-only layers, bottom-up, named by <b>diffID</b> (as <code>docker "
+    order = "left to right" if d.layout == "left to right" else "bottom-up"
+    text = (f"Blue: read-only layers, {order}, named by <b>diffID</b> (as <code>docker "
             "inspect</code> lists them); green: images, on their top layer (grey, dashed: "
             "intermediate images); amber: containers, each with its read-write layer. "
             "<b>Shared by N</b>: N top-level images and containers (what <code>docker "
