@@ -27,6 +27,7 @@ from ..oci.layertar import WH_OPAQUE, WH_PREFIX, member_path, open_tar
 
 if TYPE_CHECKING:
     from .engine import Engine
+    from .images import HistoryRow
 
 TOP_WASTEFUL = 10
 
@@ -184,8 +185,8 @@ def explore(engine: Engine, ref: str) -> Exploration:
     """Read every layer of the image ``ref`` (its tars, so any driver) and report."""
     img = engine.images.get(ref)
     layers = engine.images.layers(img)
-    made_by = [row.created_by for row in reversed(engine.images.history(ref))
-               if not row.empty_layer]
+    history: list[HistoryRow] = engine.images.history(ref)
+    made_by = [row.created_by for row in reversed(history) if not row.empty_layer]
     files: dict[str, Entry] = {}
     reports: list[LayerReport] = []
     written: dict[str, list[tuple[int, int]]] = {}  # path → (layer, bytes) it stored
