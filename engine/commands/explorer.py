@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from ..oci.digest import short
@@ -16,7 +17,8 @@ def render_exploration(x: Exploration) -> str:
     name = ", ".join(x.tags) or short(x.image_id)
     lines = [f"Image {name} ({short(x.image_id)}): {len(x.layers)} layers, "
              f"{human.size(x.stored)} stored, {human.size(x.visible)} visible, "
-             f"{human.size(x.wasted)} wasted (efficiency {100 * x.efficiency:.1f} %)", ""]
+             f"{human.size(x.wasted)} wasted (efficiency {math.floor(1000 * x.efficiency) / 10} %)",
+             ""]
     rows = ["LAYER\tDIFF ID\tSIZE\tADDED\tMODIFIED\tDELETED\tCREATED BY"]
     for r in x.layers:
         n = r.counts()

@@ -10,6 +10,7 @@ and inline styles: a reopened notebook shows it whole, with or without trust or 
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from layerlab.engine import Explored, human
@@ -24,7 +25,7 @@ VIA = {"whiteout": "whiteout", "opaque": "opaque directory"}
 def render_explore(result: Explored) -> str:
     x = result.exploration
     name = ", ".join(x.tags) or x.image_id.split(":")[-1][:12]
-    pct = 100 * x.efficiency
+    pct = math.floor(1000 * x.efficiency) / 10  # 4 bytes wasted is not "100.0 %"
     bar = (f'<div style="display:inline-block;width:12em;height:0.7em;border:1px solid '
            f'{BORDER};vertical-align:middle;margin:0 6px"><div style="width:{pct:.1f}%;'
            'height:100%;background:#16a34a"></div></div>')
@@ -53,7 +54,7 @@ def _layer(r: Any, total: int) -> str:
                f"</span>{layer_ref(r.diff_id, r.chain_id)} "
                f'<span style="display:inline-block;min-width:5em;text-align:right">'
                f"{esc(human.size(r.size))}</span>&nbsp; {counts} &nbsp;"
-               f'<code style="font-family:{MONO};background:none">{esc(_cut(made, 90))}</code>'
+               f'<code style="font-family:{MONO};background:none">{esc(_cut(made, 64))}</code>'
                "</summary>")
     changes = _changes(r.changes)
     tree = _tree(r.files, r.index)
@@ -128,10 +129,12 @@ def _wasteful(x: Any) -> str:
     if not x.wasteful:
         return caption("No wasted bytes: every byte a layer stores is visible in the image.")
     rows = "".join(
-        f'<tr><td style="font-family:{MONO};padding:1px 12px 1px 0">{esc(w.path)}</td>'
+        f'<tr><td style="font-family:{MONO};text-align:left;padding:1px 12px 1px 0">'
+        f"{esc(w.path)}</td>"
         f'<td style="text-align:right;padding:1px 12px 1px 0">{esc(human.size(w.wasted))}</td>'
-        f'<td style="padding:1px 12px 1px 0">{esc(", ".join(map(str, w.written_by)))}</td>'
-        f'<td>{esc(w.deleted_by or "—")}</td></tr>' for w in x.wasteful)
+        f'<td style="text-align:left;padding:1px 12px 1px 0">'
+        f'{esc(", ".join(map(str, w.written_by)))}</td>'
+        f'<td style="text-align:left">{esc(w.deleted_by or "—")}</td></tr>' for w in x.wasteful)
     heads = "".join(f'<th style="text-align:left;padding:1px 12px 1px 0;border-bottom:1px '
                     f'solid {BORDER}">{h}</th>' for h in ("WASTED BY PATH", "BYTES",
                                                          "WRITTEN IN LAYER",

@@ -206,7 +206,7 @@ def _images_node(key: str, imgs: list[dict[str, Any]]) -> Node:
         rows.append(f'<font point-size="10">+ {len(inter)} intermediate image'
                     f'{"" if len(inter) == 1 else "s"}</font>')
     elif inter:
-        rows += [f'&lt;intermediate&gt; <font face="Courier" point-size="10">'
+        rows += [f'{esc("<intermediate>")} <font face="Courier" point-size="10">'
                  f'{esc(short(i["id"]))}</font>' for i in inter]
     tip = "\n".join(f"{'intermediate image' if i['intermediate'] else 'image'} "
                     f"{_image_name(i) if not i['intermediate'] else ''} {i['id']}\n"
