@@ -6,7 +6,7 @@ The public surface, for front-ends (the kernel, the Docker API server) and scrip
   ``engine.containers``, ``engine.tasks``, ``engine.system``; ``CreateOptions``;
 - ``execute(engine, argv, io)`` and ``IO``: one docker command line → a typed result;
   ``error_message``; the result types (``Table``, ``History``, ``Lines``, ``Committed``,
-  ``Document``, ``Changes``, ``Graph``, ``Build``, ``Streamed``);
+  ``Document``, ``Changes``, ``Graph``, ``NetworkGraph``, ``Build``, ``Streamed``);
 - the errors (``EngineError`` and its kinds), ``default_root``, ``VERSION``, ``Progress``
   (a build's typed events), ``Change``, and the modules ``grammar`` (the docker command
   language: completion and help are derived from it) and ``human`` (Docker's sizes and
@@ -27,6 +27,7 @@ _SURFACE = {
     "History": "commands.results", "Lines": "commands.results",
     "Committed": "commands.results", "Document": "commands.results",
     "Changes": "commands.results", "Graph": "commands.results", "Build": "commands.results",
+    "NetworkGraph": "commands.results",
     "Streamed": "commands.results", "EngineError": "errors", "NotFound": "errors",
     "Conflict": "errors", "InvalidArgument": "errors", "Unsupported": "errors",
     "RuntimeFailure": "errors", "ConfigError": "errors", "UsageError": "commands.grammar",

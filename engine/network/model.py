@@ -278,8 +278,12 @@ class NetworkStore:
 
     # --- networks ----------------------------------------------------------------------
 
-    def ensure_builtins(self) -> list[Network]:
-        """Create whichever of ``bridge``, ``host`` and ``none`` is missing; idempotent."""
+    def ensure_builtins(self, default_subnet: str | None = None) -> list[Network]:
+        """Create whichever of ``bridge``, ``host`` and ``none`` is missing; idempotent.
+
+        ``default_subnet`` is the default bridge's subnet (Docker's ``--bip``, as a subnet);
+        without it the first free default pool, avoiding the host's own subnets.
+        """
         with self._locked():
             nets = self.all()
             have = {n.Name for n in nets}
@@ -289,7 +293,11 @@ class NetworkStore:
                     continue
                 net = Network(ID=_new_id(), Name=name, Driver=driver, Created=_now())
                 if driver == "bridge":
-                    subnet = ipam.pick_subnet([*self._taken(nets), *self.host_prefixes()])
+                    if default_subnet is not None:
+                        subnet = ipam.parse_subnet(default_subnet)
+                        ipam.check_free(subnet, self._taken(nets))
+                    else:
+                        subnet = ipam.pick_subnet([*self._taken(nets), *self.host_prefixes()])
                     net.Subnet = str(subnet)
                     net.Gateway = str(ipam.gateway_for(subnet, None))
                     net.Bridge = self.default_bridge_name

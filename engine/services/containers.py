@@ -4,6 +4,8 @@ S13, S15, S18, S20). Processes are the tasks service's."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import os
 import select
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -21,6 +23,7 @@ from ..store.containers import Container, now
 from ..store.images import Image
 from ..store.layers import Layer
 from ..store.names import NAME_RE, new_id, random_name
+from .networks import NetworkRequest
 
 if TYPE_CHECKING:
     from ..runtime.logs import LogEntry
@@ -45,6 +48,7 @@ class CreateOptions:
     cap_drop: list[str] = field(default_factory=list)
     privileged: bool = False
     security_opt: list[str] = field(default_factory=list)
+    network: NetworkRequest = field(default_factory=NetworkRequest)  # default: bridge
 
     def host_config(self) -> dict[str, Any]:
         """Docker's ``HostConfig`` for these options; the confinement is checked here, so a
@@ -96,6 +100,7 @@ class Containers:
     def create_step(self, image_id: str, opts: CreateOptions) -> Container:
         """A build step's container: over ``image_id``, or over no layer at all for a step
         of a ``FROM scratch`` stage, which has no image yet to start from."""
+        opts = dataclasses.replace(opts, network=NetworkRequest(networks=["none"]))  # offline
         with self.store.lock():
             img = self.store.images.get(image_id) if image_id else Image("", {"rootfs": {}})
             return self._create(img, image_id, opts)
@@ -121,7 +126,9 @@ class Containers:
             cmd = opts.cmd
         if not entrypoint and not cmd:
             raise InvalidArgument("no command specified")
-        hostname = opts.hostname or cid[:12]
+        net = self.engine.networks.plan(opts.network, ic.get("ExposedPorts") or {},
+                                        opts.hostname)
+        hostname = opts.hostname or (os.uname().nodename if net.mode.is_host else cid[:12])
         config = {
             "Hostname": hostname,
             "User": ic.get("User", "") if opts.user is None else opts.user,
@@ -135,19 +142,18 @@ class Containers:
             "OpenStdin": opts.interactive,
             "AttachStdin": opts.interactive,
         }
+        if net.exposed:
+            config["ExposedPorts"] = net.exposed
         chain = self.engine.images.layers(img)
         driver = self.engine.driver()
         c = Container(cid, name, now(), img.id, image_ref, driver.name, config,
-                      [layer.chain_id for layer in chain], opts.host_config())
+                      [layer.chain_id for layer in chain],
+                      {**opts.host_config(), **net.host_config})
         try:
             driver.prepare(cid, chain)
             d = containers.dir(cid)
             atomic_write(d / "hostname", f"{hostname}\n".encode())
-            atomic_write(d / "hosts", (
-                "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-                f"127.0.1.1\t{hostname}\n").encode())
-            resolv = Path("/etc/resolv.conf")
-            atomic_write(d / "resolv.conf", resolv.read_bytes() if resolv.exists() else b"")
+            self.engine.networks.record(c, net)
             containers.add(c)
         except BaseException:
             driver.remove(cid)
@@ -172,6 +178,7 @@ class Containers:
     def remove_stopped(self, cid: str) -> None:
         with self.store.lock():
             c = self.store.containers.get(cid)
+            self.engine.networks.forget(cid)
             self.engine.driver(c.Driver).remove(cid)
             self.store.containers.delete(cid)
 
@@ -277,12 +284,13 @@ class Containers:
             "Driver": c.Driver,
             "Platform": "linux",
             "HostConfig": {**c.HostConfig, "AutoRemove": bool(c.HostConfig.get("AutoRemove")),
-                           "NetworkMode": "none"},
+                           "NetworkMode": c.HostConfig.get("NetworkMode") or "none",
+                           "PortBindings": c.HostConfig.get("PortBindings") or {}},
             "GraphDriver": {"Name": c.Driver,
                             "Data": self.engine.driver(c.Driver).metadata(c.ID, self.chain(c))},
             "Mounts": [],
             "Config": c.Config,
-            "NetworkSettings": {"Networks": {}},
+            "NetworkSettings": self.engine.networks.settings(c),
         }
 
     def logs(self, name: str, follow: bool = False) -> Iterator[LogEntry]:

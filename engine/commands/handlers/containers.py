@@ -13,12 +13,14 @@ from collections.abc import Iterator
 from typing import Any
 
 from ...errors import EngineError, InvalidArgument, NotFound, RuntimeFailure
+from ...network.ports import displayable_ports, summary_ports
 from ...oci import reference as refs
 from ...oci.digest import short
 from ...runtime.logs import LogEntry
 from ...runtime.spec import Attach
 from ...services.containers import CreateOptions
 from ...services.engine import Engine
+from ...services.networks import NetworkRequest
 from ...store.containers import Container
 from .. import IO, human
 from ..grammar import UsageError
@@ -46,16 +48,18 @@ def _create(engine: Engine, args: argparse.Namespace, io: IO) -> Container:
     """``create``/``run`` fail with Docker's exit code 125 whatever went wrong."""
     try:
         _ensure_image(engine, args.image, io)
-        if args.network not in ("none", "default", "bridge"):
-            raise UsageError(f"docker: network {args.network} not found (only 'none' is "
-                             "available until networking lands)")
         labels = dict(item.partition("=")[::2] for item in args.label)
+        network = NetworkRequest(
+            networks=args.network, ip=args.ip, aliases=args.network_alias,
+            publish=args.publish, publish_all=args.publish_all, expose=args.expose,
+            dns=args.dns, dns_search=args.dns_search, dns_option=args.dns_option,
+            add_host=args.add_host)
         opts = CreateOptions(cmd=args.command, name=args.name, env=env_values(args.env),
                              workdir=args.workdir, user=args.user, hostname=args.hostname,
                              entrypoint=args.entrypoint, interactive=args.interactive,
                              auto_remove=args.rm, labels=labels, cap_add=args.cap_add,
                              cap_drop=args.cap_drop, privileged=args.privileged,
-                             security_opt=args.security_opt)
+                             security_opt=args.security_opt, network=network)
         return engine.containers.create(args.image, opts)
     except EngineError as e:
         e.exit_code = 125
@@ -194,18 +198,18 @@ def _ps_row(engine: Engine, c: Container, trunc: bool, size: bool) -> dict[str, 
         "Command": f'"{ellipsis(command, 20) if trunc else command}"',
         "CreatedAt": go_time(c.Created),
         "RunningFor": human.ago(c.Created),
-        "Ports": "",
+        "Ports": displayable_ports(summary_ports(engine.networks.port_settings(c))),
         "State": c.State.Status,
         "Status": _status(c),
         "Size": human.size(engine.containers.rw_size(c)) if size else "",
         "Names": c.Name,
         "Labels": ",".join(f"{k}={v}" for k, v in (c.Config.get("Labels") or {}).items()),
         "Mounts": "",
-        "Networks": "none",
+        "Networks": ",".join(engine.networks.names(c)),
     }
 
 
-def _ps_filter(c: Container, filters: list[str]) -> bool:
+def _ps_filter(engine: Engine, c: Container, filters: list[str]) -> bool:
     for f in filters:
         key, _, value = f.partition("=")
         if key == "status" and c.State.Status != value:
@@ -216,10 +220,22 @@ def _ps_filter(c: Container, filters: list[str]) -> bool:
             return False
         if key == "ancestor" and value not in (c.ImageRef, c.Image, short(c.Image)):
             return False
-        if key not in ("status", "name", "id", "ancestor"):
+        if key == "network" and value not in engine.networks.names(c):
+            return False
+        if key in ("publish", "expose") and not _has_port(engine, c, key, value):
+            return False
+        if key not in ("status", "name", "id", "ancestor", "network", "publish", "expose"):
             raise InvalidArgument(f"invalid filter '{key}' (supported: status, name, id, "
-                                  "ancestor)")
+                                  "ancestor, network, publish, expose)")
     return True
+
+
+def _has_port(engine: Engine, c: Container, key: str, value: str) -> bool:
+    """``publish=80`` / ``expose=80/tcp``: a container port (with ``publish``, a bound one)."""
+    wanted = value if "/" in value else f"{value}/tcp"
+    if key == "expose":
+        return wanted in (c.Config.get("ExposedPorts") or {})
+    return bool(engine.networks.port_settings(c).get(wanted))
 
 
 def cmd_ps(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
@@ -229,7 +245,7 @@ def cmd_ps(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
         args.last = 1
     if not args.all and args.last < 0:
         cs = [c for c in cs if c.State.Running]
-    cs = [c for c in cs if _ps_filter(c, args.filter)]
+    cs = [c for c in cs if _ps_filter(engine, c, args.filter)]
     if args.last >= 0:
         cs = cs[: args.last]
     rows = [_ps_row(engine, c, not args.no_trunc, args.size) for c in cs]
