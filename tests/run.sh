@@ -14,4 +14,5 @@ $SUDO sh -c 'command -v systemctl >/dev/null && systemctl disable --now docker-r
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/pip install -q -e '.[test]'
 .venv/bin/ruff check .
+bash tests/typecheck.sh
 $SUDO .venv/bin/python -m pytest "$@"

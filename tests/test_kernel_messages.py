@@ -73,7 +73,7 @@ def test_tables_are_html_with_the_cli_text(seeded: KernelSession) -> None:
         assert cells(bundle["text/plain"]) == cells(cli(*cmd.split())), cmd
         assert bundle["text/html"].startswith("<table")
     bundle = only_bundle(seeded.execute("docker ps -a"))
-    assert bundle["text/plain"].splitlines()[0] == cli("ps", "-a").splitlines()[0]
+    assert cells(bundle["text/plain"])[0] == cells(cli("ps", "-a"))[0]
     assert "seed" in bundle["text/html"] and "Exited (0)" in bundle["text/html"]
 
 

@@ -8,7 +8,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +48,7 @@ def remove_tree(path: Path) -> None:
     if not path.exists() and not path.is_symlink():
         return
 
-    def make_writable(func, p, _exc):  # type: ignore[no-untyped-def]
+    def make_writable(func: Callable[[str], object], p: str, _exc: object) -> None:
         parent = os.path.dirname(p)
         with contextlib.suppress(OSError):
             os.chmod(parent, 0o700)

@@ -30,8 +30,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
-from pyroute2.iproute.linux import IPRoute  # type: ignore[import-untyped]
-from pyroute2.netlink.exceptions import NetlinkError  # type: ignore[import-untyped]
+from pyroute2.iproute.linux import IPRoute
+from pyroute2.netlink.exceptions import NetlinkError
 
 from ..errors import Conflict, RuntimeFailure, Unsupported
 from .netns import run_in_netns
@@ -167,12 +167,12 @@ def ensure_bridge(name: str, gateway: IPv4Interface, mac: str) -> None:
         raise _fail(f"cannot set up bridge {name}", e) from None
 
 
-def remove_bridge(name: str) -> None:
-    """Delete bridge ``name`` if it exists (and is a bridge: never anything else)."""
+def _remove_link(name: str, kind: str, what: str) -> None:
+    """Delete link ``name`` if it exists and is of ``kind`` (never anything else)."""
     try:
         with _netlink() as ipr:
             index = _index(ipr, name)
-            if index is None or _kind(ipr, index) != "bridge":
+            if index is None or _kind(ipr, index) != kind:
                 return
             try:
                 ipr.link("del", index=index)
@@ -180,7 +180,12 @@ def remove_bridge(name: str) -> None:
                 if e.code != errno.ENODEV:
                     raise
     except (NetlinkError, OSError) as e:
-        raise _fail(f"cannot remove bridge {name}", e) from None
+        raise _fail(f"cannot remove {what} {name}", e) from None
+
+
+def remove_bridge(name: str) -> None:
+    """Delete bridge ``name`` if it exists (and is a bridge: never anything else)."""
+    _remove_link(name, "bridge", "bridge")
 
 
 def loopback_up(netns: str) -> None:
@@ -234,16 +239,5 @@ def attach(netns: str, *, host_ifname: str, bridge: str, address: IPv4Interface,
 
 def detach(host_ifname: str) -> None:
     """Remove an endpoint's veth pair by its host end; already gone is fine."""
-    try:
-        with _netlink() as ipr:
-            index = _index(ipr, host_ifname)
-            if index is None or _kind(ipr, index) != "veth":
-                return
-            try:
-                ipr.link("del", index=index)
-            except NetlinkError as e:
-                if e.code != errno.ENODEV:
-                    raise
-    except (NetlinkError, OSError) as e:
-        raise _fail(f"cannot remove interface {host_ifname}", e) from None
+    _remove_link(host_ifname, "veth", "interface")
 

@@ -56,13 +56,16 @@ class _Checked(io.RawIOBase):
         super().close()
 
 
-def _peekable(stream: BinaryIO) -> io.BufferedReader:
+Readable = BinaryIO | io.RawIOBase  # a file, stdin, a pipe, a digest-checking reader
+
+
+def _peekable(stream: Readable) -> io.BufferedReader:
     if isinstance(stream, io.BufferedReader):
         return stream
-    return io.BufferedReader(stream)  # type: ignore[arg-type]  # any readable binary stream
+    return io.BufferedReader(stream)  # type: ignore[arg-type]  # any raw or buffered reader
 
 
-def decompressed(stream: BinaryIO, what: str = "archive") -> BinaryIO:
+def decompressed(stream: Readable, what: str = "archive") -> BinaryIO:
     """The plain bytes behind ``stream``, decompressed on the fly if it is compressed."""
     buffered = _peekable(stream)
     kind = sniff(buffered.peek(SNIFF_BYTES)[:SNIFF_BYTES])

@@ -16,7 +16,7 @@ import stat
 import tarfile
 from collections.abc import Iterable
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import Any, BinaryIO, Literal, Protocol, cast
 
 from ..errors import InvalidArgument
 from .changes import Change
@@ -24,6 +24,14 @@ from .changes import Change
 WH_PREFIX = ".wh."
 WH_OPAQUE = ".wh..wh..opq"
 Whiteouts = Literal["overlay", "apply"]
+# tarfile copies member data in 16 KiB pieces unless told (typeshed lacks the keyword).
+BIG_COPIES: dict[str, Any] = {"copybufsize": 1 << 20}
+
+
+class Sink(Protocol):
+    """Where a tar is written: a file, stdout, a pipe, the content store's blob writer."""
+
+    def write(self, data: bytes, /) -> object: ...
 
 
 def member_path(name: str) -> str:
@@ -214,9 +222,11 @@ class _TarWriter:
     """Adds host files to a tar: hardlinks kept, owners numeric, no passwd lookups
     (``TarFile.gettarinfo`` resolves user names for every file, which dominates on big trees)."""
 
-    def __init__(self, out: BinaryIO) -> None:
-        self.tf = tarfile.TarFile(fileobj=out, mode="w", format=tarfile.PAX_FORMAT,
-                                  copybufsize=1 << 20)
+    def __init__(self, out: Sink) -> None:
+        # Stream mode ("w|") only ever writes: the output may be a pipe or a socket.
+        self.tf = tarfile.open(  # noqa: SIM115 - closed by close()
+            fileobj=cast(BinaryIO, out), mode="w|", format=tarfile.PAX_FORMAT,
+            **BIG_COPIES)
         self.inodes: dict[tuple[int, int], str] = {}
 
     def add(self, host_path: str, arcname: str) -> None:
@@ -252,7 +262,7 @@ class _TarWriter:
         self.tf.close()
 
 
-def write_changes(out: BinaryIO, root: Path, changes: Iterable[Change],
+def write_changes(out: Sink, root: Path, changes: Iterable[Change],
                   opaque_dirs: Iterable[str] = ()) -> None:
     """Write a layer tar of ``changes`` (read from ``root``) with OCI whiteouts."""
     opaque = set(opaque_dirs)
@@ -269,7 +279,7 @@ def write_changes(out: BinaryIO, root: Path, changes: Iterable[Change],
     w.close()
 
 
-def write_tree(out: BinaryIO, root: Path) -> None:
+def write_tree(out: Sink, root: Path) -> None:
     """Write the whole tree under ``root`` as one flat tar (``docker export``)."""
     w = _TarWriter(out)
     for dirpath, dirnames, filenames in os.walk(root):

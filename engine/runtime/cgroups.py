@@ -130,15 +130,7 @@ class Cgroup:
         return None
 
     def _write(self, filename: str, value: str) -> None:
-        target = self.path / filename
-        try:
-            fd = os.open(target, os.O_WRONLY)
-            try:
-                os.write(fd, value.encode())
-            finally:
-                os.close(fd)
-        except OSError as e:
-            raise CgroupError(e.errno, f"write {value!r}: {e.strerror}", str(target)) from e
+        write_control(self.path / filename, value)
 
     def _read_state(self, fd: int) -> bool:
         """Whether the freezer state file open at ``fd`` says frozen."""
@@ -251,6 +243,18 @@ class Cgroup:
             except OSError as e:
                 raise CgroupError(e.errno, f"remove cgroup with processes {self.pids()}",
                                   dirpath) from e
+
+
+def write_control(target: Path, value: str) -> None:
+    """Write one value to a cgroup control file, in one write(2) as the kernel wants."""
+    try:
+        fd = os.open(target, os.O_WRONLY)
+        try:
+            os.write(fd, value.encode())
+        finally:
+            os.close(fd)
+    except OSError as e:
+        raise CgroupError(e.errno, f"write {value!r}: {e.strerror}", str(target)) from e
 
 
 def _vanished(e: OSError) -> bool:

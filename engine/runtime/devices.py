@@ -22,7 +22,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .cgroups import CgroupError, _relative, _unescape
+from .cgroups import CgroupError, _relative, _unescape, write_control
 
 
 @dataclass(frozen=True)
@@ -132,15 +132,7 @@ class DeviceCgroup:
         return group if group is not None and group.path.is_dir() else None
 
     def _write(self, filename: str, value: str) -> None:
-        target = self.path / filename
-        try:
-            fd = os.open(target, os.O_WRONLY)
-            try:
-                os.write(fd, value.encode())
-            finally:
-                os.close(fd)
-        except OSError as e:
-            raise CgroupError(e.errno, f"write {value!r}: {e.strerror}", str(target)) from e
+        write_control(self.path / filename, value)
 
     def add(self, pid: int) -> None:
         """Move ``pid`` (0: the caller) into the group; its children follow."""

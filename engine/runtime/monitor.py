@@ -111,9 +111,9 @@ def spawn(spec: ContainerSpec, attach: Attach | None, hooks: Hooks) -> Started:
         return Started(int(rest), exit_r)
     if exit_r is not None:
         os.close(exit_r)
-    code, _, message = rest.partition(" ")
+    failed_with, _, message = rest.partition(" ")
     raise RuntimeFailure(message or "container monitor died before starting the container",
-                         int(code) if code.isdigit() else 125)
+                         int(failed_with) if failed_with.isdigit() else 125)
 
 
 def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
@@ -155,22 +155,22 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
         failure = _prepare(pid, hooks, ns_r, go_w, fail_r)
         if failure:
             os.waitpid(pid, 0)
-            code, _, message = failure.decode(errors="replace").partition(" ")
-            hooks.failed(int(code), message)
+            failed_with, _, message = failure.decode(errors="replace").partition(" ")
+            hooks.failed(int(failed_with), message)
             _remove_groups(groups)
-            write_all(ready_w, f"err {code} {message}".encode())
+            write_all(ready_w, f"err {failed_with} {message}".encode())
             os._exit(0)
         hooks.started(pid)
         write_all(ready_w, f"ok {pid}".encode())
         os.close(ready_w)
         _pump({out_r: "stdout", err_r: "stderr"}, log, sinks)
         _, status = os.waitpid(pid, 0)
-        code = exit_code(status)
+        exited_with = exit_code(status)
         _remove_groups(groups)
-        hooks.exited(code)
+        hooks.exited(exited_with)
         if exit_w is not None:
             with contextlib.suppress(OSError):
-                write_all(exit_w, str(code).encode())
+                write_all(exit_w, str(exited_with).encode())
     finally:
         os._exit(0)
 

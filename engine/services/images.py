@@ -67,7 +67,7 @@ class Images:
     def size(self, img: Image) -> int:
         return sum(layer.size for layer in self.layers(img))
 
-    def list(self, all: bool = False) -> list[Image]:
+    def listing(self, all: bool = False) -> list[Image]:
         """Top-level images (tagged, or untagged leaves); with ``all``, intermediates too (S9)."""
         images = self.store.images.all()
         parents = {img.parent for img in images if img.parent}

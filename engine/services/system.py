@@ -54,7 +54,7 @@ class System:
             "ContainersRunning": sum(1 for c in cs if c.State.Running and not c.State.Paused),
             "ContainersPaused": sum(1 for c in cs if c.State.Paused),
             "ContainersStopped": sum(1 for c in cs if not c.State.Running),
-            "Images": len(self.engine.images.list(all=True)),
+            "Images": len(self.engine.images.listing(all=True)),
             "Driver": self.engine.driver_name,
             "Isolation": iso.mode,
             "IsolationReason": iso.reason,

@@ -30,7 +30,7 @@ from ..oci.compression import seekable_plain
 from ..oci.digest import HEX64, digest, strip_algo
 from ..oci.imageconfig import compact
 from ..oci.imageconfig import parse as parse_config
-from ..oci.layertar import member_path, open_tar
+from ..oci.layertar import BIG_COPIES, member_path, open_tar
 from ..oci.manifest import (
     ANNOTATION_IMAGE_NAME,
     ANNOTATION_REF_NAME,
@@ -46,7 +46,6 @@ from ..oci.manifest import (
 )
 from ..oci.manifest import image_manifest as oci_image_manifest
 from ..services.engine import Engine
-from ..store.content import CHUNK
 from .staging import DigestReader, NewImage, Staging, is_parent, loaded_lines
 
 MAX_LINKS = 16
@@ -133,9 +132,9 @@ def save(engine: Engine, names: list[str], out: BinaryIO) -> None:
         desc = {"mediaType": MT_OCI_MANIFEST, "digest": manifest_digest, "size": len(manifest)}
         for tag in tags:
             ref = refs.parse(tag)
-            names = {ANNOTATION_IMAGE_NAME: refs.containerd_name(tag),
-                     ANNOTATION_REF_NAME: ref.tag}
-            descriptors.append({**desc, "annotations": names, "platform": platform})
+            annotations = {ANNOTATION_IMAGE_NAME: refs.containerd_name(tag),
+                           ANNOTATION_REF_NAME: ref.tag}
+            descriptors.append({**desc, "annotations": annotations, "platform": platform})
             if img.diff_ids:
                 repositories.setdefault(ref.repo, {})[ref.tag] = strip_algo(img.diff_ids[-1])
         if not tags:
@@ -154,8 +153,7 @@ def save(engine: Engine, names: list[str], out: BinaryIO) -> None:
     if repositories:
         files["repositories"] = json.dumps(repositories, separators=(",", ":"),
                                            sort_keys=True).encode() + b"\n"
-    with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT,
-                      copybufsize=CHUNK) as tf:
+    with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT, **BIG_COPIES) as tf:
         for d in ("blobs", "blobs/sha256"):
             ti = tarfile.TarInfo(d)
             ti.type, ti.mode = tarfile.DIRTYPE, 0o755

@@ -13,10 +13,11 @@ import io
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from types import TracebackType
 from typing import Any, BinaryIO
 
 from ..errors import InvalidArgument
-from ..oci.compression import decompressed
+from ..oci.compression import Readable, decompressed
 from ..oci.digest import chain_ids
 from ..services.engine import Engine
 from ..store.content import CHUNK
@@ -84,7 +85,8 @@ class Staging:
     def __enter__(self) -> Staging:
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> None:  # type: ignore[no-untyped-def]
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         if exc_type is not None and self.new_blobs:
             with self.engine.store.lock():
                 used = {layer.diff_id for layer in self.engine.store.layers.all()}
@@ -99,7 +101,7 @@ class Staging:
         """Layer ``i`` of this chain is already in the store: nothing to read for it."""
         return self.engine.store.layers.find(chain_ids(diff_ids[: i + 1])[-1]) is not None
 
-    def ingest_layer(self, stream: BinaryIO, what: str) -> str:
+    def ingest_layer(self, stream: Readable, what: str) -> str:
         """Store a plain or gzip layer tar; returns its diffID."""
         content = self.engine.store.content
         src = decompressed(stream, f"{self.error_prefix}: {what}")

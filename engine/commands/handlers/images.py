@@ -40,7 +40,7 @@ def cmd_images(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
     """S9: top-level images; ``-a`` adds intermediates; ``--tree`` shows shared layers."""
     if args.tree:
         return Graph.of(engine.system.layer_graph())
-    images = engine.images.list(all=args.all)
+    images = engine.images.listing(all=args.all)
     rows = [r for img in images for r in _image_rows(engine, img, not args.no_trunc)]
     if args.reference:
         want = args.reference
