@@ -3,7 +3,8 @@
 The public surface, for front-ends (the kernel, the Docker API server) and scripts:
 
 - ``Engine`` (one per state root) and its services: ``engine.images``,
-  ``engine.containers``, ``engine.tasks``, ``engine.system``; ``CreateOptions``;
+  ``engine.containers``, ``engine.tasks``, ``engine.networks``, ``engine.system``;
+  ``CreateOptions`` (its network flags: ``NetworkRequest``);
 - ``execute(engine, argv, io)`` and ``IO``: one docker command line → a typed result;
   ``error_message``; the result types (``Table``, ``History``, ``Lines``, ``Committed``,
   ``Document``, ``Changes``, ``Graph``, ``NetworkGraph``, ``Build``, ``Streamed``);
@@ -22,6 +23,7 @@ from typing import Any
 
 _SURFACE = {
     "Engine": "services.engine", "CreateOptions": "services.containers",
+    "NetworkRequest": "services.networks",
     "VERSION": "services.system", "execute": "commands", "IO": "commands",
     "error_message": "commands", "Result": "commands.results", "Table": "commands.results",
     "History": "commands.results", "Lines": "commands.results",

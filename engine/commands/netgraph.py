@@ -1,11 +1,11 @@
 """Text rendering of the network graph: each network with the containers on it.
 
-    app  bridge 10.213.5.0/24 gw 10.213.5.1 (llbr-3f2a1b0c9d)
+    app bridge 10.213.5.0/24 gw 10.213.5.1 (llbr-3f2a1b0c9d)
     ├─ web 10.213.5.2 running  aliases: www  ports: 127.0.0.1:8080->80/tcp
     └─ client 10.213.5.3 running
-    bridge  bridge 172.17.0.0/16 gw 172.17.0.1 (llbr0)
-    host  host
-    none  null
+    bridge bridge 172.17.0.0/16 gw 172.17.0.1 (llbr0)
+    host host
+    none null
     └─ offline exited
     container:web
     └─ sidecar running
