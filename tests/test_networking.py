@@ -297,12 +297,15 @@ def test_a_killed_monitor_leaves_no_lease_veth_proxy_or_netns(net: Net) -> None:
     net.httpd("web", "before the crash", "--network", "app", "-p", f"127.0.0.1:{port}:80")
     state = json.loads((net.root / "containers" / net.state("web")["Id"] /
                         "state.json").read_text())
-    init = os.pidfd_open(state["Pid"])
+    init, monitor = os.pidfd_open(state["Pid"]), os.pidfd_open(state["MonitorPid"])
     try:
         os.kill(state["MonitorPid"], signal.SIGKILL)
-        assert select.select([init], [], [], 30)[0], "the init outlived its monitor"
+        # the whole monitor (its proxy thread too) and, through PDEATHSIG, the init
+        for fd, who in ((monitor, "monitor"), (init, "init")):
+            assert select.select([fd], [], [], 30)[0], f"the {who} outlived the kill"
     finally:
         os.close(init)
+        os.close(monitor)
     assert refused(port)  # the proxy died with the monitor
     assert "Exited (255)" in d.out("ps", "-a", "--format", "{{.Status}}")
     # a command that looks at the network notices the dead container and cleans up
