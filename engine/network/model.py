@@ -198,9 +198,24 @@ def network_settings(attachments: Iterable[tuple[Network, Endpoint]],
 
 
 def _default_host_prefixes() -> list[IPv4Network]:
-    from .netlink import host_prefixes  # pyroute2 loads only when a subnet is picked
-
-    return host_prefixes()
+    """The host's IPv4 routes (its addresses' subnets among them), read from
+    ``/proc/net/route``: picking a subnet at ``create`` needs no netlink library, and works
+    for any user. Little-endian hex, as the kernel prints it; the default route left out."""
+    out: set[IPv4Network] = set()
+    try:
+        with open("/proc/net/route") as f:
+            rows = [line.split() for line in f.readlines()[1:]]
+    except OSError:
+        return []
+    for row in rows:
+        if len(row) < 8:
+            continue
+        dst = IPv4Address(int.from_bytes(bytes.fromhex(row[1]), "little"))
+        mask = IPv4Address(int.from_bytes(bytes.fromhex(row[7]), "little"))
+        net = IPv4Network(f"{dst}/{mask}", strict=False)
+        if net.prefixlen > 0 and not net.is_loopback:
+            out.add(net)
+    return sorted(out)
 
 
 class NetworkStore:
