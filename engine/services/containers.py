@@ -7,7 +7,7 @@ import contextlib
 import dataclasses
 import os
 import select
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -17,6 +17,7 @@ from ..fs.atomic import atomic_write
 from ..oci import imageconfig, instructions
 from ..oci import reference as refs
 from ..oci.changes import Change
+from ..oci.digest import short
 from ..oci.layertar import write_changes, write_tree
 from ..runtime.spec import merged_env
 from ..store.containers import Container, now
@@ -40,8 +41,9 @@ class CreateOptions:
     workdir: str = ""
     user: str | None = None
     hostname: str = ""
-    entrypoint: str | None = None  # "" clears the image's ENTRYPOINT
+    entrypoint: str | list[str] | None = None  # "" or [] clears the image's ENTRYPOINT
     interactive: bool = False
+    tty: bool = False  # recorded (Docker's Config.Tty); there is no pseudo-TTY yet
     auto_remove: bool = False
     labels: dict[str, str] = field(default_factory=dict)
     cap_add: list[str] = field(default_factory=list)
@@ -66,6 +68,17 @@ class CreateOptions:
                 "SecurityOpt": opts or None}
 
 
+def _port(value: str) -> str:
+    """``80`` → ``80/tcp``, as ``ps --filter publish=/expose=`` reads a port."""
+    return value if "/" in value else f"{value}/tcp"
+
+
+def _has_label(labels: dict[str, str], wanted: str) -> bool:
+    """``label=key`` or ``label=key=value``."""
+    key, sep, value = wanted.partition("=")
+    return key in labels and (not sep or labels[key] == value)
+
+
 class Containers:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -83,6 +96,26 @@ class Containers:
     def chain(self, c: Container) -> list[Layer]:
         """The image layers under the container's read-write layer, bottom first."""
         return [self.store.layers.get(cid) for cid in c.Layers]
+
+    def matching(self, cs: list[Container], filters: dict[str, list[str]]) -> list[Container]:
+        """``ps --filter``: Docker's rule, the values of one key OR'ed, the keys AND'ed."""
+        tests = {
+            "status": lambda c, v: c.State.Status == v,
+            "name": lambda c, v: v in c.Name,
+            "id": lambda c, v: c.ID.startswith(v),
+            "ancestor": lambda c, v: v in (c.ImageRef, c.Image, short(c.Image)),
+            "label": lambda c, v: _has_label(c.Config.get("Labels") or {}, v),
+            "exited": lambda c, v: c.State.Status == "exited" and str(c.State.ExitCode) == v,
+            "network": lambda c, v: v in self.engine.networks.names(c),
+            "publish": lambda c, v: bool(self.engine.networks.port_settings(c).get(_port(v))),
+            "expose": lambda c, v: _port(v) in (c.Config.get("ExposedPorts") or {}),
+        }
+        for key in filters:
+            if key not in tests:
+                raise InvalidArgument(f"invalid filter '{key}' (supported: "
+                                      f"{', '.join(tests)})")
+        return [c for c in cs if all(any(tests[k](c, v) for v in values)
+                                     for k, values in filters.items() if values)]
 
     def image_of(self, c: Container) -> Image | None:
         """The container's image, unless it was removed (``rmi -f``)."""
@@ -120,7 +153,8 @@ class Containers:
         entrypoint = ic.get("Entrypoint") or []
         cmd = ic.get("Cmd") or []
         if opts.entrypoint is not None:
-            entrypoint = [opts.entrypoint] if opts.entrypoint else []
+            given = opts.entrypoint
+            entrypoint = ([given] if given else []) if isinstance(given, str) else list(given)
             cmd = []
         if opts.cmd:
             cmd = opts.cmd
@@ -141,6 +175,7 @@ class Containers:
             "StopSignal": ic.get("StopSignal") or "SIGTERM",
             "OpenStdin": opts.interactive,
             "AttachStdin": opts.interactive,
+            "Tty": opts.tty,
         }
         if net.exposed:
             config["ExposedPorts"] = net.exposed
@@ -285,7 +320,8 @@ class Containers:
             "Platform": "linux",
             "HostConfig": {**c.HostConfig, "AutoRemove": bool(c.HostConfig.get("AutoRemove")),
                            "NetworkMode": c.HostConfig.get("NetworkMode") or "none",
-                           "PortBindings": c.HostConfig.get("PortBindings") or {}},
+                           "PortBindings": c.HostConfig.get("PortBindings") or {},
+                           "LogConfig": {"Type": "json-file", "Config": {}}},
             "GraphDriver": {"Name": c.Driver,
                             "Data": self.engine.driver(c.Driver).metadata(c.ID, self.chain(c))},
             "Mounts": [],
@@ -293,26 +329,37 @@ class Containers:
             "NetworkSettings": self.engine.networks.settings(c),
         }
 
-    def logs(self, name: str, follow: bool = False) -> Iterator[LogEntry]:
-        """Log entries; with ``follow``, keep reading until the container stops."""
+    def logs(self, name: str, follow: bool = False, tail: int | None = None,
+             cancelled: Callable[[], bool] = lambda: False) -> Iterator[LogEntry]:
+        """Log entries (the last ``tail`` only, if given); with ``follow``, keep reading
+        until the container stops, or until ``cancelled()`` says the reader has gone."""
         from ..runtime import logs
 
         c = self.get(name)
         path = str(self.state_dir(c) / "container.log")
+        skip = 0
+        if tail is not None:
+            past = list(logs.read(path))
+            skip = len(past) - tail if tail < len(past) else 0
+            if not follow:
+                yield from past[skip:]
+                return
         if not follow:
             yield from logs.read(path)
             return
         with open(path, "ab+") as f:
             f.seek(0)
             pending = b""
-            while True:
+            while not cancelled():
                 alive = self.store.containers.monitor_alive(c.ID)
                 chunk = f.read()
                 pending += chunk
                 *lines, pending = pending.split(b"\n")
                 for line in lines:
                     entry = logs.parse(line)
-                    if entry:
+                    if entry and skip:
+                        skip -= 1
+                    elif entry:
                         yield entry
                 if not chunk and not alive:
                     return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -74,6 +75,41 @@ class Images:
         if not all:
             images = [img for img in images if img.tags or img.id not in parents]
         return sorted(images, key=lambda i: i.config.get("created", ""), reverse=True)
+
+    def listed(self, all: bool = False, filters: dict[str, list[str]] | None = None,
+               ) -> list[tuple[Image, list[str]]]:
+        """``images``: each listed image with the tags it is shown under. Docker's filters:
+        ``dangling=true|false``, ``reference=PATTERN`` (a glob on ``name:tag`` or on the
+        name; only matching tags are shown), ``label=KEY[=VALUE]``; the values of one key
+        OR'ed, the keys AND'ed."""
+        filters = {k: v for k, v in (filters or {}).items() if v}
+        for key in filters:
+            if key not in ("dangling", "reference", "label"):
+                raise InvalidArgument(f"invalid filter '{key}' (supported: dangling, "
+                                      "reference, label)")
+        out = []
+        for img in self.listing(all=all or "dangling" in filters):
+            tags = img.tags
+            if "reference" in filters:
+                tags = [t for t in tags if any(_reference_match(p, t)
+                                               for p in filters["reference"])]
+                if not tags:
+                    continue
+            if "dangling" in filters:
+                wanted = {v.lower() for v in filters["dangling"]}
+                if not wanted <= {"true", "false", "1", "0"}:
+                    raise InvalidArgument(f"invalid filter 'dangling={filters['dangling'][0]}'")
+                if bool(wanted & {"true", "1"}) != (not img.tags):
+                    continue
+                if not img.tags and img.id in {i.parent for i in self.all() if i.parent}:
+                    continue  # an intermediate image is not dangling
+            labels = img.run_config.get("Labels") or {}
+            if "label" in filters and not any(
+                    k in labels and (not sep or labels[k] == v)
+                    for k, sep, v in (f.partition("=") for f in filters["label"])):
+                continue
+            out.append((img, tags))
+        return out
 
     def users(self, image_id: str) -> list[Container]:
         """The containers made from the image."""
@@ -263,6 +299,14 @@ class Images:
                     out.lines.append(("deleted", img.id))
             self.gc_layers(out)
         return out
+
+
+def _reference_match(pattern: str, tag: str) -> bool:
+    """Docker's ``reference.FamiliarMatch``: Go's ``path.Match`` (``*`` stops at ``/``)
+    against ``name:tag``, then against the name alone."""
+    regex = re.compile("".join(
+        "[^/]*" if ch == "*" else "[^/]" if ch == "?" else re.escape(ch) for ch in pattern))
+    return bool(regex.fullmatch(tag) or regex.fullmatch(tag.rpartition(":")[0]))
 
 
 def _tag_named(ref: str, tags: list[str]) -> str:

@@ -12,7 +12,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..errors import Conflict, EngineError, InvalidArgument, NotFound, Unsupported
+from ..errors import (
+    Conflict,
+    EngineError,
+    InvalidArgument,
+    NotFound,
+    RuntimeFailure,
+    Unsupported,
+)
 from ..linux import syscalls as sc
 from ..runtime import devices
 from ..runtime.cgroups import Cgroup
@@ -292,6 +299,13 @@ class Tasks:
                     cmd = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
                 out.append(Process(status["Uid"].split()[0], pid, int(status["PPid"]), cmd))
         return out
+
+
+def start_failure(cid: str, e: RuntimeFailure) -> RuntimeFailure:
+    """A command that could not start, in the words Docker's daemon uses; the Docker CLI
+    reads them to pick ``run``'s exit code (127 not found, 126 cannot run, else 125)."""
+    return RuntimeFailure(f"failed to create task for container: failed to start container "
+                          f"{cid[:12]}: {e}: unknown", e.exit_code)
 
 
 def signal_name(sig: str) -> str:

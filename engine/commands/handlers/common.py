@@ -37,6 +37,15 @@ def env_values(items: list[str]) -> list[str]:
     return out
 
 
+def filter_values(items: list[str]) -> dict[str, list[str]]:
+    """``-f key=value`` flags as Docker's ``filters`` argument: each key → its values."""
+    out: dict[str, list[str]] = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        out.setdefault(key, []).append(value)
+    return out
+
+
 def each(names: list[str], action: Callable[[str], Any], io: IO) -> Result:
     """Apply to every name; print those that worked, report the others (exit 1), like Docker."""
     done, failed = [], False

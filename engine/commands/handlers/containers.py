@@ -9,23 +9,22 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
 from typing import Any
 
-from ...errors import EngineError, InvalidArgument, NotFound, RuntimeFailure
+from ...errors import EngineError, NotFound, RuntimeFailure
 from ...network.ports import displayable_ports, summary_ports
 from ...oci import reference as refs
 from ...oci.digest import short
-from ...runtime.logs import LogEntry
 from ...runtime.spec import Attach
 from ...services.containers import CreateOptions
 from ...services.engine import Engine
 from ...services.networks import NetworkRequest
+from ...services.tasks import start_failure
 from ...store.containers import Container
 from .. import IO, human
 from ..grammar import UsageError
 from ..results import Changes, Committed, Lines, Result, Streamed, Table
-from .common import each, ellipsis, env_values, go_time, open_output
+from .common import each, ellipsis, env_values, filter_values, go_time, open_output
 from .transfer import pull
 
 PS_COLUMNS = [("ID", "CONTAINER ID"), ("Image", "IMAGE"), ("Command", "COMMAND"),
@@ -57,7 +56,8 @@ def _create(engine: Engine, args: argparse.Namespace, io: IO) -> Container:
         opts = CreateOptions(cmd=args.command, name=args.name, env=env_values(args.env),
                              workdir=args.workdir, user=args.user, hostname=args.hostname,
                              entrypoint=args.entrypoint, interactive=args.interactive,
-                             auto_remove=args.rm, labels=labels, cap_add=args.cap_add,
+                             tty=args.tty, auto_remove=args.rm, labels=labels,
+                             cap_add=args.cap_add,
                              cap_drop=args.cap_drop, privileged=args.privileged,
                              security_opt=args.security_opt, network=network)
         return engine.containers.create(args.image, opts)
@@ -103,8 +103,7 @@ def cmd_run(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
             return Lines([c.ID], kind="id")
         return Streamed(exit_code=_start_attached(engine, c, io, args.interactive))
     except RuntimeFailure as e:
-        raise RuntimeFailure(f"failed to create task for container: failed to start "
-                             f"container {short(c.ID)}: {e}: unknown", e.exit_code) from None
+        raise start_failure(c.ID, e) from None
     except EngineError as e:
         e.exit_code = 125  # docker run: the engine, not the command, failed
         raise
@@ -179,16 +178,6 @@ def cmd_top(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
 
 
 # -- listing -----------------------------------------------------------------------------
-def _status(c: Container) -> str:
-    s = c.State
-    if s.Running:
-        up = f"Up {human.duration(human.since(s.StartedAt))}"
-        return up + " (Paused)" if s.Paused else up
-    if s.Status == "exited" or s.FinishedAt[:4] not in ("", "0001"):
-        return f"Exited ({s.ExitCode}) {human.ago(s.FinishedAt)}"
-    return "Created"
-
-
 def _ps_row(engine: Engine, c: Container, trunc: bool, size: bool) -> dict[str, Any]:
     command = " ".join(c.command)
     image = c.ImageRef if engine.images.exists(c.Image) else short(c.Image)
@@ -200,42 +189,13 @@ def _ps_row(engine: Engine, c: Container, trunc: bool, size: bool) -> dict[str, 
         "RunningFor": human.ago(c.Created),
         "Ports": displayable_ports(summary_ports(engine.networks.port_settings(c))),
         "State": c.State.Status,
-        "Status": _status(c),
+        "Status": human.status(c.State),
         "Size": human.size(engine.containers.rw_size(c)) if size else "",
         "Names": c.Name,
         "Labels": ",".join(f"{k}={v}" for k, v in (c.Config.get("Labels") or {}).items()),
         "Mounts": "",
         "Networks": ",".join(engine.networks.names(c)),
     }
-
-
-def _ps_filter(engine: Engine, c: Container, filters: list[str]) -> bool:
-    for f in filters:
-        key, _, value = f.partition("=")
-        if key == "status" and c.State.Status != value:
-            return False
-        if key == "name" and value not in c.Name:
-            return False
-        if key == "id" and not c.ID.startswith(value):
-            return False
-        if key == "ancestor" and value not in (c.ImageRef, c.Image, short(c.Image)):
-            return False
-        if key == "network" and value not in engine.networks.names(c):
-            return False
-        if key in ("publish", "expose") and not _has_port(engine, c, key, value):
-            return False
-        if key not in ("status", "name", "id", "ancestor", "network", "publish", "expose"):
-            raise InvalidArgument(f"invalid filter '{key}' (supported: status, name, id, "
-                                  "ancestor, network, publish, expose)")
-    return True
-
-
-def _has_port(engine: Engine, c: Container, key: str, value: str) -> bool:
-    """``publish=80`` / ``expose=80/tcp``: a container port (with ``publish``, a bound one)."""
-    wanted = value if "/" in value else f"{value}/tcp"
-    if key == "expose":
-        return wanted in (c.Config.get("ExposedPorts") or {})
-    return bool(engine.networks.port_settings(c).get(wanted))
 
 
 def cmd_ps(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
@@ -245,7 +205,7 @@ def cmd_ps(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
         args.last = 1
     if not args.all and args.last < 0:
         cs = [c for c in cs if c.State.Running]
-    cs = [c for c in cs if _ps_filter(engine, c, args.filter)]
+    cs = engine.containers.matching(cs, filter_values(args.filter))
     if args.last >= 0:
         cs = cs[: args.last]
     rows = [_ps_row(engine, c, not args.no_trunc, args.size) for c in cs]
@@ -261,28 +221,15 @@ def cmd_diff(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
 
 
 def cmd_logs(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
-    entries: Iterator[LogEntry] = engine.containers.logs(args.container, follow=args.follow)
-    if args.tail != "all":
-        if not args.tail.isdigit():
-            raise UsageError(f"invalid value for --tail: {args.tail!r} (a number or all)")
-        past = list(engine.containers.logs(args.container))
-        n = int(args.tail)
-        kept = past[len(past) - n:] if n else []
-        entries = iter(kept) if not args.follow else _then_follow(engine, args, kept, len(past))
-    for entry in entries:
+    if args.tail != "all" and not args.tail.isdigit():
+        raise UsageError(f"invalid value for --tail: {args.tail!r} (a number or all)")
+    tail = None if args.tail == "all" else int(args.tail)
+    for entry in engine.containers.logs(args.container, follow=args.follow, tail=tail):
         stream = io.stdout if entry.stream == "stdout" else io.stderr
         stamp = (entry.time + " ").encode() if args.timestamps else b""
         stream.write(stamp + entry.text)
         stream.flush()
     return Streamed()
-
-
-def _then_follow(engine: Engine, args: argparse.Namespace, kept: list[LogEntry],
-                 skip: int) -> Iterator[LogEntry]:
-    yield from kept
-    for i, entry in enumerate(engine.containers.logs(args.container, follow=True)):
-        if i >= skip:
-            yield entry
 
 
 def cmd_commit(engine: Engine, args: argparse.Namespace, io: IO) -> Result:

@@ -5,14 +5,14 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ...errors import EngineError, InvalidArgument
+from ...errors import EngineError
 from ...oci.digest import strip_algo
 from ...services.engine import Engine
 from ...services.images import Removed
 from ...store.images import Image
 from .. import IO, error_message, human
 from ..results import Graph, History, Lines, Result, Table
-from .common import confirm, ellipsis, go_time, open_input
+from .common import confirm, ellipsis, filter_values, go_time, open_input
 
 IMAGES_COLUMNS = [("Repository", "REPOSITORY"), ("Tag", "TAG"), ("ID", "IMAGE ID"),
                   ("CreatedSince", "CREATED"), ("Size", "SIZE")]
@@ -20,17 +20,18 @@ HISTORY_COLUMNS = [("ID", "IMAGE"), ("CreatedSince", "CREATED"), ("CreatedBy", "
                    ("Size", "SIZE"), ("Comment", "COMMENT")]
 
 
-def _image_rows(engine: Engine, img: Image, trunc: bool) -> list[dict[str, Any]]:
+def _image_rows(engine: Engine, img: Image, tags: list[str], trunc: bool,
+                ) -> list[dict[str, Any]]:
     size = human.size(engine.images.size(img))
     created = img.config.get("created", "")
     base = {"ID": strip_algo(img.id)[:12] if trunc else img.id,
             "CreatedSince": human.ago(created), "CreatedAt": go_time(created), "Size": size,
             "Digest": "<none>", "Containers": "N/A", "SharedSize": "N/A",
             "UniqueSize": "N/A", "VirtualSize": size}
-    if not img.tags:
+    if not tags:
         return [{"Repository": "<none>", "Tag": "<none>", **base}]
     rows = []
-    for t in img.tags:
+    for t in tags:
         repo, _, tag = t.rpartition(":")
         rows.append({"Repository": repo, "Tag": tag, **base})
     return rows
@@ -40,21 +41,11 @@ def cmd_images(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
     """S9: top-level images; ``-a`` adds intermediates; ``--tree`` shows shared layers."""
     if args.tree:
         return Graph.of(engine.system.layer_graph())
-    images = engine.images.listing(all=args.all)
-    rows = [r for img in images for r in _image_rows(engine, img, not args.no_trunc)]
+    filters = filter_values(args.filter)
     if args.reference:
-        want = args.reference
-        rows = [r for r in rows if r["Repository"] == want.split(":")[0]
-                and (":" not in want or r["Tag"] == want.rpartition(":")[2])]
-    for f in args.filter:
-        key, _, value = f.partition("=")
-        if key == "dangling":
-            keep = value.lower() == "true"
-            rows = [r for r in rows if (r["Tag"] == "<none>") == keep]
-        elif key == "reference":
-            rows = [r for r in rows if f"{r['Repository']}:{r['Tag']}".startswith(value)]
-        else:
-            raise InvalidArgument(f"invalid filter '{key}' (supported: dangling, reference)")
+        filters.setdefault("reference", []).append(args.reference)
+    listed = engine.images.listed(all=args.all, filters=filters)
+    rows = [r for img, tags in listed for r in _image_rows(engine, img, tags, not args.no_trunc)]
     if args.quiet:
         seen: list[str] = []
         for r in rows:
@@ -120,6 +111,8 @@ def cmd_image_prune(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
 def cmd_import(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
     """S20: a flat tar becomes a one-layer image."""
     with open_input(args.file, io) as src:
+        # "-" for a file too: Docker's CLI sends a file as the request body, so Docker's
+        # daemon records "Imported from -" either way.
         image_id = engine.images.import_tar(src, args.reference, args.message, args.change,
-                                            args.file)
+                                            "-")
     return Lines([image_id], kind="id")
