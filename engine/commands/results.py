@@ -14,6 +14,7 @@ from ..oci.changes import Change
 
 if TYPE_CHECKING:
     from ..services.explore import Exploration
+    from ..services.networks import NetworkGraphData
     from ..services.system import LayerGraph
 
 
@@ -178,6 +179,30 @@ class Explored(Result):
         from .explorer import render_exploration
 
         return render_exploration(self.exploration)
+
+
+@dataclass
+class NetworkGraph(Result):
+    """``network ls --graph``: networks, the containers on them with their addresses and
+    aliases, and the ports they publish on the host (the layer graph's neighbour).
+
+    ``networks``: {id, name, driver, subnet, gateway, bridge, internal};
+    ``containers``: {id, name, state, mode, endpoints: [{network (ID), ip, aliases}],
+    ports: ["127.0.0.1:8080->80/tcp", …]}; a container on ``container:X`` has no endpoint
+    of its own and ``mode`` names X.
+    """
+
+    networks: list[dict[str, Any]]
+    containers: list[dict[str, Any]]
+
+    @classmethod
+    def of(cls, g: NetworkGraphData) -> NetworkGraph:
+        return cls(g.networks, g.containers)
+
+    def text(self) -> str:
+        from .netgraph import render_networks
+
+        return render_networks(self)
 
 
 @dataclass
