@@ -261,11 +261,12 @@ class Containers:
         with self.engine.driver(c.Driver).view(c.ID, self.chain(c)) as root:
             yield str(root)
 
-    def commit_step(self, c: Container) -> Layer | None:
+    def commit_step(self, c: Container, intent: Intent | None = None) -> Layer | None:
         """A stopped build step's RW layer as a new read-only layer, or None when the step
         changed nothing: the classic builder then records an ``empty_layer`` history entry
-        instead of a layer (caller holds the store lock)."""
-        return self._commit_changes(c, pause=False, keep_empty=False)
+        instead of a layer (caller holds the store lock; a new blob is announced in the
+        build's ``intent``)."""
+        return self._commit_changes(c, pause=False, keep_empty=False, intent=intent)
 
     def _commit_changes(self, c: Container, pause: bool, keep_empty: bool,
                         intent: Intent | None = None) -> Layer | None:
@@ -279,7 +280,7 @@ class Containers:
                     return None
                 dgst = "sha256:" + w.hash.hexdigest()
                 if intent is not None and not self.store.content.has(dgst):
-                    intent.note(new_blobs=[dgst])
+                    intent.append("new_blobs", dgst)
                 diff_id = w.commit()
         return self.store.layers.register(diff_id, chain[-1].chain_id if chain else "")
 
