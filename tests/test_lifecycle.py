@@ -22,7 +22,7 @@ def state(docker: Docker, name: str) -> dict:
 @UNPRIVILEGED
 def test_s3_run_sees_own_pid_hostname_and_rootfs(docker: Docker, isolation: str) -> None:
     host = os.uname().nodename
-    p = docker("run", "--rm", "--hostname", "box", "busybox", "sh", "-c",
+    p = docker("run", "--rm", "--network", "none", "--hostname", "box", "busybox", "sh", "-c",
                "echo pid=$$; hostname; ls /; echo $(tr '\\0' ' ' < /proc/1/cmdline); "
                "ip link 2>/dev/null | grep -c '^[0-9]'")
     lines = p.stdout.strip().splitlines()

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 from ..oci.changes import Change
 
 if TYPE_CHECKING:
+    from ..services.explore import Exploration
+    from ..services.networks import NetworkGraphData
     from ..services.system import LayerGraph
 
 
@@ -155,6 +157,52 @@ class Graph(Result):
         from .tree import render_tree
 
         return render_tree(self)
+
+
+@dataclass
+class Explored(Result):
+    """``image explore``: every layer's added, modified and deleted files, wasted bytes.
+    ``template`` is ``--format``: "json" (the export), a Go template over that JSON, or
+    "" for the summary table."""
+
+    exploration: Exploration
+    template: str = ""
+
+    def text(self) -> str:
+        doc = self.exploration.to_json()
+        if self.template == "json":
+            return json.dumps(doc, indent=2, ensure_ascii=False)
+        if self.template:
+            from .. import gotemplate
+
+            return gotemplate.parse(self.template).render(doc)
+        from .explorer import render_exploration
+
+        return render_exploration(self.exploration)
+
+
+@dataclass
+class NetworkGraph(Result):
+    """``network ls --graph``: networks, the containers on them with their addresses and
+    aliases, and the ports they publish on the host (the layer graph's neighbour).
+
+    ``networks``: {id, name, driver, subnet, gateway, bridge, internal};
+    ``containers``: {id, name, state, mode, endpoints: [{network (ID), ip, aliases}],
+    ports: ["127.0.0.1:8080->80/tcp", …]}; a container on ``container:X`` has no endpoint
+    of its own and ``mode`` names X.
+    """
+
+    networks: list[dict[str, Any]]
+    containers: list[dict[str, Any]]
+
+    @classmethod
+    def of(cls, g: NetworkGraphData) -> NetworkGraph:
+        return cls(g.networks, g.containers)
+
+    def text(self) -> str:
+        from .netgraph import render_networks
+
+        return render_networks(self)
 
 
 @dataclass

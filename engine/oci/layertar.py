@@ -486,6 +486,13 @@ class TarWriter:
                 ti.type, ti.linkname = tarfile.SYMTYPE, os.readlink(name, dir_fd=dir_fd)
             except OSError:
                 return
+        elif fmt in (stat.S_IFCHR, stat.S_IFBLK):
+            ti.type = tarfile.CHRTYPE if fmt == stat.S_IFCHR else tarfile.BLKTYPE
+            ti.devmajor, ti.devminor = os.major(st.st_rdev), os.minor(st.st_rdev)
+        elif fmt == stat.S_IFIFO:
+            ti.type = tarfile.FIFOTYPE
+        else:
+            return  # sockets cannot be archived; Docker skips them too
         if self.owners is not None:
             kept = None
             if fmt == stat.S_IFDIR:
@@ -495,13 +502,6 @@ class TarWriter:
                 finally:
                     os.close(fd)
             ti.uid, ti.gid = self.owners.owner(arcname, st, kept, ti.linkname)
-        elif fmt in (stat.S_IFCHR, stat.S_IFBLK):
-            ti.type = tarfile.CHRTYPE if fmt == stat.S_IFCHR else tarfile.BLKTYPE
-            ti.devmajor, ti.devminor = os.major(st.st_rdev), os.minor(st.st_rdev)
-        elif fmt == stat.S_IFIFO:
-            ti.type = tarfile.FIFOTYPE
-        else:
-            return  # sockets cannot be archived; Docker skips them too
         self.tf.addfile(ti)
 
     def close(self) -> None:

@@ -94,7 +94,8 @@ def spawn(spec: ContainerSpec, attach: Attach | None, hooks: Hooks) -> Started:
             held = {attach.stdout, attach.stderr} if attach else set()
             if attach and attach.stdin is not None:
                 held.add(attach.stdin)
-            close_fds_except({ready_w, *held, *([exit_w] if exit_w is not None else [])})
+            close_fds_except({ready_w, *held, *spec.pass_fds,
+                              *([exit_w] if exit_w is not None else [])})
             if os.fork() == 0:
                 _monitor(spec, attach, hooks, ready_w, exit_w)
             code = 0
@@ -123,6 +124,14 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
              ready_w: int, exit_w: int | None) -> None:  # pragma: no cover - forked
     """Body of the monitor process; never returns."""
     try:
+        # forked from whoever started the container (the CLI, a notebook kernel): named
+        # after its job, so `ps` does not show it as a leaked copy of that process. Imported
+        # here, not at the top: the CLI loads this module also where it starts no container
+        # (and may run without the package's dependencies, as the unprivileged tests do).
+        with contextlib.suppress(ImportError):
+            import setproctitle
+
+            setproctitle.setproctitle(f"layerlab-monitor {spec.id[:12]}")
         for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGPIPE, signal.SIGTSTP):
             signal.signal(sig, signal.SIG_IGN)
         if spec.mode == "rootless":
@@ -154,10 +163,18 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
         fail_r, fail_w = os.pipe2(os.O_CLOEXEC)
         ns_r, ns_w = os.pipe2(os.O_CLOEXEC)
         go_r, go_w = os.pipe2(os.O_CLOEXEC)
+        own_pidns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
         sc.unshare(sc.CLONE_NEWPID)
         pid = os.fork()
         if pid == 0:
             run_init(spec, groups, stdin, out_w, err_w, fail_w, ns_w, go_r)
+        # Back to our own PID namespace for children: no thread can be born while it points
+        # at the container's (clone(2) EINVAL), and the network services need threads.
+        # Rootless, the host's PID namespace is not ours to join (EPERM); nor does it have
+        # network services, and the monitor forks nothing more.
+        if spec.mode != "rootless":
+            sc.setns(own_pidns, sc.CLONE_NEWPID)
+        os.close(own_pidns)
         for fd in (out_w, err_w, fail_w, stdin, devnull, ns_w, go_r):
             os.close(fd)
         failure = _prepare(pid, hooks, ns_r, go_w, fail_r)

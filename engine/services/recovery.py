@@ -118,7 +118,7 @@ class Recovery:
     def _build(self, data: dict[str, Any]) -> None:
         for cid in data.get("containers", []):
             self._container(str(cid))
-        self._gc()  # a step's layer whose image was not recorded yet
+        self._gc(extra_blobs=data.get("new_blobs", []))  # a step's layer not yet recorded
 
     def _rmi(self, data: dict[str, Any]) -> None:
         images = self.store.images
@@ -183,7 +183,7 @@ def temp_dirs(root: Path) -> list[Path]:
     """Where the engine makes temp files: beside what they become."""
     dirs = [root / "blobs" / "sha256", root / "overlay" / "lower", root]
     for sub in ("images", "layers", "containers"):
-        dirs += [root / sub / name for name in _listdir(root / sub)]
+        dirs += [root / sub, *(root / sub / name for name in _listdir(root / sub))]
     return [d for d in dirs if d.is_dir()]
 
 

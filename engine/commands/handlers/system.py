@@ -18,7 +18,8 @@ DF_COLUMNS = [("Type", "TYPE"), ("TotalCount", "TOTAL"), ("Active", "ACTIVE"),
 
 
 def cmd_inspect(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
-    """S18: JSON metadata of containers and images (containers first, as Docker looks up)."""
+    """S18: JSON metadata of containers, images and networks (in that order, as Docker
+    looks them up)."""
     objects: list[dict[str, Any]] = []
     kinds: set[str] = set()
     missing = []
@@ -30,6 +31,9 @@ def cmd_inspect(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
         if found is None and args.type in ("", "image"):
             with contextlib.suppress(NotFound):
                 found, kind = engine.images.inspect(name), "image"
+        if found is None and args.type in ("", "network"):
+            with contextlib.suppress(NotFound):
+                found, kind = engine.networks.inspect(name), "network"
         if found is None:
             missing.append(name)
             continue
