@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import select
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -121,6 +122,9 @@ class Containers:
             cmd = opts.cmd
         if not entrypoint and not cmd:
             raise InvalidArgument("no command specified")
+        if opts.workdir and not opts.workdir.startswith("/"):
+            raise InvalidArgument(f"the working directory '{opts.workdir}' is invalid, it needs "
+                                  "to be an absolute path")
         hostname = opts.hostname or cid[:12]
         config = {
             "Hostname": hostname,
@@ -153,6 +157,7 @@ class Containers:
             driver.remove(cid)
             containers.delete(cid)
             raise
+        self.engine.events.container(c, "create")
         return c
 
     # -- remove ------------------------------------------------------------------------
@@ -164,8 +169,13 @@ class Containers:
                 raise Conflict(
                     f'cannot remove container "/{c.Name}": container is {c.State.Status}: '
                     "stop the container before removing or force remove")
+            self.engine.events.container(c, "kill", signal="9")
             self.engine.tasks.kill_all(c)
             self.engine.tasks.wait_exit(c, None)
+            if c.HostConfig.get("AutoRemove"):
+                with contextlib.suppress(NotFound):  # its monitor removed it as it exited
+                    self.remove_stopped(c.ID)
+                return c
         self.remove_stopped(c.ID)
         return c
 
@@ -174,17 +184,44 @@ class Containers:
             c = self.store.containers.get(cid)
             self.engine.driver(c.Driver).remove(cid)
             self.store.containers.delete(cid)
+        self.engine.events.container(c, "destroy")
 
-    def prune(self) -> tuple[list[str], int]:
-        """Remove every stopped container; (their IDs, bytes of RW layers reclaimed)."""
+    def prune(self, select: Callable[[str, dict[str, str]], bool] | None = None,
+              ) -> tuple[list[str], int]:
+        """Remove every stopped container (that ``select(created, labels)`` lets go, the
+        ``--filter``); (their IDs, bytes of RW layers reclaimed)."""
         removed, size = [], 0
         for c in self.all():
-            if not c.State.Running:
+            if not c.State.Running and (select is None or select(
+                    c.Created, c.Config.get("Labels") or {})):
                 size += self.rw_size(c)
                 with contextlib.suppress(NotFound):
                     self.remove_stopped(c.ID)
                     removed.append(c.ID)
+        self.engine.events.log("container", "prune", "", {"reclaimed": str(size)})
         return removed, size
+
+    def rename(self, name: str, new_name: str) -> Container:
+        """``docker rename``: a new name, running or not, with moby's checks and messages."""
+        old, new = name.strip(), new_name.strip().lstrip("/")
+        if not old.lstrip("/") or not new:
+            raise InvalidArgument("Neither old nor new names may be empty")
+        with self.store.lock():
+            c = self.get(old)
+            if c.Name == new:
+                raise InvalidArgument("Renaming a container with the same name as its current "
+                                      "name")
+            if not NAME_RE.match(new):
+                raise InvalidArgument(f"Invalid container name (/{new}), only "
+                                      "[a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+            try:
+                self.store.containers.check_name_free(new)
+            except Conflict as e:
+                raise Conflict(f"Error when allocating new name: {e}") from None
+            self.store.containers.set_name(c.ID, new)
+            renamed = self.store.containers.get(c.ID)
+        self.engine.events.container(renamed, "rename", oldName="/" + c.Name)
+        return renamed
 
     # -- the read-write layer ----------------------------------------------------------
     def diff(self, name: str) -> list[Change]:
@@ -244,20 +281,33 @@ class Containers:
             config = imageconfig.append_layer(
                 base, created=now(), created_by=" ".join(c.command), diff_id=layer.diff_id,
                 run_config=run_config, author=author, comment=message, container=c.ID)
-            return self.engine.images.put(config, parent=c.Image if img else "", tag=ref)
+            image_id = self.engine.images.put(config, parent=c.Image if img else "",
+                                              event="create")
+            if ref:
+                self.engine.images.tag(image_id, ref, locked=True)
+        self.engine.events.container(c, "commit", comment=message, imageID=image_id,
+                                     imageRef=str(refs.parse(ref)) if ref else "")
+        return image_id
 
     def export(self, name: str, out: BinaryIO) -> None:
         """S20: the container's unified view as one flat tar, no metadata."""
         c = self.get(name)
+        self.engine.events.container(c, "export")
         with self.rootfs(c) as root:
             write_tree(out, Path(root))
 
     # -- metadata and logs -------------------------------------------------------------
-    def inspect(self, name: str) -> dict[str, Any]:
+    def inspect(self, name: str, size: bool = False) -> dict[str, Any]:
+        """Docker's container JSON; with ``size``, ``SizeRw`` (the RW layer) and
+        ``SizeRootFs`` (it and every image layer below), as ``inspect -s`` adds them."""
         c = self.get(name)
         d = self.state_dir(c)
         s = c.State
         cmd = c.command
+        sizes = {}
+        if size:
+            rw = self.rw_size(c)
+            sizes = {"SizeRw": rw, "SizeRootFs": rw + sum(lay.size for lay in self.chain(c))}
         return {
             "Id": c.ID,
             "Created": c.Created,
@@ -280,13 +330,15 @@ class Containers:
                            "NetworkMode": "none"},
             "GraphDriver": {"Name": c.Driver,
                             "Data": self.engine.driver(c.Driver).metadata(c.ID, self.chain(c))},
+            **sizes,
             "Mounts": [],
             "Config": c.Config,
             "NetworkSettings": {"Networks": {}},
         }
 
-    def logs(self, name: str, follow: bool = False) -> Iterator[LogEntry]:
-        """Log entries; with ``follow``, keep reading until the container stops."""
+    def logs(self, name: str, follow: bool = False, until_ns: int = 0) -> Iterator[LogEntry]:
+        """Log entries; with ``follow``, keep reading until the container stops (or the
+        time ``until_ns`` passes, ``logs -f --until``)."""
         from ..runtime import logs
 
         c = self.get(name)
@@ -306,7 +358,7 @@ class Containers:
                     entry = logs.parse(line)
                     if entry:
                         yield entry
-                if not chunk and not alive:
+                if not chunk and (not alive or (until_ns and time.time_ns() > until_ns)):
                     return
                 if not chunk:
                     select.select([], [], [], 0.05)

@@ -1,9 +1,9 @@
 """The Engine API: one object per state root, composed of services by noun.
 
-``engine.images``, ``engine.containers``, ``engine.tasks`` (a container's processes) and
-``engine.system`` are what the command layer calls; ``engine/builder`` and
-``engine/transfer`` are services too and take the engine. Only services open the stores
-(``engine.store``).
+``engine.images``, ``engine.containers``, ``engine.tasks`` (a container's processes),
+``engine.system`` and ``engine.events`` (the event log) are what the command layer
+calls; ``engine/builder`` and ``engine/transfer`` are services too and take the engine.
+Only services open the stores (``engine.store``).
 
 Metadata changes happen under one store lock; a container's state changes under its own
 lock, because its monitor updates it while other commands run.
@@ -18,6 +18,7 @@ from ..runtime.isolation import Isolation, default_driver, probe
 from ..snapshot import DRIVERS, SnapshotDriver, make_driver
 from ..store import Store
 from .containers import Containers
+from .events import EventLog
 from .images import Images
 from .system import System
 from .tasks import Tasks
@@ -32,6 +33,7 @@ class Engine:
             raise ConfigError(f"storage driver {self.driver_name!r} is unknown: choose "
                               f"{' or '.join(DRIVERS)}")
         self._drivers: dict[str, SnapshotDriver] = {}
+        self.events = EventLog(root)
         self.images = Images(self)
         self.containers = Containers(self)
         self.tasks = Tasks(self)

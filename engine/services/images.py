@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -15,6 +17,7 @@ from ..snapshot import DRIVERS
 from ..store.containers import ZERO_TIME, Container, now
 from ..store.images import Image
 from ..store.layers import Layer
+from .events import image_event
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -61,6 +64,15 @@ class Images:
         """``repo:tag`` → image ID."""
         return self.store.images.refs()
 
+    def repo_digests(self, image_id: str) -> list[str]:
+        """``repo@sha256:…`` references of the image (pulled or pushed manifests)."""
+        return self.store.images.repo_digests(image_id)
+
+    def add_repo_digest(self, image_id: str, repo: str, manifest_digest: str) -> None:
+        """Record that ``repo`` serves the image under ``manifest_digest`` (caller holds the
+        store lock, or none is needed: the record is the image's own)."""
+        self.store.images.add_repo_digest(image_id, f"{repo}@{manifest_digest}")
+
     def layers(self, img: Image) -> list[Layer]:
         return self.store.layers.chain(img.diff_ids)
 
@@ -81,17 +93,27 @@ class Images:
 
     # -- making images ---------------------------------------------------------------------
     def put(self, config: dict[str, Any], parent: str = "", tag: str = "",
-            build_key: str = "") -> str:
-        """Store a config assembled by ``imageconfig`` (caller holds the store lock)."""
+            build_key: str = "", event: str = "") -> str:
+        """Store a config assembled by ``imageconfig`` (caller holds the store lock).
+
+        ``event`` is the image event to log (``create`` for a commit, ``import``); a build
+        step's image (one with a ``build_key``) logs ``create``, as moby's CommitImage
+        does for every step."""
         image_id = self.store.images.put(imageconfig.encode(config), parent, build_key)
+        event = event or ("create" if build_key else "")
+        if event:
+            image_event(self.engine, image_id, image_id, event)
         if tag:
-            self.store.images.tag(image_id, tag)
+            self.tag(image_id, tag, locked=True)
         return image_id
 
-    def tag(self, source: str, target: str) -> None:
-        refs.parse(target)
-        with self.store.lock():
-            self.store.images.tag(self.resolve(source), target)
+    def tag(self, source: str, target: str, locked: bool = False) -> None:
+        """``docker tag``; ``locked`` when the caller already holds the store lock."""
+        name = str(refs.parse(target))
+        with contextlib.nullcontext() if locked else self.store.lock():
+            image_id = self.resolve(source)
+            self.store.images.tag(image_id, name)
+        image_event(self.engine, image_id, name, "tag")
 
     def import_tar(self, src: BinaryIO, ref: str = "", message: str = "",
                    changes: list[str] | None = None, source_name: str = "-") -> str:
@@ -112,7 +134,7 @@ class Images:
             config = imageconfig.append_layer(
                 None, created=now(), created_by="", diff_id=diff_id, run_config=run_config,
                 comment=message or f"Imported from {source_name}")
-            return self.put(config, tag=ref)
+            return self.put(config, tag=ref, event="import")
 
     # -- reading ---------------------------------------------------------------------------
     def history(self, ref: str) -> list[HistoryRow]:
@@ -159,7 +181,7 @@ class Images:
         return {
             "Id": img.id,
             "RepoTags": img.tags,
-            "RepoDigests": [],
+            "RepoDigests": self.repo_digests(img.id),
             "Parent": img.parent,
             "Comment": (img.history[-1].get("comment", "") if img.history else ""),
             "Created": cfg.get("created", ""),
@@ -174,58 +196,105 @@ class Images:
         }
 
     # -- removing --------------------------------------------------------------------------
-    def remove(self, ref: str, force: bool = False) -> Removed:
-        """``rmi``: untag, then delete the image and layers nothing else needs (S14)."""
+    def remove(self, ref: str, force: bool = False, prune: bool = True) -> Removed:
+        """``rmi`` (S14), as moby's ImageDelete: a name is untagged first, and the image goes
+        only when that was its last tag and nothing needs it, else it stays quietly (as an
+        intermediate if it has children); an ID removes the image itself, refused while
+        children, containers or other tags need it unless forced (a running container
+        cannot be forced). Untagged parents nothing else needs go too, unless not ``prune``."""
         store = self.store.images
         with self.store.lock():
             out = Removed()
             image_id = self.resolve(ref)
             img = store.get(image_id)
-            tag = _tag_named(ref, img.tags)
-            users = self.users(image_id)
-            running = [c for c in users if c.State.Running]
-            if tag and len(img.tags) > 1:
-                store.untag(tag)
-                out.lines.append(("Untagged", tag))
-                return out
-            if not tag and len(img.tags) > 1 and not force:
-                raise Conflict(f"conflict: unable to delete {short(image_id)} (must be forced) "
-                               "- image is referenced in multiple repositories")
-            if running:
-                raise Conflict(
-                    f"conflict: unable to delete {short(image_id)} (cannot be forced) - image "
-                    f"is being used by running container {short(running[0].ID)}")
-            if users and not force:
-                raise Conflict(
-                    f"conflict: unable to remove repository reference \"{ref}\" (must force) "
-                    f"- container {short(users[0].ID)} is using its referenced image "
-                    f"{short(image_id)}")
-            children = store.children(image_id)
-            if children and not force:
-                raise Conflict(f"conflict: unable to delete {short(image_id)} (must be forced) "
-                               "- image has dependent child images")
-            for t in img.tags:
-                store.untag(t)
-                out.lines.append(("Untagged", t))
-            self._delete_chain(img, out)
-            for child in children:  # forced: the children keep their layers, lose the link
-                store.unlink_parent(child.id)
-            self.gc_layers(out)
+            by_name = not _is_id_prefix(image_id, ref)
+            if by_name:
+                tag = str(refs.parse(ref))
+                users = self.users(image_id)
+                if not force and len(img.tags) == 1 and users:
+                    raise Conflict(
+                        f'conflict: unable to remove repository reference "{ref}" (must force) '
+                        f"- container {short(users[0].ID)} is using its referenced image "
+                        f"{short(image_id)}")
+                self._untag(image_id, tag, out)
+                repo = tag.rpartition(":")[0]
+                if not any(t.rpartition(":")[0] == repo for t in img.tags if t != tag):
+                    for ref in self.repo_digests(image_id):  # moby: the repo's digests go too
+                        if ref.partition("@")[0] == repo:
+                            store.remove_repo_digest(image_id, ref)
+                            out.lines.append(("Untagged", ref))
+                if len(img.tags) > 1:
+                    return out
+            elif len(img.tags) == 1:
+                conflict = self._conflict(image_id, hard=True, soft=not force,
+                                          children=not force, tags=False)
+                if conflict:
+                    raise conflict
+                self._untag(image_id, img.tags[0], out)
+            self._delete(image_id, out, force, prune, quiet=by_name)
             return out
 
-    def _delete_chain(self, img: Image, out: Removed) -> None:
-        """Delete ``img`` and then its untagged, childless, unused intermediate parents."""
+    def _untag(self, image_id: str, tag: str, out: Removed) -> None:
+        self.store.images.untag(tag)
+        image_event(self.engine, image_id, image_id, "untag")
+        out.lines.append(("Untagged", tag))
+
+    def _conflict(self, image_id: str, hard: bool, soft: bool, children: bool,
+                  tags: bool = True) -> Conflict | None:
+        """moby's checkImageDeleteConflict, in its order. Docker cannot force away child
+        images; LayerLab's contract (S14) lets ``rmi -f ID`` do it, unlinking the children,
+        so that check is its own switch."""
         store = self.store.images
-        current: Image | None = img
-        while current is not None:
-            store.delete(current.id)
-            out.lines.append(("Deleted", current.id))
-            parent = current.parent
-            current = None
-            if parent and store.exists(parent):
-                p = store.get(parent)
-                if not p.tags and not store.children(p.id) and not self.users(p.id):
-                    current = p
+        sid = short(image_id)
+        if children and store.children(image_id):
+            return Conflict(f"conflict: unable to delete {sid} (must be forced) - image has "
+                            "dependent child images")
+        users = self.users(image_id)
+        running = [c for c in users if c.State.Running]
+        if hard and running:
+            conflict = Conflict(f"conflict: unable to delete {sid} (cannot be forced) - image "
+                                f"is being used by running container {short(running[0].ID)}")
+            conflict.used = True  # type: ignore[attr-defined]
+            return conflict
+        if soft and tags and store.get(image_id).tags:
+            return Conflict(f"conflict: unable to delete {sid} (must be forced) - image is "
+                            "referenced in multiple repositories")
+        if soft and users:
+            conflict = Conflict(f"conflict: unable to delete {sid} (must be forced) - image is "
+                                f"being used by stopped container {short(users[0].ID)}")
+            conflict.used = True  # type: ignore[attr-defined]
+            return conflict
+        return None
+
+    def _delete(self, image_id: str, out: Removed, force: bool, prune: bool,
+                quiet: bool) -> None:
+        """moby's imageDeleteHelper: delete the image and the layers it alone held, then its
+        parent if that is left dangling. ``quiet``: the user named a tag, not this image,
+        so a conflict (children, a container) just keeps the image."""
+        store = self.store.images
+        conflict = self._conflict(image_id, hard=True, soft=not force,
+                                  children=quiet or not force)
+        if conflict:
+            if quiet and (not self._dangling(image_id) or getattr(conflict, "used", False)):
+                return
+            raise conflict
+        img = store.get(image_id)
+        for t in img.tags:
+            self._untag(image_id, t, out)
+        for ref in self.repo_digests(image_id):
+            out.lines.append(("Untagged", ref))
+        store.delete(image_id)
+        image_event(self.engine, image_id, image_id, "delete")
+        out.lines.append(("Deleted", image_id))
+        for child in store.children(image_id):  # forced: the children keep their layers
+            store.unlink_parent(child.id)
+        self.gc_layers(out)
+        if prune and img.parent and store.exists(img.parent):
+            self._delete(img.parent, out, force=False, prune=True, quiet=True)
+
+    def _dangling(self, image_id: str) -> bool:
+        img = self.store.images.get(image_id)
+        return not img.tags and not self.store.images.children(image_id)
 
     def gc_layers(self, out: Removed) -> None:
         """Delete the layers no image or container needs (caller holds the store lock)."""
@@ -241,9 +310,11 @@ class Images:
         for name in DRIVERS:
             self.engine.driver(name).forget(layer.chain_id for layer in deleted)
 
-    def prune(self, all: bool = False) -> Removed:
-        """Remove dangling images (untagged leaves), or with ``all`` every unused image;
-        leaves first, so the untagged parents they free go too."""
+    def prune(self, all: bool = False,
+              select: Callable[[str, dict[str, str]], bool] | None = None) -> Removed:
+        """Remove dangling images (untagged leaves), or with ``all`` every unused image
+        (that ``select(created, labels)`` lets go, the ``--filter``); leaves first, so the
+        untagged parents they free go too."""
         out = Removed()
         store = self.store.images
         with self.store.lock():
@@ -252,22 +323,23 @@ class Images:
                 images = store.all()
                 parents = {i.parent for i in images if i.parent}
                 victims = [i for i in images if i.id not in used and i.id not in parents
-                           and (all or not i.tags)]
+                           and (all or not i.tags) and (select is None or select(
+                               i.config.get("created", ""), i.run_config.get("Labels") or {}))]
                 if not victims:
                     break
                 for img in victims:
                     for t in img.tags:
                         store.untag(t)
+                        image_event(self.engine, img.id, img.id, "untag")
                         out.lines.append(("untagged", t))
                     store.delete(img.id)
+                    image_event(self.engine, img.id, img.id, "delete")
                     out.lines.append(("deleted", img.id))
             self.gc_layers(out)
+        self.engine.events.log("image", "prune", "", {"reclaimed": str(out.reclaimed)})
         return out
 
 
-def _tag_named(ref: str, tags: list[str]) -> str:
-    """The tag ``ref`` names, if it names one of ``tags`` (rather than an image ID)."""
-    if not refs.looks_like_reference(ref):
-        return ""
-    tag = str(refs.parse(ref))
-    return tag if tag in tags else ""
+def _is_id_prefix(image_id: str, ref: str) -> bool:
+    """moby's isImageIDPrefix: ``ref`` is (a prefix of) the ID, with or without ``sha256:``."""
+    return image_id.startswith(ref) or image_id.partition(":")[2].startswith(ref)

@@ -10,6 +10,7 @@ import select
 import signal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from ..errors import Conflict, EngineError, InvalidArgument, NotFound, Unsupported
@@ -19,6 +20,7 @@ from ..runtime.confine import Confinement, Plan
 from ..runtime.devices import DeviceCgroup
 from ..runtime.spec import Attach, ContainerSpec, ProcessSpec, merged_env
 from ..store.containers import ZERO_TIME, Container, now
+from ..store.names import new_id
 
 if TYPE_CHECKING:
     from ..runtime.isolation import Isolation
@@ -111,6 +113,8 @@ class Tasks:
             exited=lambda code: self._on_exited(c.ID, code),
             failed=lambda code, msg: self._on_failed(c.ID, code, msg),
         )
+        if attach is not None:
+            self.engine.events.container(c, "attach")
         try:
             return monitor.spawn(spec, attach, hooks)
         except EngineError:
@@ -131,6 +135,7 @@ class Tasks:
         self.store.containers.update_state(
             cid, Status="running", Running=True, Paused=False, Pid=pid, ExitCode=0, Error="",
             StartedAt=now(), FinishedAt=ZERO_TIME, MonitorPid=os.getpid())
+        self.engine.events.container(self.store.containers.get(cid), "start")
 
     def _on_exited(self, cid: str, code: int) -> None:
         c = self.store.containers.get(cid)
@@ -138,7 +143,10 @@ class Tasks:
             self.engine.driver(c.Driver).unmount(cid)
         self.store.containers.update_state(cid, Status="exited", Running=False, Paused=False,
                                            Pid=0, ExitCode=code, FinishedAt=now(), MonitorPid=0)
-        if c.HostConfig.get("AutoRemove"):
+        ran = int(human_seconds(c.State.StartedAt))
+        self.engine.events.container(c, "die", exitCode=str(code), execDuration=str(ran))
+        restarting = (self.engine.containers.state_dir(c) / RESTARTING).exists()
+        if c.HostConfig.get("AutoRemove") and not restarting:
             with contextlib.suppress(NotFound):
                 self.engine.containers.remove_stopped(cid)
 
@@ -171,21 +179,43 @@ class Tasks:
         return self.store.containers.get(c.ID).State.ExitCode
 
     def stop(self, name: str, timeout: float | None = None, sig: str = "") -> Container:
-        """S10: the stop signal to the main process, a grace period, then SIGKILL to all."""
+        """S10: the stop signal to the main process, a grace period, then SIGKILL to all.
+
+        A negative ``timeout`` waits for ever, as Docker's ``-t -1`` does."""
         c = self.engine.containers.get(name)
         if not c.State.Running:
             return c
         grace = 10.0 if timeout is None else timeout
+        signum = signal.Signals[signal_name(sig or c.Config.get("StopSignal") or "SIGTERM")]
         if c.State.Paused:
+            self.engine.events.container(c, "kill", signal=str(int(signal.SIGKILL)))
             self.kill_all(c)
         else:
-            signum = signal.Signals[signal_name(sig or c.Config.get("StopSignal") or "SIGTERM")]
+            self.engine.events.container(c, "kill", signal=str(int(signum)))
             with contextlib.suppress(ProcessLookupError):
                 os.kill(c.State.Pid, signum)
-            if not self.wait_exit(c, grace):
+            if not self.wait_exit(c, None if grace < 0 else grace):
+                self.engine.events.container(c, "kill", signal=str(int(signal.SIGKILL)))
                 self.kill_all(c)
         self.wait_exit(c, None)
+        self.engine.events.container(c, "stop")
         return self.store.containers.get(c.ID)
+
+    def restart(self, name: str, timeout: float | None = None, sig: str = "") -> Container:
+        """``docker restart``: stop (as ``stop`` does, if running), then start, detached.
+        A ``--rm`` container is not removed by the stop, as moby skips its auto-removal
+        for a manual restart."""
+        c = self.engine.containers.get(name)
+        marker = self.engine.containers.state_dir(c) / RESTARTING
+        marker.touch()
+        try:
+            self.stop(c.ID, timeout, sig)
+            self.start(c.ID)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                marker.unlink()
+        self.engine.events.container(c, "restart")
+        return c
 
     def kill_all(self, c: Container) -> None:
         """SIGKILL to every process of the container (a frozen one is thawed to die)."""
@@ -201,6 +231,7 @@ class Tasks:
         """S11: SIGKILL, or the given signal, to the container's main process."""
         c = self.running(name)
         signum = signal.Signals[signal_name(sig)]
+        self.engine.events.container(c, "kill", signal=str(int(signum)))
         if signum == signal.SIGKILL:
             self.kill_all(c)
             self.wait_exit(c, None)
@@ -219,6 +250,7 @@ class Tasks:
             raise Unsupported("pause needs a cgroup freezer, and this host has none writable")
         cg.freeze()
         self.store.containers.update_state(c.ID, Status="paused", Paused=True)
+        self.engine.events.container(c, "pause")
         return c
 
     def unpause(self, name: str) -> Container:
@@ -229,6 +261,7 @@ class Tasks:
         if cg:
             cg.thaw()
         self.store.containers.update_state(c.ID, Status="running", Paused=False)
+        self.engine.events.container(c, "unpause")
         return c
 
     @contextlib.contextmanager
@@ -257,7 +290,13 @@ class Tasks:
                               c.Config["User"] if user is None else user)
         process.plan = self._plan(c)
         groups = [g for g in (Cgroup.open(c.ID), DeviceCgroup.open(c.ID)) if g is not None]
-        return exec_in(c.State.Pid, groups, process, stdin, stdout, stderr, detach)
+        exec_id, shown = new_id(), " ".join(cmd)
+        self.engine.events.container(c, f"exec_create: {shown}", execID=exec_id)
+        self.engine.events.container(c, f"exec_start: {shown}", execID=exec_id)
+        code = exec_in(c.State.Pid, groups, process, stdin, stdout, stderr, detach)
+        if not detach:
+            self.engine.events.container(c, "exec_die", execID=exec_id, exitCode=str(code))
+        return code
 
     def top(self, name: str) -> list[Process]:
         """The container's processes as the host sees them (host PIDs)."""
@@ -273,6 +312,20 @@ class Tasks:
                     cmd = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
                 out.append(Process(status["Uid"].split()[0], pid, int(status["PPid"]), cmd))
         return out
+
+
+RESTARTING = "restarting"  # marker in the state dir while ``restart`` stops the container
+
+
+def human_seconds(stamp: str) -> float:
+    """Seconds since one of our RFC 3339 stamps (the ``execDuration`` of a ``die`` event)."""
+    try:
+        started = datetime.fromisoformat(stamp)
+    except ValueError:
+        return 0.0
+    if started.year == 1:
+        return 0.0
+    return max((datetime.now(UTC) - started).total_seconds(), 0.0)
 
 
 def signal_name(sig: str) -> str:
