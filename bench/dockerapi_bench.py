@@ -6,7 +6,11 @@
 - **docker version**: the whole real CLI invocation against the running service (the CLI
   pings, then asks for ``/version``), next to the same CLI against ``podman system
   service`` and to LayerLab's own ``layerlab version``;
-- **GET /version**: one request on a kept-alive connection, the server's own share.
+- **GET /version**: one request on a kept-alive connection, the server's own share;
+- **docker run --rm busybox true**: the whole container round trip through the real CLI
+  (create, attach, wait for removal, start, exit code), against the LayerLab service and
+  against ``podman system service`` (its own throwaway storage, busybox loaded into it
+  through the same CLI), next to ``layerlab run --rm busybox true``.
 
 Medians of N runs after one untimed warm-up. Run with the interpreter that has LayerLab
 installed: ``python bench/dockerapi_bench.py [--runs 15] [--no-podman]``.
@@ -88,6 +92,15 @@ def get_version(path: Path, runs: int) -> float:
         return median_ms(once, runs)
 
 
+def run_true(client: list[str], env: dict[str, str]) -> None:
+    # --network none on both engines: Podman's default network (netavark) would turn on IP
+    # forwarding and NAT on the host, which nothing here may do.
+    p = subprocess.run([*client, "run", "--rm", "--network", "none", "busybox", "true"], env=env,
+                       capture_output=True)
+    if p.returncode != 0:
+        raise RuntimeError(f"{client[0]} run failed: {p.stderr.decode(errors='replace')}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=15)
@@ -108,6 +121,12 @@ def main() -> None:
         command = [*SERVICE, "--root", str(work / "root"), uri]
         rows.append(("service start-up (spawn → API listen on)",
                      median_ms(lambda: stop(start(command, "API listen on", env)), args.runs)))
+        layerlab = [sys.executable, "-m", "layerlab.engine.cli", "--root", str(work / "root"),
+                    "--storage-driver", "vfs"]
+        subprocess.run([*layerlab, "pull", "busybox"], env=env, check=True,
+                       capture_output=True)
+        subprocess.run([*layerlab, "save", "-o", str(work / "busybox.tar"), "busybox"],
+                       env=env, check=True, capture_output=True)
         proc = start(command, "API listen on", env)
         try:
             rows.append(("GET /v1.43/version, kept-alive connection",
@@ -116,15 +135,21 @@ def main() -> None:
                 rows.append(("docker version → LayerLab service", median_ms(
                     lambda: subprocess.run([docker, "-H", uri, "version"], env=env,
                                            check=True, capture_output=True), args.runs)))
+                rows.append(("docker run --rm busybox true → LayerLab service", median_ms(
+                    lambda: run_true([docker, "-H", uri], env), args.runs)))
         finally:
             stop(proc)
         rows.append(("layerlab version (own CLI, no service)", median_ms(
-            lambda: subprocess.run([sys.executable, "-m", "layerlab.engine.cli", "--root",
-                                    str(work / "root"), "version"], env=env, check=True,
+            lambda: subprocess.run([*layerlab, "version"], env=env, check=True,
                                    capture_output=True), args.runs)))
+        rows.append(("layerlab run --rm busybox true (own CLI, vfs)", median_ms(
+            lambda: run_true(layerlab, env), args.runs)))
         if docker and podman:
             puri = f"unix://{work}/podman.sock"
-            pproc = subprocess.Popen([podman, "system", "service", "--time", "0", puri],
+            podman_store = ["--root", str(work / "podman"), "--runroot",
+                            str(work / "podman-run"), "--storage-driver", "vfs"]
+            pproc = subprocess.Popen([podman, *podman_store, "system", "service", "--time",
+                                      "0", puri],
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL, cwd="/tmp")
             try:
@@ -132,6 +157,11 @@ def main() -> None:
                 rows.append(("docker version → podman system service", median_ms(
                     lambda: subprocess.run([docker, "-H", puri, "version"], env=env,
                                            check=True, capture_output=True), args.runs)))
+                subprocess.run([docker, "-H", puri, "load", "-i", str(work / "busybox.tar")],
+                               env=env, check=True, capture_output=True)
+                rows.append(("docker run --rm busybox true → podman system service",
+                             median_ms(lambda: run_true([docker, "-H", puri], env),
+                                       args.runs)))
             finally:
                 stop(pproc)
     finally:

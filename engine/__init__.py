@@ -7,6 +7,9 @@ The public surface, for front-ends (the kernel, the Docker API server) and scrip
 - ``execute(engine, argv, io)`` and ``IO``: one docker command line → a typed result;
   ``error_message``; the result types (``Table``, ``History``, ``Lines``, ``Committed``,
   ``Document``, ``Changes``, ``Graph``, ``Build``, ``Streamed``);
+- ``start_service(root, driver, uri, idle_timeout)``: the Docker API service for this
+  engine in a child process (``DOCKER_HOST=service.uri`` then drives it), and
+  ``default_service_uri()``;
 - the errors (``EngineError`` and its kinds), ``default_root``, ``VERSION``, ``Progress``
   (a build's typed events), ``Change``, and the modules ``grammar`` (the docker command
   language: completion and help are derived from it) and ``human`` (Docker's sizes and
@@ -31,14 +34,19 @@ _SURFACE = {
     "Conflict": "errors", "InvalidArgument": "errors", "Unsupported": "errors",
     "RuntimeFailure": "errors", "ConfigError": "errors", "UsageError": "commands.grammar",
     "default_root": "settings", "Progress": "builder", "Change": "oci.changes",
+    "start_service": "dockerapi.background", "BackgroundService": "dockerapi.background",
 }
 _MODULES = {"human": "commands.human", "grammar": "commands.grammar"}
-__all__ = sorted([*_SURFACE, *_MODULES])
+_RENAMED = {"default_service_uri": ("dockerapi.listen", "default_uri")}
+__all__ = sorted([*_SURFACE, *_MODULES, *_RENAMED])
 
 
 def __getattr__(name: str) -> Any:
     if name in _MODULES:
         return importlib.import_module(f"{__name__}.{_MODULES[name]}")
+    if name in _RENAMED:
+        module, attr = _RENAMED[name]
+        return getattr(importlib.import_module(f"{__name__}.{module}"), attr)
     if name in _SURFACE:
         return getattr(importlib.import_module(f"{__name__}.{_SURFACE[name]}"), name)
     raise AttributeError(f"module 'layerlab.engine' has no attribute {name!r}")

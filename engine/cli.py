@@ -86,8 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args or args[0] in ("--help", "-h", "help"):
         print(usage())
         return 0
+    from . import faults
     from .services.engine import Engine
 
+    faults.install()
     io = IO.std()
     try:
         engine = Engine(flags.root or default_root(), flags.driver)
@@ -128,6 +130,9 @@ def run() -> None:
         code = 141
     with contextlib.suppress(OSError):
         sys.stderr.flush()
+    from . import faults
+
+    faults.finish()
     os._exit(code)
 
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -93,6 +95,66 @@ def service(root: Path, uri: str, *args: str, umask: int = -1,
         yield svc
     finally:
         stop_service(svc.proc)
+
+
+# -- the Docker CLI and LayerLab's CLI on one engine ------------------------------------------
+DOCKER = shutil.which("docker")
+
+
+@dataclass
+class Clients:
+    """The real ``docker`` through the service's socket, and ``layerlab`` on the same
+    engine root: the same command line through both must give the same result."""
+
+    svc: Service
+    root: Path
+
+    def env(self, buildkit: bool = False) -> dict[str, str]:
+        """The Docker CLI's environment: our socket, a configuration of its own (no user
+        contexts leak in), the classic builder unless ``buildkit``."""
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith("DOCKER_") and k != "BUILDKIT_PROGRESS"}
+        env.update(DOCKER_HOST=self.svc.uri, DOCKER_CONFIG=str(self.root.parent / "dockercfg"))
+        if not buildkit:
+            env["DOCKER_BUILDKIT"] = "0"
+        return env
+
+    def docker(self, *args: str, input: str | None = None, buildkit: bool = False,
+               timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        assert DOCKER is not None
+        return subprocess.run([DOCKER, *args], capture_output=True, text=True,
+                              env=self.env(buildkit),
+                              timeout=timeout, input=input,
+                              stdin=None if input is not None else subprocess.DEVNULL)
+
+    def layerlab(self, *args: str, input: str | None = None,
+                 timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "layerlab.engine.cli", "--root",
+                               str(self.root), "--storage-driver", "vfs", *args],
+                              capture_output=True, text=True, timeout=timeout, input=input,
+                              stdin=None if input is not None else subprocess.DEVNULL)
+
+    def both(self, *args: str, input: str | None = None) -> tuple[
+            subprocess.CompletedProcess[str], subprocess.CompletedProcess[str]]:
+        return self.docker(*args, input=input), self.layerlab(*args, input=input)
+
+
+@contextlib.contextmanager
+def clients() -> Iterator[Clients]:
+    """The production service on a fresh root with busybox in it, torn down fully."""
+    from conftest import cleanup_root
+
+    work = Path(tempfile.mkdtemp(prefix="llapi", dir="/tmp"))
+    root = work / "root"
+    try:
+        with service(root, f"unix://{work}/api.sock", command=PRODUCTION) as svc:
+            pair = Clients(svc, root)
+            pulled = pair.layerlab("pull", "busybox")
+            assert pulled.returncode == 0, pulled.stderr
+            yield pair
+    finally:
+        cleanup_root(root)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 # -- a raw HTTP/1.1 client ------------------------------------------------------------------
@@ -350,9 +412,7 @@ def main() -> None:
     parser.add_argument("--time", type=float, default=None)
     parser.add_argument("--group", default=None)
     args = parser.parse_args()
-    router: Router = production_router()
-    for route in kit_routes().routes:
-        router.add(route)
+    router: Router = production_router(first=[kit_routes()])  # the stand-ins win
     serve(lambda: Engine(args.root, "vfs"), args.uri, args.time, socket_group=args.group,
           router=router)
     sys.stderr.flush()

@@ -11,6 +11,15 @@ $SUDO apt-get install -y -qq python3 python3-venv python3-pip busybox-static lib
 # Debian's docker-registry package may start its own service; the tests start their own.
 $SUDO sh -c 'command -v systemctl >/dev/null && systemctl disable --now docker-registry' \
   >/dev/null 2>&1 || true
+# A Docker CLI for the Docker API tests. Debian's docker.io (bookworm has no client-only
+# package) holds the daemon too, whose maintainer scripts would start it: take only the
+# client binary out of the package, never install (or start) the daemon.
+if ! command -v docker >/dev/null; then
+  tmp=$(mktemp -d)
+  (cd "$tmp" && apt-get download docker.io >/dev/null && dpkg-deb -x docker.io_*.deb pkg) \
+    && $SUDO install -m 0755 "$tmp/pkg/usr/bin/docker" /usr/local/bin/docker
+  rm -rf "$tmp"
+fi
 [ -x .venv/bin/python ] || python3 -m venv .venv
 .venv/bin/pip install -q -e '.[test]'
 .venv/bin/ruff check .

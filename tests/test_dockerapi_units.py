@@ -3,6 +3,7 @@ frames, error mapping and the system documents."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -163,3 +164,107 @@ def test_version_document_omits_an_unknown_commit(monkeypatch: pytest.MonkeyPatc
     doc = system.version_document()
     assert doc["GitCommit"] == doc["Components"][0]["Details"]["GitCommit"] == "abc1234"
     assert (doc["ApiVersion"], doc["MinAPIVersion"], doc["Os"]) == ("1.43", "1.24", "linux")
+
+
+# -- create options, progress lines, produced streams -----------------------------------------
+def _cli_body(**extra: Any) -> dict[str, Any]:
+    """What the Docker CLI 28 sends for ``docker run busybox true``: most fields zero."""
+    host = {"Binds": None, "ContainerIDFile": "", "LogConfig": {"Type": "", "Config": {}},
+            "NetworkMode": "default", "PortBindings": {}, "RestartPolicy": {
+                "Name": "no", "MaximumRetryCount": 0}, "AutoRemove": False, "ConsoleSize": [
+                    24, 80], "CapAdd": None, "Dns": [], "Memory": 0, "PidsLimit": None,
+            "MaskedPaths": None, "CgroupnsMode": "", "Privileged": False}
+    body = {"Hostname": "", "User": "", "AttachStdin": False, "AttachStdout": True,
+            "Tty": False, "OpenStdin": False, "StdinOnce": False, "Env": [], "Cmd": ["true"],
+            "Image": "busybox", "Volumes": {}, "WorkingDir": "", "Entrypoint": None,
+            "Labels": {}, "HostConfig": host, "NetworkingConfig": {"EndpointsConfig": {}}}
+    for key, value in extra.items():
+        (host if key in host or key in ("Tmpfs",) else body)[key] = value
+    return body
+
+
+def test_create_options_take_what_the_engine_does() -> None:
+    from layerlab.engine.dockerapi.createopts import create_options
+
+    image, opts = create_options(_cli_body(Entrypoint=["sh", "-c"], Cmd=["echo hi"],
+                                           AutoRemove=True, OpenStdin=True), "named")
+    assert image == "busybox"
+    assert (opts.entrypoint, opts.cmd, opts.name) == (["sh", "-c"], ["echo hi"], "named")
+    assert (opts.auto_remove, opts.interactive, opts.user) == (True, True, None)
+    assert create_options(_cli_body(Entrypoint=[]), "")[1].entrypoint == []  # clears
+
+
+@pytest.mark.parametrize(("field", "value", "named"), [
+    ("PortBindings", {"80/tcp": [{"HostPort": "8080"}]}, "HostConfig.PortBindings (-p)"),
+    ("Memory", 1 << 20, "HostConfig.Memory (--memory)"),
+    ("RestartPolicy", {"Name": "always", "MaximumRetryCount": 0},
+     "HostConfig.RestartPolicy (--restart)"),
+    ("Volumes", {"/data": {}}, "Config.Volumes (-v)"),
+])
+def test_create_options_refuse_what_is_not_built(field: str, value: Any, named: str) -> None:
+    from layerlab.engine.dockerapi.createopts import create_options
+
+    with pytest.raises(InvalidArgument, match=rf"^LayerLab does not support {re.escape(named)}"):
+        create_options(_cli_body(**{field: value}), "")
+
+
+def test_create_options_refuse_unknown_networks_with_a_400() -> None:
+    from layerlab.engine.dockerapi.createopts import create_options
+
+    body = _cli_body()
+    body["HostConfig"]["NetworkMode"] = "mynet"
+    with pytest.raises(InvalidArgument, match=r"^network mynet not found"):
+        create_options(body, "")
+
+
+def test_progress_lines_become_dockers_messages() -> None:
+    from layerlab.engine.dockerapi.transfer import message
+
+    assert message("0123456789ab: Pull complete") == {
+        "status": "Pull complete", "progressDetail": {}, "id": "0123456789ab"}
+    assert message("latest: Pulling from library/busybox")["id"] == "latest"
+    assert message("Digest: sha256:00") == {"status": "Digest: sha256:00"}
+
+
+def test_produced_hands_over_items_result_and_errors() -> None:
+    from layerlab.engine.dockerapi.streams import Produced, written
+
+    def work(emit: Any) -> int:
+        for i in range(3):
+            emit(i)
+        return 42
+
+    produced: Any = Produced(work)
+    assert list(produced) == [0, 1, 2] and produced.result == 42
+
+    def fail(emit: Any) -> None:
+        emit("first")
+        raise Conflict("broke")
+
+    it = iter(Produced(fail))
+    assert next(it) == "first"
+    with pytest.raises(Conflict, match="broke"):
+        next(it)
+    assert b"".join(written(lambda out: out.write(b"x" * 1000000))) == b"x" * 1000000
+
+
+def test_a_closed_stream_stops_its_producer() -> None:
+    from layerlab.engine.dockerapi.streams import Produced
+
+    stopped: list[BaseException] = []
+
+    def endless(emit: Any) -> None:
+        try:
+            while True:
+                emit(b"x")
+        except BrokenPipeError as e:
+            stopped.append(e)
+            raise
+
+    produced: Any = Produced(endless, bound=4)
+    it = iter(produced)
+    next(it)
+    it.close()
+    assert produced._thread is not None
+    produced._thread.join(30)
+    assert len(stopped) == 1

@@ -33,7 +33,7 @@ from .args import BuildArgs, StageArgs
 from .cache import BuildCache, step_key
 from .context import BuildContext, Ignore
 from .parse import Instruction, Stage, parse, parse_trigger
-from .runner import SCRIPT_PREFIX, StepRunner
+from .runner import StepRunner, script_path
 from .semantics import StageState
 from .shell import Lexer
 
@@ -88,7 +88,9 @@ def build(engine: Engine, opts: BuildOptions, progress: Callable[[Progress], Non
           ) -> BuildResult:
     builder = Builder(engine, opts, progress)
     try:
-        return builder.run()
+        with engine.store.journal.intent("build") as intent:
+            builder.runner.intent = intent
+            return builder.run()
     except BuildError as e:
         e.daemon = e.daemon and not builder.started
         e.steps = builder.steps
@@ -332,7 +334,7 @@ class Builder:
                     r"<<-?([\"']?)" + re.escape(h.name) + r"\1", ins.args[0].strip()):
                 argv = [*shell, h.text]  # the whole command is the heredoc: run it
                 if h.text.startswith("#!"):
-                    argv, script = [SCRIPT_PREFIX + h.name], h.text
+                    argv, script = [script_path(h.name)], h.text
         else:
             argv = shown = semantics.command(ins, shell)
         image_env = self.state.env()

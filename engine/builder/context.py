@@ -240,7 +240,7 @@ def from_tar(stream: BinaryIO) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix="layerlab-context-"))
     try:
         with seekable_plain(stream, "build context") as plain:
-            layertar.extract(plain, tmp, "apply")
+            layertar.extract(plain, tmp, "plain")
         yield tmp
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

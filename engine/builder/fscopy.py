@@ -83,12 +83,16 @@ def chown(host: str, owner: tuple[int, int]) -> None:
 
 def ensure_dir(root: str, path: str, owner: tuple[int, int]) -> tuple[str, bool]:
     """``mkdir -p`` inside the root; new directories 0755 owned by ``owner``. Returns the
-    host path and whether the last component was created."""
-    current = "/"
+    host path and whether the last component was created.
+
+    The path is resolved inside the root first, so a destination below a symlink goes
+    where the link points within the root, and a dangling link's missing target is made
+    there (as Docker's MkdirAll in the container's root does), never on the host."""
+    canonical = resolve(root, path)
+    current = root
     created = False
-    for part in [p for p in path.split("/") if p and p != "."]:
-        canonical = resolve(root, posixpath.join(current, part))
-        host = host_path(root, canonical)
+    for part in [p for p in canonical.split("/") if p]:
+        host = os.path.join(current, part)
         st = lstat_or_none(host)
         created = st is None
         if st is None:
@@ -96,8 +100,8 @@ def ensure_dir(root: str, path: str, owner: tuple[int, int]) -> tuple[str, bool]
             chown(host, owner)
         elif not stat.S_ISDIR(st.st_mode):
             raise CopyError(f"mkdir {canonical}: not a directory")
-        current = canonical
-    return host_path(root, current), created
+        current = host
+    return current, created
 
 
 # -- ownership and modes -------------------------------------------------------------------
@@ -176,7 +180,7 @@ class Copier:
         self.owner = owner
         self.chmod = chmod
         self.links: dict[tuple[int, int], str] = {}  # (dev, ino) → first copy: hardlinks
-        self.dir_times: list[tuple[str, int]] = []
+        self.dir_times: list[tuple[str, int, tuple[int, int]]] = []
 
     def _clear(self, host: str, for_dir: bool) -> bool:
         """Make way for a new entry; True if a directory already there is to be reused."""
@@ -197,7 +201,8 @@ class Copier:
     def _finish(self, host: str, st: os.stat_result | None, mode: int, symlink: bool) -> None:
         chown(host, self.owner)
         if not symlink:
-            os.chmod(host, self.chmod if self.chmod is not None else mode)
+            os.chmod(host, self.chmod if self.chmod is not None else mode,
+                     follow_symlinks=False)
         if st is not None:
             os.utime(host, ns=(st.st_mtime_ns, st.st_mtime_ns), follow_symlinks=False)
 
@@ -238,7 +243,7 @@ class Copier:
         host, created = ensure_dir(self.root, dest, self.owner)
         if created:
             self._finish(host, None, stat.S_IMODE(src.entry.st.st_mode), symlink=False)
-            self.dir_times.append((host, src.entry.st.st_mtime_ns))
+            self._dir_time(host, src.entry.st.st_mtime_ns)
         dirs = {"": host}
         for e in src.walk(src.entry):
             parent, name = posixpath.split(e.rel)
@@ -263,13 +268,22 @@ class Copier:
             return host
         os.mkdir(host, 0o700)
         self._finish(host, None, stat.S_IMODE(e.st.st_mode), symlink=False)
-        self.dir_times.append((host, e.st.st_mtime_ns))
+        self._dir_time(host, e.st.st_mtime_ns)
         return host
 
+    def _dir_time(self, host: str, mtime: int) -> None:
+        st = os.lstat(host)
+        self.dir_times.append((host, mtime, (st.st_dev, st.st_ino)))
+
     def done(self) -> None:
-        """Directory times last, deepest first, so writing their contents does not undo it."""
-        for host, mtime in sorted(self.dir_times, key=lambda x: x[0].count("/"), reverse=True):
-            os.utime(host, ns=(mtime, mtime), follow_symlinks=False)
+        """Directory times last, deepest first, so writing their contents does not undo it;
+        each to the directory made for it (same device and inode), never to whatever its
+        name points at by then."""
+        for host, mtime, ident in sorted(self.dir_times, key=lambda x: x[0].count("/"),
+                                         reverse=True):
+            st = lstat_or_none(host)
+            if st is not None and stat.S_ISDIR(st.st_mode) and (st.st_dev, st.st_ino) == ident:
+                os.utime(host, ns=(mtime, mtime), follow_symlinks=False)
 
 
 def _copy_content(src: str, dst: str) -> None:
@@ -327,9 +341,10 @@ def is_archive(path: str) -> bool:
 
 
 def extract_archive(path: str, dest_host: str) -> None:
-    """ADD of a local tar: unpacked into the directory, safely (layertar refuses members that
-    escape it or would be written through a symlink)."""
+    """ADD of a local tar: unpacked into the directory as a plain archive (``.wh.`` names
+    are files: whiteouts are layer syntax, not archive syntax), safely (layertar refuses
+    members that escape it or would be written through a symlink)."""
     from ..oci import layertar
 
     with open(path, "rb") as f, seekable_plain(f, f"ADD {path}") as plain:
-        layertar.extract(plain, Path(dest_host), "apply")
+        layertar.extract(plain, Path(dest_host), "plain")

@@ -7,27 +7,49 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..errors import EngineError
+from ..fs.tree import opened_dir
 from ..oci import imageconfig
 from ..services.containers import CreateOptions
 from ..services.engine import Engine
 from ..store.containers import Container, now
+from ..store.journal import Intent
 from ..store.layers import Layer
 
 SCRIPT_PREFIX = "/.layerlab-heredoc-"  # a RUN heredoc with #!: run as a file, removed after
 
 
+def script_path(heredoc_name: str) -> str:
+    """Where a ``#!`` heredoc is put for its RUN: a file directly in the root whose name
+    keeps only the heredoc name's safe characters, so ``<<x/../../../../tmp/pwned`` names
+    a file in the root like any other, never a path out of it."""
+    return SCRIPT_PREFIX + re.sub(r"[^A-Za-z0-9_-]", "_", heredoc_name)
+
+
+def script_name(path: str) -> str:
+    """The file name (in the root) of a ``script_path``."""
+    name = path.removeprefix("/")
+    if not name or "/" in name or name in (".", ".."):
+        raise ValueError(f"not a heredoc script path: {path!r}")
+    return name
+
+
 class StepRunner:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.intent: Intent | None = None  # the build's: its step containers and new layers
 
     def _container(self, image_id: str, cmd: list[str], env: list[str] | None = None,
                    ) -> Container:
-        return self.engine.containers.create_step(image_id, CreateOptions(cmd=cmd, env=env or [],
-                                                               entrypoint=""))
+        c = self.engine.containers.create_step(image_id, CreateOptions(cmd=cmd, env=env or [],
+                                                                    entrypoint=""))
+        if self.intent is not None:
+            self.intent.append("containers", c.ID)  # a killed build's steps are removed
+        return c
 
     @contextlib.contextmanager
     def _rootfs(self, c: Container) -> Iterator[str]:
@@ -37,7 +59,12 @@ class StepRunner:
     def commit(self, c: Container) -> Layer | None:
         """The step's changes as a layer; None when it changed nothing."""
         with self.engine.store.lock():
-            return self.engine.containers.commit_step(self.engine.containers.get(c.ID))
+            layer = self.engine.containers.commit_step(self.engine.containers.get(c.ID))
+            if layer is not None and self.intent is not None:
+                # until the step's image records it, a concurrent rmi/prune must not
+                # collect the layer as unused
+                self.intent.append("keep", layer.chain_id)
+            return layer
 
     def run(self, image_id: str, argv: list[str], env: list[str], script: str | None,
             started: Callable[[str], None], output: Callable[[bytes], None],
@@ -46,9 +73,9 @@ class StepRunner:
         heredoc with ``#!`` to put at ``argv[0]`` for the run only."""
         c = self._container(image_id, argv, env)
         if script is not None:
-            with self._rootfs(c) as root:
-                path = os.path.join(root, argv[0].lstrip("/"))
-                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o755)
+            with self._rootfs(c) as root, opened_dir(root) as root_fd:
+                fd = os.open(script_name(argv[0]), os.O_WRONLY | os.O_CREAT | os.O_EXCL
+                             | os.O_NOFOLLOW | os.O_CLOEXEC, 0o755, dir_fd=root_fd)
                 with os.fdopen(fd, "w") as f:
                     f.write(script)
         started(c.ID)
@@ -59,8 +86,8 @@ class StepRunner:
                 self.engine.containers.remove(c.ID, force=True)
             raise
         if script is not None:
-            with self._rootfs(c) as root:
-                os.unlink(os.path.join(root, argv[0].lstrip("/")))
+            with self._rootfs(c) as root, opened_dir(root) as root_fd:
+                os.unlink(script_name(argv[0]), dir_fd=root_fd)
         return c, code
 
     def change(self, image_id: str, cmd: list[str], modify: Callable[[str], object],

@@ -65,7 +65,8 @@ ALIASES = {
     ("image", "ls"): "images", ("image", "list"): "images", ("image", "rm"): "rmi",
     ("image", "prune"): "image prune", ("container", "prune"): "container prune",
     ("system", "df"): "system df", ("system", "info"): "info", ("system", "prune"):
-    "system prune", ("system", "events"): "events",
+    "system prune", ("system", "events"): "events", ("system", "service"): "system service",
+    ("system", "check"): "system check",
 }
 for _verb in ("create", "start", "run", "stop", "kill", "pause", "unpause", "commit", "exec",
               "inspect", "diff", "logs", "wait", "export", "top", "rename", "restart"):
@@ -283,6 +284,20 @@ def parsers() -> dict[str, Parser]:
     p.add_argument("server", nargs="?", default="")
     p = add("system df", "[OPTIONS]", "Show docker disk usage")
     p.add_argument("-v", "--verbose", action="store_true", help="Show detailed information")
+    p.add_argument("--format", default="", help="Format output using a Go template")
+    p = add("system service", "[OPTIONS] [URI]",
+            "Serve the Docker Engine API, so the docker CLI and docker-py drive this engine")
+    p.add_argument("-t", "--time", type=float, default=None, metavar="SECONDS",
+                   help="Exit after this long without a request (0: never; default never)")
+    p.add_argument("--group", default=None, help="Make the socket 0660, owned by this group")
+    p.add_argument("--allow-remote", action="store_true",
+                   help="Allow a tcp:// address beyond loopback (no TLS, no authentication)")
+    p.add_argument("uri", nargs="?", default="",
+                   help="unix:///path (default $XDG_RUNTIME_DIR/layerlab.sock, "
+                        "/run/layerlab.sock as root) or tcp://127.0.0.1:PORT")
+    p = add("system check", "[OPTIONS]",
+            "Check that the store agrees with itself (LayerLab's own, like fsck)")
+    p.add_argument("--repair", action="store_true", help="Fix what is found")
     p.add_argument("--format", default="", help="Format output using a Go template")
     p = add("top", "CONTAINER [ps OPTIONS]", "Display the running processes of a container")
     p.add_argument("container")

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..store.containers import State
 
 _UNITS = ("B", "kB", "MB", "GB", "TB", "PB")
 
@@ -60,3 +64,14 @@ def ago(stamp: str) -> str:
 
 def since(stamp: str) -> float:
     return max((datetime.now(UTC) - parse_time(stamp)).total_seconds(), 0.0)
+
+
+def status(s: State) -> str:
+    """A container's ``STATUS``, as Docker's daemon words it for ``ps`` (and the API's
+    container list): ``Up 3 seconds (Paused)``, ``Exited (0) 2 minutes ago``, ``Created``."""
+    if s.Running:
+        up = f"Up {duration(since(s.StartedAt))}"
+        return up + " (Paused)" if s.Paused else up
+    if s.Status == "exited" or s.FinishedAt[:4] not in ("", "0001"):
+        return f"Exited ({s.ExitCode}) {ago(s.FinishedAt)}"
+    return "Created"

@@ -1,7 +1,7 @@
 """``python -m layerlab.engine.dockerapi [--root DIR] [--time SECONDS] [URI]``.
 
-A stand-alone way to run the service until ``layerlab system service`` exists in the
-command grammar.
+``layerlab system service`` with the engine's settings as flags: what
+``start_service`` (the kernel's way) and the tests run.
 """
 
 from __future__ import annotations

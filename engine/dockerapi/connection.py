@@ -216,7 +216,7 @@ class ClientConnection:
                 return "close"
             body, stream = read, io.BytesIO(read)
         req = Request(method, unquote(raw_path), version, params, Query(raw_query), headers,
-                      body, stream, self.server.engine)
+                      body, stream, self.server.engine, self.server.daemon)
         response = await self.loop.run_in_executor(self.server.pool, _invoke, route, req)
         if isinstance(response, Hijack):
             await self._hijack(response, req)

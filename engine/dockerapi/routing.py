@@ -22,6 +22,7 @@ from ..errors import InvalidArgument
 
 if TYPE_CHECKING:
     from ..services.engine import Engine
+    from .daemon import Daemon
     from .responses import Response
 
 API_VERSION = "1.43"
@@ -125,7 +126,13 @@ class Request:
     body: bytes
     stream: io.RawIOBase | io.BufferedIOBase
     engine: Engine
+    daemon: Daemon
     gone: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def id(self) -> str:
+        """The ``{id}`` or ``{name}`` path parameter (a container, image or exec)."""
+        return self.params.get("id") or self.params["name"]
 
     def api_at_least(self, version: str) -> bool:
         return self.api_version >= parse_version(version)

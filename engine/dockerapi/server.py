@@ -14,15 +14,17 @@ import contextlib
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
 from ..services.system import VERSION
-from . import system
+from . import build, containers, execs, images, system, transfer
 from .connection import ClientConnection
+from .daemon import Daemon
 from .listen import Listener, listen
-from .routing import API_VERSION, Router
+from .routing import API_VERSION, Router, RouteTable
+from .spawner import SpawnedTasks, Spawner
 
 if TYPE_CHECKING:
     from ..services.engine import Engine
@@ -31,15 +33,18 @@ MAX_BODY = 4 << 20  # a bounded request body (container create JSON and the like
 WORKERS = 128  # threads for handlers and stream steps; a hijacked session has its own
 
 
-def production_router() -> Router:
-    """Every endpoint the service offers."""
-    return Router([system.routes])
+def production_router(first: Iterable[RouteTable] = ()) -> Router:
+    """Every endpoint the service offers, one table per noun (``first``: tables that take
+    precedence, e.g. a test's)."""
+    return Router([*first, system.routes, containers.routes, execs.routes, images.routes,
+                   transfer.routes, build.routes])
 
 
 class Server:
     def __init__(self, engine: Engine, listeners: list[Listener], router: Router,
                  idle_timeout: float | None = None, max_body: int = MAX_BODY) -> None:
         self.engine = engine
+        self.daemon = Daemon(engine)
         self.listeners = listeners
         self.router = router
         self.idle_timeout = idle_timeout or None  # 0 means "never", as in podman
@@ -132,14 +137,25 @@ def serve(engine_factory: Callable[[], Engine], uri: str, idle_timeout: float | 
     """Serve the Docker Engine API on ``uri`` until SIGINT/SIGTERM, or until no request has
     been in progress for ``idle_timeout`` seconds (``None`` or 0: never).
 
-    ``engine_factory`` is called once, and the engine's facts are read once, before the
-    first thread exists: the engine probes the host by forking, which must not happen in
-    a process that already runs threads. Prints ``API listen on URI`` to stderr when
+    ``engine_factory`` is called once, the engine's facts are read once, and the spawner
+    is forked, all before the first thread exists: the engine probes the host by forking,
+    and containers are started by forking, neither of which may happen in a process that
+    already runs threads (``spawner``). Prints ``API listen on URI`` to stderr when
     clients can connect. Threads still inside engine calls when it returns are abandoned;
     callers should end the process with ``os._exit``, as the CLI does.
     """
     engine = engine_factory()
     system.engine_facts(engine)
+    spawner = Spawner(engine)
+    try:
+        engine.tasks = SpawnedTasks(engine, spawner)
+        _serve(engine, uri, idle_timeout, allow_remote, socket_group, router)
+    finally:
+        spawner.close()
+
+
+def _serve(engine: Engine, uri: str, idle_timeout: float | None, allow_remote: bool,
+           socket_group: str | None, router: Router | None) -> None:
     listener = listen(uri, allow_remote=allow_remote, group=socket_group)
     if listener.warning:
         bar = "!" * 78
@@ -150,6 +166,7 @@ def serve(engine_factory: Callable[[], Engine], uri: str, idle_timeout: float | 
         print(f"API listen on {where}", file=sys.stderr, flush=True)
 
     try:
-        asyncio.run(server.run(announce))
+        with engine.system.serving(listener.uri):
+            asyncio.run(server.run(announce))
     finally:
         listener.close()

@@ -48,6 +48,28 @@ def info(req: Request) -> Response:
     return JSON(docker_info(engine_facts(req.engine)))
 
 
+@routes.route("GET", "/system/df")
+def disk_usage(req: Request) -> Response:
+    """Docker's disk-usage document: the CLI sums it up (``docker system df``) from the
+    image and container lists, with their shared sizes and container counts."""
+    from . import containers, images
+
+    engine = req.engine
+    listed = engine.images.listed(all=True)
+    users: dict[str, int] = {}
+    for c in engine.containers.all():
+        users[c.Image] = users.get(c.Image, 0) + 1
+    shared = images.shared_sizes(req, [img for img, _ in listed])
+    return JSON({
+        "LayersSize": engine.system.disk_usage()[0].size,  # every layer, shared ones once
+        "Images": [images.list_item(req, img, tags, shared, users) for img, tags in listed],
+        "Containers": [containers.list_item(req, c, size=True)
+                       for c in engine.containers.all()],
+        "Volumes": [],
+        "BuildCache": [],
+    })
+
+
 def engine_facts(engine: Engine) -> dict[str, Any]:
     """The one call into the Engine API this module makes."""
     return engine.system.info()

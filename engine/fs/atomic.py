@@ -6,9 +6,9 @@ import contextlib
 import fcntl
 import json
 import os
-import shutil
+import stat
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from typing import Any
 def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
     """Write ``data`` so readers see either the old file or the whole new one."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".tmp-{os.getpid()}-")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -28,6 +28,17 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def private_dir(path: Path, mode: int = 0o700) -> Path:
+    """A directory only its owner may enter (Docker keeps layer and container directories
+    0700): made with ``mode``, or brought to it if it exists with another."""
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(path, mode)
+    st = os.lstat(path)
+    if stat.S_IMODE(st.st_mode) != mode and stat.S_ISDIR(st.st_mode):
+        os.chmod(path, mode)
+    return path
 
 
 def write_json(path: Path, obj: Any) -> None:
@@ -44,19 +55,11 @@ def publish_dir(tmp: Path, final: Path) -> None:
 
 
 def remove_tree(path: Path) -> None:
-    """Remove a directory tree, including read-only dirs a container may have left."""
-    if not path.exists() and not path.is_symlink():
-        return
+    """Remove a directory tree (read-only and very deep ones included) without following
+    any symlink in it: see ``fs.tree``."""
+    from .tree import remove_tree as remove
 
-    def make_writable(func: Callable[[str], object], p: str, _exc: object) -> None:
-        parent = os.path.dirname(p)
-        with contextlib.suppress(OSError):
-            os.chmod(parent, 0o700)
-            os.chmod(p, 0o700)
-        with contextlib.suppress(FileNotFoundError):
-            func(p)
-
-    shutil.rmtree(path, onerror=make_writable)
+    remove(path)
 
 
 @contextlib.contextmanager

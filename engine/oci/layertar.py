@@ -3,29 +3,45 @@
 OCI layers mark deletions with ``.wh.NAME`` files and "everything below was removed" with
 ``.wh..wh..opq``. Extraction turns these into overlayfs's own form (0/0 character devices
 and the ``overlay.opaque`` xattr) for the overlay driver, or applies them as deletions for
-the vfs driver and for flattening. Writing goes the other way.
+the vfs driver and for flattening; a plain archive (``ADD x.tar``, a build context) has no
+whiteouts at all: ``.wh.`` names are ordinary files there, as in Docker. Writing goes the
+other way.
+
+Archives are untrusted. ``check`` is the one set of rules, applied both when a layer is
+registered (``load``, ``import``, ``pull``) and when it is extracted (``create``), so a
+layer the store accepts is a layer every driver can unpack. The extractor works by file
+descriptor: every parent is opened with ``O_NOFOLLOW`` relative to its own parent, every
+change (chmod, chown, times, xattrs) is made on the new inode's descriptor or with
+``AT_SYMLINK_NOFOLLOW``, and a directory's saved metadata, applied at the end (after its
+contents, or writing them would change its times), goes to the directory by identity
+(device and inode), never to whatever the name points at by then.
 """
 
 from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import os
 import posixpath
 import stat
 import tarfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Literal, Protocol, cast
 
 from ..errors import InvalidArgument
+from ..fs import tree
 from .changes import Change
 
 WH_PREFIX = ".wh."
 WH_OPAQUE = ".wh..wh..opq"
-Whiteouts = Literal["overlay", "apply"]
+WH_META = ".wh..wh."  # AUFS metadata (.wh..wh.plnk …): skipped, as Docker does
+Whiteouts = Literal["overlay", "apply", "plain"]
+CHUNK = 1 << 20
 # tarfile copies member data in 16 KiB pieces unless told (typeshed lacks the keyword).
-BIG_COPIES: dict[str, Any] = {"copybufsize": 1 << 20}
+BIG_COPIES: dict[str, Any] = {"copybufsize": CHUNK}
 
 
 class Sink(Protocol):
@@ -53,138 +69,294 @@ def open_tar(fileobj: BinaryIO) -> tarfile.TarFile:
         raise InvalidArgument(f"invalid archive: not a tar file ({e})") from None
 
 
-class _Extractor:
-    """Writes members under ``root`` without ever following a symlink on the host."""
+# -- the rules -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Member:
+    """A checked member: its tar header, its path below the root and what it is for."""
 
-    def __init__(self, root: Path, whiteouts: Whiteouts, opaque_xattr: str) -> None:
-        self.root = root
+    info: tarfile.TarInfo
+    rel: str
+    whiteout: str = ""  # "opaque", "file" (a .wh.NAME), or "" for content
+
+    @property
+    def victim(self) -> str:
+        """What a ``.wh.NAME`` whiteout deletes."""
+        parent, name = posixpath.split(self.rel)
+        return posixpath.join(parent, name[len(WH_PREFIX):])
+
+
+def _refuse(message: str) -> InvalidArgument:
+    return InvalidArgument(f"invalid archive: {message}")
+
+
+def check(members: Iterable[tarfile.TarInfo], plain: bool = False) -> list[Member]:
+    """Every member checked against the rules extraction enforces, in archive order.
+
+    Refused: absolute paths, ``..`` escapes, a member below a symlink or a non-directory
+    that the same archive made (symlink-then-write), a hardlink out of the archive or to
+    something it does not hold, a whiteout that names ``.``/``..``. Later duplicates
+    replace earlier ones, as when extracting.
+    """
+    out: list[Member] = []
+    kinds: dict[str, str] = {}  # rel → "d" (directory), "l" (symlink), "f" (anything else)
+    blockers: set[str] = set()  # paths this archive made into something one cannot enter
+
+    def below_blocker(rel: str, what: str) -> None:
+        if not blockers:
+            return
+        parts = rel.split("/")
+        for i in range(1, len(parts)):
+            prefix = "/".join(parts[:i])
+            if prefix in blockers:
+                how = "through symlink" if kinds.get(prefix) == "l" else "below non-directory"
+                raise _refuse(f"{what} {rel!r} would be written {how} {prefix!r}")
+
+    def made(rel: str, kind: str) -> None:
+        if kinds.get(rel) == "d" and kind != "d":  # a directory replaced: its contents go
+            gone = [b for b in blockers if b.startswith(rel + "/")]
+            blockers.difference_update(gone)
+        kinds[rel] = kind
+        if kind == "d":
+            blockers.discard(rel)
+        else:
+            blockers.add(rel)
+
+    for m in members:
+        rel = member_path(m.name)
+        name = posixpath.basename(rel)
+        if not plain and name.startswith(WH_PREFIX):
+            if name.startswith(WH_META) and name != WH_OPAQUE:
+                continue
+            below_blocker(rel, "whiteout")
+            if name == WH_OPAQUE:
+                out.append(Member(m, rel, "opaque"))
+                continue
+            target = name[len(WH_PREFIX):]
+            if target in ("", ".", ".."):
+                raise _refuse(f"whiteout {rel!r} names no file")
+            out.append(Member(m, rel, "file"))
+            continue
+        if not rel:
+            if m.isdir():
+                out.append(Member(m, rel))
+            continue
+        below_blocker(rel, "member")
+        if m.islnk():
+            target = member_path(m.linkname)
+            below_blocker(target, "hardlink target")
+            if not plain and kinds.get(target) not in ("f", "l"):
+                raise _refuse(f"hardlink {rel!r} points at {m.linkname!r}, which is not a "
+                              "file earlier in the same layer")
+            made(rel, "f")
+        elif m.isdir():
+            made(rel, "d")
+        elif m.issym():
+            made(rel, "l")
+        elif m.isreg() or m.ischr() or m.isblk() or m.isfifo():
+            made(rel, "f")
+        else:
+            continue  # sockets and unknown kinds are not extracted
+        out.append(Member(m, rel))
+    return out
+
+
+# -- extracting ----------------------------------------------------------------------------
+class _Extractor:
+    """Writes checked members under ``root_fd`` without ever following a symlink."""
+
+    def __init__(self, root_fd: int, whiteouts: Whiteouts, opaque_xattr: str) -> None:
         self.whiteouts = whiteouts
         self.opaque_xattr = opaque_xattr
         self.root_user = os.geteuid() == 0
-        self.safe_dirs: set[str] = {""}
-        self.dir_meta: list[tuple[str, tarfile.TarInfo]] = []
+        self.dirs = tree.DirChain(root_fd)
+        self.made: set[str] = set()  # paths this archive wrote (the rest came from below)
+        self.dir_meta: dict[str, tuple[tuple[int, int], tarfile.TarInfo]] = {}
 
-    def host(self, rel: str) -> str:
-        return os.path.join(self.root, rel) if rel else str(self.root)
+    def owner(self, m: tarfile.TarInfo) -> tuple[int, int] | None:
+        """Who owns what a member makes: its recorded uid/gid as root; nobody else may
+        give files away, so an unprivileged extraction keeps its own."""
+        return (m.uid, m.gid) if self.root_user else None
 
-    def ensure_parents(self, rel: str) -> None:
-        """Create missing parents; refuse a parent that is a symlink (symlink-then-write)."""
-        parts = rel.split("/")[:-1]
-        prefix = ""
-        for part in parts:
-            prefix = f"{prefix}/{part}" if prefix else part
-            if prefix in self.safe_dirs:
-                continue
-            try:
-                st = os.lstat(self.host(prefix))
-            except FileNotFoundError:
-                os.mkdir(self.host(prefix), 0o755)
-            else:
-                if stat.S_ISLNK(st.st_mode):
-                    raise InvalidArgument(
-                        f"invalid archive: member {rel!r} would be written through "
-                        f"symlink {prefix!r}"
-                    )
-                if not stat.S_ISDIR(st.st_mode):
-                    raise InvalidArgument(
-                        f"invalid archive: member {rel!r} is below non-directory {prefix!r}"
-                    )
-            self.safe_dirs.add(prefix)
+    def parent(self, rel: str) -> tuple[int, str]:
+        """(descriptor of the member's directory, its name there), making parents."""
+        dirname, name = posixpath.split(rel)
+        return self.dirs.open(dirname, create=True, replace=self._replace_parent(dirname)), name
 
-    def clear(self, rel: str, keep_dir: bool) -> None:
-        """Remove what is at ``rel`` unless it is a directory we are about to reuse."""
-        path = self.host(rel)
+    def _replace_parent(self, dirname: str) -> Callable[[int, str], bool]:
+        def replace(parent_fd: int, name: str) -> bool:
+            # A symlink or file this archive made is refused (``check`` says so first); one
+            # from a lower layer (vfs stacks layers in one tree) is hidden by the directory
+            # this layer implies, exactly as overlayfs shows it.
+            if self.whiteouts == "overlay" and _is_whiteout_at(parent_fd, name):
+                # this layer deleted the lower ``name`` and brings its own directory there:
+                # in overlayfs's form that is an opaque directory
+                tree.clear_at(parent_fd, name)
+                os.mkdir(name, 0o755, dir_fd=parent_fd)
+                self._opaque_at(parent_fd, name)
+                return True
+            if self.whiteouts != "apply":
+                raise _refuse(f"cannot extract into {dirname!r}: {name!r} there is a symlink "
+                              "or a file, not a directory")
+            tree.clear_at(parent_fd, name)
+            return True
+        return replace
+
+    def clear(self, dir_fd: int, name: str, rel: str, keep_dir: bool) -> bool:
+        """Make way for a new entry; True if a directory already there is reused."""
         try:
-            st = os.lstat(path)
+            st = tree.lstat_at(dir_fd, name)
         except FileNotFoundError:
-            return
-        if stat.S_ISDIR(st.st_mode):
-            if keep_dir:
-                return
-            from ..fs.atomic import remove_tree
+            return False
+        if stat.S_ISDIR(st.st_mode) and keep_dir:
+            return True
+        tree.clear_at(dir_fd, name)
+        self.dirs.forget(rel)
+        return False
 
-            remove_tree(Path(path))
-            self.safe_dirs = {d for d in self.safe_dirs if d != rel and not d.startswith(rel + "/")}
-        else:
-            os.unlink(path)
+    def _opaque_at(self, dir_fd: int, name: str) -> None:
+        fd = tree.open_dir_at(dir_fd, name)
+        try:
+            os.setxattr(fd, self.opaque_xattr, b"y")
+        finally:
+            os.close(fd)
 
-    def whiteout(self, rel: str, name: str) -> None:
-        parent = posixpath.dirname(rel)
-        if name == WH_OPAQUE:
-            self.ensure_parents(posixpath.join(parent, "x"))
-            target = self.host(parent)
+    def whiteout(self, m: Member) -> None:
+        if m.whiteout == "opaque":
+            parent = posixpath.dirname(m.rel)
+            fd = self.dirs.open(parent, create=True, replace=self._replace_parent(parent))
             if self.whiteouts == "overlay":
-                os.setxattr(target, self.opaque_xattr, b"y")
+                os.setxattr(fd, self.opaque_xattr, b"y")
             else:
-                for entry in os.listdir(target):
-                    self.clear(posixpath.join(parent, entry), keep_dir=False)
+                for entry in os.listdir(fd):
+                    tree.clear_at(fd, entry)
             return
-        victim = posixpath.join(parent, name[len(WH_PREFIX) :])
-        member_path(victim)
-        self.ensure_parents(victim)
-        self.clear(victim, keep_dir=False)
+        dir_fd, name = self.parent(m.victim)
+        self.clear(dir_fd, name, m.victim, keep_dir=False)
         if self.whiteouts == "overlay":
-            os.mknod(self.host(victim), stat.S_IFCHR | 0o000, os.makedev(0, 0))
+            os.mknod(name, stat.S_IFCHR | 0o000, os.makedev(0, 0), dir_fd=dir_fd)
 
-    def entry(self, tf: tarfile.TarFile, m: tarfile.TarInfo, rel: str) -> None:
+    def entry(self, tf: tarfile.TarFile, m: Member) -> None:
+        info, rel = m.info, m.rel
         if rel == "":
-            if m.isdir():
-                self.dir_meta.append((rel, m))
+            self.dir_meta[""] = (tree.identity(os.fstat(self.dirs.root_fd)), info)
             return
-        self.ensure_parents(rel)
-        path = self.host(rel)
-        self.clear(rel, keep_dir=m.isdir())
-        if m.isdir():
-            with contextlib.suppress(FileExistsError):
-                os.mkdir(path, 0o700)
-            self.safe_dirs.add(rel)
-            self.dir_meta.append((rel, m))
+        dir_fd, name = self.parent(rel)
+        over_whiteout = self.whiteouts == "overlay" and _is_whiteout_at(dir_fd, name)
+        reused = self.clear(dir_fd, name, rel, keep_dir=info.isdir())
+        self.made.add(rel)
+        if info.isdir():
+            if not reused:
+                os.mkdir(name, 0o700, dir_fd=dir_fd)
+                if over_whiteout:
+                    self._opaque_at(dir_fd, name)
+            self.dir_meta[rel] = (tree.identity(tree.lstat_at(dir_fd, name)), info)
             return
-        if m.isreg():
-            src = tf.extractfile(m)
+        if info.isreg():
+            src = tf.extractfile(info)
             assert src is not None
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-            with os.fdopen(fd, "wb") as dst:
-                while chunk := src.read(1 << 20):
-                    dst.write(chunk)
-        elif m.issym():
-            os.symlink(m.linkname, path)
-        elif m.islnk():
-            target = member_path(m.linkname)
-            self.ensure_parents(target)
-            tpath = self.host(target)
-            if not os.path.lexists(tpath):
-                raise InvalidArgument(
-                    f"invalid archive: hardlink {rel!r} points at missing {m.linkname!r}"
-                )
-            os.link(tpath, path, follow_symlinks=False)
-            return  # a hardlink shares its target's metadata
-        elif m.ischr() or m.isblk() or m.isfifo():
-            if not m.isfifo() and not self.root_user:
+            fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+                         | os.O_CLOEXEC, 0o600, dir_fd=dir_fd)
+            try:
+                while chunk := src.read(CHUNK):
+                    _write_all(fd, chunk)
+                self.meta_fd(fd, info)
+            finally:
+                os.close(fd)
+        elif info.issym():
+            os.symlink(info.linkname, name, dir_fd=dir_fd)
+            self.meta_at(dir_fd, name, info, symlink=True)
+        elif info.islnk():
+            target = member_path(info.linkname)
+            tdir, tname = posixpath.split(target)
+            src_fd = os.dup(self.dirs.open(tdir, create=False))
+            try:
+                try:
+                    tree.lstat_at(src_fd, tname)
+                except FileNotFoundError:
+                    raise _refuse(f"hardlink {rel!r} points at missing "
+                                  f"{info.linkname!r}") from None
+                dir_fd, name = self.parent(rel)  # reopened: the target's lookup moved on
+                os.link(tname, name, src_dir_fd=src_fd, dst_dir_fd=dir_fd,
+                        follow_symlinks=False)
+            finally:
+                os.close(src_fd)
+            # a hardlink shares its target's metadata
+        elif info.ischr() or info.isblk() or info.isfifo():
+            if not info.isfifo() and not self.root_user:
                 return  # device nodes need CAP_MKNOD; an unprivileged rootfs does without
-            kind = stat.S_IFCHR if m.ischr() else stat.S_IFBLK if m.isblk() else stat.S_IFIFO
-            os.mknod(path, kind | 0o600, os.makedev(m.devmajor, m.devminor))
-        else:
-            return
-        self.apply_meta(rel, m)
+            kind = stat.S_IFCHR if info.ischr() else stat.S_IFBLK if info.isblk() \
+                else stat.S_IFIFO
+            os.mknod(name, kind | 0o600, os.makedev(info.devmajor, info.devminor),
+                     dir_fd=dir_fd)
+            self.meta_at(dir_fd, name, info, symlink=False)
 
-    def apply_meta(self, rel: str, m: tarfile.TarInfo) -> None:
-        path = self.host(rel)
-        if self.root_user:
-            os.lchown(path, m.uid, m.gid)
-        for key, value in m.pax_headers.items():
-            if key.startswith("SCHILY.xattr."):
-                with contextlib.suppress(OSError):
-                    os.setxattr(path, key[13:], value.encode("utf-8", "surrogateescape"),
-                                follow_symlinks=False)
-        if not m.issym():
-            os.chmod(path, m.mode & 0o7777)
-        os.utime(path, (m.mtime, m.mtime), follow_symlinks=False)
+    def meta_fd(self, fd: int, m: tarfile.TarInfo) -> None:
+        """Owner, xattrs, mode and times of the inode open at ``fd``."""
+        owner = self.owner(m)
+        if owner is not None:
+            os.fchown(fd, *owner)
+        for key, value in _xattrs(m):
+            with contextlib.suppress(OSError):
+                os.setxattr(fd, key, value)
+        os.fchmod(fd, m.mode & 0o7777)
+        os.utime(fd, (m.mtime, m.mtime))
+
+    def meta_at(self, dir_fd: int, name: str, m: tarfile.TarInfo, symlink: bool) -> None:
+        """The same for an inode that cannot be opened safely (a symlink, a device node, a
+        fifo): every call with ``AT_SYMLINK_NOFOLLOW`` on the name just made."""
+        owner = self.owner(m)
+        if owner is not None:
+            os.chown(name, *owner, dir_fd=dir_fd, follow_symlinks=False)
+        for key, value in _xattrs(m):
+            with contextlib.suppress(OSError):
+                os.setxattr(f"/proc/self/fd/{dir_fd}/{name}", key, value, follow_symlinks=False)
+        if not symlink:
+            os.chmod(name, m.mode & 0o7777, dir_fd=dir_fd, follow_symlinks=False)
+        os.utime(name, (m.mtime, m.mtime), dir_fd=dir_fd, follow_symlinks=False)
 
     def finish(self) -> None:
-        # Deepest first, so restoring a parent's mtime is not undone by its children.
-        for rel, m in sorted(self.dir_meta, key=lambda x: x[0].count("/"), reverse=True):
-            self.apply_meta(rel, m)
+        """Directories' saved metadata, deepest first (so a parent's time is not undone by
+        its children), each applied to the directory that was made for it or skipped if
+        that directory is not there any more."""
+        for rel in sorted(self.dir_meta, key=lambda r: r.count("/") if r else -1,
+                          reverse=True):
+            ident, info = self.dir_meta[rel]
+            try:
+                if rel:
+                    parent, name = posixpath.split(rel)
+                    fd = tree.open_dir_at(self.dirs.open(parent, create=False), name)
+                else:
+                    fd = os.dup(self.dirs.root_fd)
+            except OSError as e:
+                if e.errno in (errno.ENOENT, errno.ELOOP, errno.ENOTDIR):
+                    continue
+                raise
+            try:
+                if tree.identity(os.fstat(fd)) == ident:
+                    self.meta_fd(fd, info)
+            finally:
+                os.close(fd)
+        self.dirs.close()
+
+
+def _is_whiteout_at(dir_fd: int, name: str) -> bool:
+    """An overlayfs whiteout (0/0 character device) this extraction made at ``name``."""
+    try:
+        st = tree.lstat_at(dir_fd, name)
+    except FileNotFoundError:
+        return False
+    return stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
+
+
+def _xattrs(m: tarfile.TarInfo) -> list[tuple[str, bytes]]:
+    return [(key[13:], value.encode("utf-8", "surrogateescape"))
+            for key, value in m.pax_headers.items() if key.startswith("SCHILY.xattr.")]
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def extract(
@@ -193,23 +365,26 @@ def extract(
     whiteouts: Whiteouts,
     opaque_xattr: str = "trusted.overlay.opaque",
 ) -> None:
-    """Extract a layer tar into ``root``.
+    """Extract a layer tar (or, with ``whiteouts="plain"``, any archive) into ``root``.
 
     Whiteouts are processed before content so that an opaque marker never hides files of
     the same layer, whatever order the writer chose.
     """
     tf = open_tar(fileobj)
-    ex = _Extractor(root, whiteouts, opaque_xattr)
     try:
-        members = [(m, member_path(m.name)) for m in tf.getmembers()]
-        for _m, rel in members:
-            name = posixpath.basename(rel)
-            if name.startswith(WH_PREFIX):
-                ex.whiteout(rel, name)
-        for m, rel in members:
-            if not posixpath.basename(rel).startswith(WH_PREFIX):
-                ex.entry(tf, m, rel)
-        ex.finish()
+        with tree.opened_dir(root) as root_fd:
+            members = check(tf.getmembers(), plain=whiteouts == "plain")
+            ex = _Extractor(root_fd, whiteouts, opaque_xattr)
+            try:
+                for m in members:
+                    if m.whiteout:
+                        ex.whiteout(m)
+                for m in members:
+                    if not m.whiteout:
+                        ex.entry(tf, m)
+                ex.finish()
+            finally:
+                ex.dirs.close()
     except tarfile.TarError as e:
         raise InvalidArgument(f"invalid archive: {e}") from None
     except OSError as e:
@@ -218,9 +393,17 @@ def extract(
         raise InvalidArgument(f"invalid archive: cannot extract: {e}") from None
 
 
-class _TarWriter:
-    """Adds host files to a tar: hardlinks kept, owners numeric, no passwd lookups
-    (``TarFile.gettarinfo`` resolves user names for every file, which dominates on big trees)."""
+class TarWriter:
+    """Adds entries of a tree to a tar by descriptor: hardlinks kept, owners numeric, no
+    passwd lookups (``TarFile.gettarinfo`` resolves user names for every file, which
+    dominates on big trees).
+
+    The tree may be a running container's: a regular file is opened with ``O_NOFOLLOW``
+    relative to its directory and described by the ``fstat`` of the very descriptor that
+    is read, so a file swapped for a symlink to a host file meanwhile is archived as that
+    symlink (or skipped), never read through; a file that shrinks is padded, one that grows
+    is cut at the size in its header.
+    """
 
     def __init__(self, out: Sink) -> None:
         # Stream mode ("w|") only ever writes: the output may be a pipe or a socket.
@@ -229,26 +412,67 @@ class _TarWriter:
             **BIG_COPIES)
         self.inodes: dict[tuple[int, int], str] = {}
 
-    def add(self, host_path: str, arcname: str) -> None:
-        st = os.lstat(host_path)
+    def add(self, dir_fd: int, name: str, arcname: str) -> None:
+        """The entry ``name`` of the directory ``dir_fd``; gone meanwhile is skipped."""
+        try:
+            st = tree.lstat_at(dir_fd, name)
+        except FileNotFoundError:
+            return
+        fmt = stat.S_IFMT(st.st_mode)
+        if fmt == stat.S_IFREG:
+            try:
+                fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY
+                             | os.O_CLOEXEC, dir_fd=dir_fd)
+            except OSError as e:
+                if e.errno not in (errno.ELOOP, errno.ENOENT, errno.ENXIO):
+                    raise
+                return self.add_stat(dir_fd, name, arcname, None)  # it changed: describe anew
+            try:
+                fst = os.fstat(fd)
+                if not stat.S_ISREG(fst.st_mode):
+                    return self.add_stat(dir_fd, name, arcname, fst)
+                self.add_file(fd, fst, arcname)
+            finally:
+                os.close(fd)
+            return
+        self.add_stat(dir_fd, name, arcname, st)
+
+    def _info(self, arcname: str, st: os.stat_result) -> tarfile.TarInfo:
         ti = tarfile.TarInfo(arcname)
         ti.mode, ti.uid, ti.gid = stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid
         ti.mtime = int(st.st_mtime)
-        fmt = stat.S_IFMT(st.st_mode)
-        if fmt == stat.S_IFREG:
-            key = (st.st_dev, st.st_ino)
-            if st.st_nlink > 1 and key in self.inodes:
-                ti.type, ti.linkname = tarfile.LNKTYPE, self.inodes[key]
-            else:
-                self.inodes[key] = arcname
-                ti.size = st.st_size
-                with open(host_path, "rb") as f:
-                    self.tf.addfile(ti, f)
+        return ti
+
+    def add_file(self, fd: int, st: os.stat_result, arcname: str) -> None:
+        ti = self._info(arcname, st)
+        key = (st.st_dev, st.st_ino)
+        if st.st_nlink > 1 and key in self.inodes:
+            ti.type, ti.linkname = tarfile.LNKTYPE, self.inodes[key]
+            self.tf.addfile(ti)
+            return
+        self.inodes[key] = arcname
+        ti.size = st.st_size
+        self.tf.addfile(ti, _Exactly(fd, st.st_size))
+
+    def add_stat(self, dir_fd: int, name: str, arcname: str,
+                 st: os.stat_result | None) -> None:
+        """A non-regular entry (directory, symlink, device, fifo) from its ``lstat``."""
+        if st is None or stat.S_ISREG(st.st_mode):
+            try:
+                st = tree.lstat_at(dir_fd, name)
+            except FileNotFoundError:
                 return
-        elif fmt == stat.S_IFDIR:
+            if stat.S_ISREG(st.st_mode):
+                return  # swapped back and forth under us: leave it out
+        ti = self._info(arcname, st)
+        fmt = stat.S_IFMT(st.st_mode)
+        if fmt == stat.S_IFDIR:
             ti.type = tarfile.DIRTYPE
         elif fmt == stat.S_IFLNK:
-            ti.type, ti.linkname = tarfile.SYMTYPE, os.readlink(host_path)
+            try:
+                ti.type, ti.linkname = tarfile.SYMTYPE, os.readlink(name, dir_fd=dir_fd)
+            except OSError:
+                return
         elif fmt in (stat.S_IFCHR, stat.S_IFBLK):
             ti.type = tarfile.CHRTYPE if fmt == stat.S_IFCHR else tarfile.BLKTYPE
             ti.devmajor, ti.devminor = os.major(st.st_rdev), os.minor(st.st_rdev)
@@ -262,31 +486,62 @@ class _TarWriter:
         self.tf.close()
 
 
-def write_changes(out: Sink, root: Path, changes: Iterable[Change],
+class _Exactly(io.RawIOBase):
+    """``size`` bytes of the file open at ``fd``: zeros if it shrank, cut if it grew, so
+    the tar stays well formed whatever a running container does to the file."""
+
+    def __init__(self, fd: int, size: int) -> None:
+        self.fd, self.left = fd, size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        if self.left <= 0:
+            return 0
+        want = min(len(b), self.left)
+        data = os.read(self.fd, want) or bytes(want)
+        b[: len(data)] = data
+        self.left -= len(data)
+        return len(data)
+
+
+def write_changes(out: Sink, root_fd: int, changes: Iterable[Change],
                   opaque_dirs: Iterable[str] = ()) -> None:
-    """Write a layer tar of ``changes`` (read from ``root``) with OCI whiteouts."""
+    """Write a layer tar of ``changes`` (read below the directory ``root_fd``, never
+    through a symlink) with OCI whiteouts."""
     opaque = set(opaque_dirs)
-    w = _TarWriter(out)
-    for ch in sorted(changes, key=lambda c: c.path):
-        rel = ch.path.lstrip("/")
-        if ch.kind == "D":
+    w = TarWriter(out)
+    dirs = tree.DirChain(root_fd)
+    try:
+        for ch in sorted(changes, key=lambda c: c.path):
+            rel = ch.path.lstrip("/")
             parent, name = posixpath.split(rel)
-            w.tf.addfile(tarfile.TarInfo(posixpath.join(parent, WH_PREFIX + name)))
-            continue
-        w.add(os.path.join(root, rel), rel)
-        if ch.path in opaque:
-            w.tf.addfile(tarfile.TarInfo(posixpath.join(rel, WH_OPAQUE)))
+            if ch.kind == "D":
+                w.tf.addfile(tarfile.TarInfo(posixpath.join(parent, WH_PREFIX + name)))
+                continue
+            if name.startswith(WH_PREFIX):
+                continue  # a file named .wh.*: no layer can hold it (read as a whiteout)
+            try:
+                dir_fd = dirs.open(parent, create=False)
+            except OSError as e:
+                if e.errno in (errno.ENOENT, errno.ELOOP, errno.ENOTDIR):
+                    continue  # its directory changed since the diff: nothing safe to read
+                raise
+            w.add(dir_fd, name, rel)
+            if ch.path in opaque:
+                w.tf.addfile(tarfile.TarInfo(posixpath.join(rel, WH_OPAQUE)))
+    finally:
+        dirs.close()
     w.close()
 
 
-def write_tree(out: Sink, root: Path) -> None:
-    """Write the whole tree under ``root`` as one flat tar (``docker export``)."""
-    w = _TarWriter(out)
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames.sort()
-        rel_dir = os.path.relpath(dirpath, root)
-        for name in sorted(dirnames + filenames):
-            w.add(os.path.join(dirpath, name), name if rel_dir == "." else f"{rel_dir}/{name}")
+def write_tree(out: Sink, root_fd: int) -> None:
+    """Write the whole tree below the directory ``root_fd`` as one flat tar (``docker
+    export``), by descriptor and without recursion (deep trees, live containers)."""
+    w = TarWriter(out)
+    for entry in tree.walk(root_fd):
+        w.add(entry.dir_fd, entry.name, entry.rel)
     w.close()
 
 

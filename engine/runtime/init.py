@@ -95,6 +95,7 @@ def run_init(spec: ContainerSpec, groups: Sequence[Cgroup | DeviceCgroup], stdin
     try:
         for sig in _INHERITED_SIGNALS:
             signal.signal(sig, signal.SIG_DFL)
+        sc.prctl_set_pdeathsig(signal.SIGKILL)  # no container outlives its monitor
         for group in groups:
             group.add(0)  # 0 = the writing process; our own PID here would be 1
         sc.unshare(NAMESPACES)

@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import BinaryIO
 
 
 @dataclass
@@ -44,6 +45,37 @@ def read(path: str) -> Iterator[LogEntry]:
                     yield entry
     except FileNotFoundError:
         return
+
+
+def tail(path: str, n: int, block: int = 1 << 16) -> tuple[list[LogEntry], int]:
+    """The last ``n`` entries and the file's size when read (where following goes on).
+
+    Read backwards a block at a time, so ``logs -n 3`` of a multi-gigabyte log touches a
+    few kilobytes and holds only those ``n`` lines, never the whole log."""
+    try:
+        with open(path, "rb") as f:
+            return _tail(f, n, block)
+    except FileNotFoundError:
+        return [], 0
+
+
+def _tail(f: BinaryIO, n: int, block: int) -> tuple[list[LogEntry], int]:
+    end = f.seek(0, os.SEEK_END)
+    if n <= 0:
+        return [], end
+    pos, chunks, newlines = end, [], 0
+    while pos > 0 and newlines <= n:
+        step = min(block, pos)
+        pos -= step
+        f.seek(pos)
+        chunk = f.read(step)
+        chunks.append(chunk)
+        newlines += chunk.count(b"\n")
+    lines = b"".join(reversed(chunks)).split(b"\n")
+    if pos > 0:
+        lines = lines[1:]  # the first line is cut: a later block starts mid-record
+    entries = [e for e in map(parse, lines) if e]
+    return entries[-n:], end
 
 
 def open_for_append(path: str) -> int:

@@ -16,10 +16,12 @@ from ..fs.atomic import atomic_write
 from ..oci import imageconfig, instructions
 from ..oci import reference as refs
 from ..oci.changes import Change
-from ..oci.layertar import write_changes, write_tree
+from ..oci.digest import digest
 from ..runtime.spec import merged_env
+from ..snapshot import copyout
 from ..store.containers import Container, now
 from ..store.images import Image
+from ..store.journal import Intent
 from ..store.layers import Layer
 from ..store.names import NAME_RE, new_id, random_name
 
@@ -38,8 +40,9 @@ class CreateOptions:
     workdir: str = ""
     user: str | None = None
     hostname: str = ""
-    entrypoint: str | None = None  # "" clears the image's ENTRYPOINT
+    entrypoint: str | list[str] | None = None  # "" or [] clears the image's ENTRYPOINT
     interactive: bool = False
+    tty: bool = False  # recorded (Docker's Config.Tty); there is no pseudo-TTY yet
     auto_remove: bool = False
     labels: dict[str, str] = field(default_factory=dict)
     cap_add: list[str] = field(default_factory=list)
@@ -81,6 +84,16 @@ class Containers:
         """The image layers under the container's read-write layer, bottom first."""
         return [self.store.layers.get(cid) for cid in c.Layers]
 
+    def matching(self, cs: list[Container], filters: dict[str, list[str]]) -> list[Container]:
+        """Those of ``cs`` that pass ``ps --filter`` as Docker's daemon applies it
+        (``services.filters``: the values of one key OR'ed, the keys AND'ed)."""
+        from . import filters as docker_filters
+
+        pairs = [(k, v) for k, values in filters.items() for v in values]
+        passing = {c.ID for c in docker_filters.containers(
+            self.engine, docker_filters.Filters(pairs), all=True)}
+        return [c for c in cs if c.ID in passing]
+
     def image_of(self, c: Container) -> Image | None:
         """The container's image, unless it was removed (``rmi -f``)."""
         return self.store.images.get(c.Image) if self.store.images.exists(c.Image) else None
@@ -116,7 +129,8 @@ class Containers:
         entrypoint = ic.get("Entrypoint") or []
         cmd = ic.get("Cmd") or []
         if opts.entrypoint is not None:
-            entrypoint = [opts.entrypoint] if opts.entrypoint else []
+            given = opts.entrypoint
+            entrypoint = ([given] if given else []) if isinstance(given, str) else list(given)
             cmd = []
         if opts.cmd:
             cmd = opts.cmd
@@ -138,11 +152,19 @@ class Containers:
             "StopSignal": ic.get("StopSignal") or "SIGTERM",
             "OpenStdin": opts.interactive,
             "AttachStdin": opts.interactive,
+            "Tty": opts.tty,
         }
         chain = self.engine.images.layers(img)
         driver = self.engine.driver()
         c = Container(cid, name, now(), img.id, image_ref, driver.name, config,
                       [layer.chain_id for layer in chain], opts.host_config())
+        with self.store.journal.intent("create", cid=cid):
+            self._make(c, driver, chain, hostname)
+        self.engine.events.container(c, "create")
+        return c
+
+    def _make(self, c: Container, driver: Any, chain: list[Layer], hostname: str) -> None:
+        containers, cid = self.store.containers, c.ID
         try:
             driver.prepare(cid, chain)
             d = containers.dir(cid)
@@ -157,8 +179,6 @@ class Containers:
             driver.remove(cid)
             containers.delete(cid)
             raise
-        self.engine.events.container(c, "create")
-        return c
 
     # -- remove ------------------------------------------------------------------------
     def remove(self, name: str, force: bool = False) -> Container:
@@ -169,9 +189,12 @@ class Containers:
                 raise Conflict(
                     f'cannot remove container "/{c.Name}": container is {c.State.Status}: '
                     "stop the container before removing or force remove")
+            from .tasks import KILL_WAIT
+
             self.engine.events.container(c, "kill", signal="9")
             self.engine.tasks.kill_all(c)
-            self.engine.tasks.wait_exit(c, None)
+            if not self.engine.tasks.wait_exit(c, KILL_WAIT):
+                self.engine.tasks.abandon(c)  # never hang on a PID 1 that will not go
             if c.HostConfig.get("AutoRemove"):
                 with contextlib.suppress(NotFound):  # its monitor removed it as it exited
                     self.remove_stopped(c.ID)
@@ -180,10 +203,17 @@ class Containers:
         return c
 
     def remove_stopped(self, cid: str) -> None:
+        """Remove a stopped container: announced first, so a kill half-way is finished by
+        the next command; its image's layers go too if ``rmi -f`` left them to it."""
         with self.store.lock():
             c = self.store.containers.get(cid)
-            self.engine.driver(c.Driver).remove(cid)
-            self.store.containers.delete(cid)
+            with self.store.journal.intent("rm", cid=cid) as intent:
+                self.engine.driver(c.Driver).remove(cid)
+                self.store.containers.delete(cid)
+                if c.Image and not self.store.images.exists(c.Image):
+                    from .images import Removed
+
+                    self.engine.images.gc_layers(Removed(), intent)
         self.engine.events.container(c, "destroy")
 
     def prune(self, select: Callable[[str, dict[str, str]], bool] | None = None,
@@ -227,7 +257,7 @@ class Containers:
     def diff(self, name: str) -> list[Change]:
         """S4: A/C/D changes in the container's RW layer."""
         c = self.get(name)
-        return self.engine.driver(c.Driver).changes(c.ID, self.chain(c))[0]
+        return copyout.diff(self.engine.driver(c.Driver), c.ID, self.chain(c))[0]
 
     def rw_size(self, c: Container) -> int:
         """Bytes of file content in the RW layer (``ps -s``, ``system df``), as Docker counts."""
@@ -245,17 +275,19 @@ class Containers:
         instead of a layer (caller holds the store lock)."""
         return self._commit_changes(c, pause=False, keep_empty=False)
 
-    def _commit_changes(self, c: Container, pause: bool, keep_empty: bool) -> Layer | None:
+    def _commit_changes(self, c: Container, pause: bool, keep_empty: bool,
+                        intent: Intent | None = None) -> Layer | None:
         """The RW layer as a layer tar in the content store. A running container is frozen
         meanwhile (``pause``), so the layer is one consistent instant."""
         with self.engine.tasks.frozen(c, pause):
             driver = self.engine.driver(c.Driver)
             chain = self.chain(c)
-            diff, opaque = driver.changes(c.ID, chain)
-            if not diff and not keep_empty:
-                return None
             with self.store.content.writer() as w:
-                write_changes(w, driver.source(c.ID), diff, opaque)
+                if not copyout.layer(driver, c.ID, chain, w, keep_empty):
+                    return None
+                dgst = "sha256:" + w.hash.hexdigest()
+                if intent is not None and not self.store.content.has(dgst):
+                    intent.note(new_blobs=[dgst])
                 diff_id = w.commit()
         return self.store.layers.register(diff_id, chain[-1].chain_id if chain else "")
 
@@ -276,25 +308,30 @@ class Containers:
                                  if not e.startswith("HOSTNAME=")]
             for line in changes or []:
                 instructions.apply(run_config, line)
-            layer = self._commit_changes(c, pause, keep_empty=True)
-            assert layer is not None
-            config = imageconfig.append_layer(
-                base, created=now(), created_by=" ".join(c.command), diff_id=layer.diff_id,
-                run_config=run_config, author=author, comment=message, container=c.ID)
-            image_id = self.engine.images.put(config, parent=c.Image if img else "",
-                                              event="create")
-            if ref:
-                self.engine.images.tag(image_id, ref, locked=True)
+            tags = [str(refs.parse(ref))] if ref else []
+            with self.store.journal.intent("commit", tags=tags,
+                                           tags_before={t: self.store.images.refs().get(t, "")
+                                                        for t in tags}) as intent:
+                layer = self._commit_changes(c, pause, keep_empty=True, intent=intent)
+                assert layer is not None
+                config = imageconfig.append_layer(
+                    base, created=now(), created_by=" ".join(c.command),
+                    diff_id=layer.diff_id, run_config=run_config, author=author,
+                    comment=message, container=c.ID)
+                image_id = digest(imageconfig.encode(config))
+                intent.note(new_images=[image_id])
+                self.engine.images.put(config, parent=c.Image if img else "", tag=ref,
+                                       event="create")
+                intent.note(done=True)
         self.engine.events.container(c, "commit", comment=message, imageID=image_id,
-                                     imageRef=str(refs.parse(ref)) if ref else "")
+                                     imageRef=tags[0] if tags else "")
         return image_id
 
     def export(self, name: str, out: BinaryIO) -> None:
         """S20: the container's unified view as one flat tar, no metadata."""
         c = self.get(name)
         self.engine.events.container(c, "export")
-        with self.rootfs(c) as root:
-            write_tree(out, Path(root))
+        copyout.export(self.engine.driver(c.Driver), c.ID, self.chain(c), out)
 
     # -- metadata and logs -------------------------------------------------------------
     def inspect(self, name: str, size: bool = False) -> dict[str, Any]:
@@ -327,7 +364,8 @@ class Containers:
             "Driver": c.Driver,
             "Platform": "linux",
             "HostConfig": {**c.HostConfig, "AutoRemove": bool(c.HostConfig.get("AutoRemove")),
-                           "NetworkMode": "none"},
+                           "NetworkMode": "none",
+                           "LogConfig": {"Type": "json-file", "Config": {}}},
             "GraphDriver": {"Name": c.Driver,
                             "Data": self.engine.driver(c.Driver).metadata(c.ID, self.chain(c))},
             **sizes,
@@ -336,20 +374,29 @@ class Containers:
             "NetworkSettings": {"Networks": {}},
         }
 
-    def logs(self, name: str, follow: bool = False, until_ns: int = 0) -> Iterator[LogEntry]:
-        """Log entries; with ``follow``, keep reading until the container stops (or the
-        time ``until_ns`` passes, ``logs -f --until``)."""
+    def logs(self, name: str, follow: bool = False, tail: int | None = None,
+             cancelled: Callable[[], bool] = lambda: False,
+             until_ns: int = 0) -> Iterator[LogEntry]:
+        """Log entries (the last ``tail`` only, read from the end); with ``follow``, keep
+        reading until the container stops, until ``cancelled()`` says the reader has gone,
+        or until the time ``until_ns`` passes (``logs -f --until``)."""
         from ..runtime import logs
 
         c = self.get(name)
         path = str(self.state_dir(c) / "container.log")
-        if not follow:
+        start = 0
+        if tail is not None:
+            last, start = logs.tail(path, tail)
+            yield from last
+        elif not follow:
             yield from logs.read(path)
             return
+        if not follow:
+            return
         with open(path, "ab+") as f:
-            f.seek(0)
+            f.seek(start)
             pending = b""
-            while True:
+            while not cancelled():
                 alive = self.store.containers.monitor_alive(c.ID)
                 chunk = f.read()
                 pending += chunk

@@ -20,6 +20,7 @@ from ..store import Store
 from .containers import Containers
 from .events import EventLog
 from .images import Images
+from .recovery import Recovery
 from .system import System
 from .tasks import Tasks
 
@@ -38,6 +39,12 @@ class Engine:
         self.containers = Containers(self)
         self.tasks = Tasks(self)
         self.system = System(self)
+        self.recovery = Recovery(self)
+        self.store.on_lock = self._recover
+
+    def _recover(self) -> None:
+        if self.recovery.needed():
+            self.recovery.run()
 
     def driver(self, name: str | None = None) -> SnapshotDriver:
         """The snapshot driver ``name`` (default: this engine's), made once."""

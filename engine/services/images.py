@@ -11,11 +11,12 @@ from ..errors import Conflict, InvalidArgument
 from ..oci import imageconfig, instructions
 from ..oci import reference as refs
 from ..oci.changes import Change
-from ..oci.digest import chain_ids, short
+from ..oci.digest import chain_ids, digest, short
 from ..oci.layertar import tar_changes
 from ..snapshot import DRIVERS
 from ..store.containers import ZERO_TIME, Container, now
 from ..store.images import Image
+from ..store.journal import Intent
 from ..store.layers import Layer
 from .events import image_event
 
@@ -87,6 +88,17 @@ class Images:
             images = [img for img in images if img.tags or img.id not in parents]
         return sorted(images, key=lambda i: i.config.get("created", ""), reverse=True)
 
+    def listed(self, all: bool = False, filters: dict[str, list[str]] | None = None,
+               ) -> list[tuple[Image, list[str]]]:
+        """``images``: each listed image with the tags it is shown under, through Docker's
+        image filters (``services.filters``: dangling, label, before, since, reference,
+        until; unknown keys refused)."""
+        from . import filters as docker_filters
+
+        pairs = [(k, v) for k, values in (filters or {}).items() for v in values]
+        return [(s.image, s.tags) for s in docker_filters.images(
+            self.engine, docker_filters.Filters(pairs), all=all)]
+
     def users(self, image_id: str) -> list[Container]:
         """The containers made from the image."""
         return [c for c in self.store.containers.all() if c.Image == image_id]
@@ -123,18 +135,27 @@ class Images:
         run_config: dict[str, Any] = {}
         for line in changes or []:
             instructions.apply(run_config, line)
-        diff_id = self.store.layers.ingest(src, "import")
-        with self.store.lock():
-            try:
-                self.store.layers.register(diff_id)
-            except InvalidArgument:
-                if not any(lay.diff_id == diff_id for lay in self.store.layers.all()):
-                    self.store.content.delete(diff_id)
-                raise
-            config = imageconfig.append_layer(
-                None, created=now(), created_by="", diff_id=diff_id, run_config=run_config,
-                comment=message or f"Imported from {source_name}")
-            return self.put(config, tag=ref, event="import")
+        tags = [str(refs.parse(ref))] if ref else []
+        with self.store.journal.intent("import", tags=tags) as intent:
+            diff_id, new = self.store.layers.ingest_new(
+                src, "import", lambda d: intent.note(new_blobs=[d]))
+            with self.store.lock():
+                try:
+                    self.store.layers.register(diff_id)
+                except InvalidArgument:
+                    if new:
+                        self.store.content.delete(diff_id)
+                    raise
+                config = imageconfig.append_layer(
+                    None, created=now(), created_by="", diff_id=diff_id,
+                    run_config=run_config, comment=message or f"Imported from {source_name}")
+                raw = imageconfig.encode(config)
+                image_id = digest(raw)
+                intent.note(new_images=[] if self.exists(image_id) else [image_id],
+                            tags_before={t: self.refs().get(t, "") for t in tags})
+                self.put(config, tag=ref, event="import")
+                intent.note(done=True)
+                return image_id
 
     # -- reading ---------------------------------------------------------------------------
     def history(self, ref: str) -> list[HistoryRow]:
@@ -204,10 +225,10 @@ class Images:
         cannot be forced). Untagged parents nothing else needs go too, unless not ``prune``."""
         store = self.store.images
         with self.store.lock():
-            out = Removed()
             image_id = self.resolve(ref)
             img = store.get(image_id)
             by_name = not _is_id_prefix(image_id, ref)
+            plan = _RmiPlan(self)
             if by_name:
                 tag = str(refs.parse(ref))
                 users = self.users(image_id)
@@ -216,37 +237,30 @@ class Images:
                         f'conflict: unable to remove repository reference "{ref}" (must force) '
                         f"- container {short(users[0].ID)} is using its referenced image "
                         f"{short(image_id)}")
-                self._untag(image_id, tag, out)
+                plan.untag(image_id, tag)
                 repo = tag.rpartition(":")[0]
-                if not any(t.rpartition(":")[0] == repo for t in img.tags if t != tag):
-                    for ref in self.repo_digests(image_id):  # moby: the repo's digests go too
-                        if ref.partition("@")[0] == repo:
-                            store.remove_repo_digest(image_id, ref)
-                            out.lines.append(("Untagged", ref))
-                if len(img.tags) > 1:
-                    return out
+                if not any(t.rpartition(":")[0] == repo for t in plan.tags(image_id)):
+                    for dref in plan.digests(image_id):  # moby: the repo's digests go too
+                        if dref.partition("@")[0] == repo:
+                            plan.untag(image_id, dref)
+                if plan.tags(image_id):
+                    return self._apply(plan)
             elif len(img.tags) == 1:
-                conflict = self._conflict(image_id, hard=True, soft=not force,
+                conflict = self._conflict(plan, image_id, hard=True, soft=not force,
                                           children=not force, tags=False)
                 if conflict:
                     raise conflict
-                self._untag(image_id, img.tags[0], out)
-            self._delete(image_id, out, force, prune, quiet=by_name)
-            return out
+                plan.untag(image_id, img.tags[0])
+            self._delete(plan, image_id, force, prune, quiet=by_name)
+            return self._apply(plan)
 
-    def _untag(self, image_id: str, tag: str, out: Removed) -> None:
-        self.store.images.untag(tag)
-        image_event(self.engine, image_id, image_id, "untag")
-        out.lines.append(("Untagged", tag))
-
-    def _conflict(self, image_id: str, hard: bool, soft: bool, children: bool,
-                  tags: bool = True) -> Conflict | None:
-        """moby's checkImageDeleteConflict, in its order. Docker cannot force away child
-        images; LayerLab's contract (S14) lets ``rmi -f ID`` do it, unlinking the children,
-        so that check is its own switch."""
-        store = self.store.images
+    def _conflict(self, plan: _RmiPlan, image_id: str, hard: bool, soft: bool,
+                  children: bool, tags: bool = True) -> Conflict | None:
+        """moby's checkImageDeleteConflict, in its order, on the state ``plan`` leaves.
+        Docker cannot force away child images; LayerLab's contract (S14) lets ``rmi -f ID``
+        do it, unlinking the children, so that check is its own switch."""
         sid = short(image_id)
-        if children and store.children(image_id):
+        if children and plan.children(image_id):
             return Conflict(f"conflict: unable to delete {sid} (must be forced) - image has "
                             "dependent child images")
         users = self.users(image_id)
@@ -256,7 +270,7 @@ class Images:
                                 f"is being used by running container {short(running[0].ID)}")
             conflict.used = True  # type: ignore[attr-defined]
             return conflict
-        if soft and tags and store.get(image_id).tags:
+        if soft and tags and plan.tags(image_id):
             return Conflict(f"conflict: unable to delete {sid} (must be forced) - image is "
                             "referenced in multiple repositories")
         if soft and users:
@@ -266,43 +280,62 @@ class Images:
             return conflict
         return None
 
-    def _delete(self, image_id: str, out: Removed, force: bool, prune: bool,
+    def _delete(self, plan: _RmiPlan, image_id: str, force: bool, prune: bool,
                 quiet: bool) -> None:
-        """moby's imageDeleteHelper: delete the image and the layers it alone held, then its
-        parent if that is left dangling. ``quiet``: the user named a tag, not this image,
-        so a conflict (children, a container) just keeps the image."""
-        store = self.store.images
-        conflict = self._conflict(image_id, hard=True, soft=not force,
+        """moby's imageDeleteHelper, planned: delete the image (and so the layers it alone
+        held), then its parent if that is left dangling. ``quiet``: the user named a tag,
+        not this image, so a conflict (children, a container) just keeps the image."""
+        conflict = self._conflict(plan, image_id, hard=True, soft=not force,
                                   children=quiet or not force)
         if conflict:
-            if quiet and (not self._dangling(image_id) or getattr(conflict, "used", False)):
+            if quiet and (plan.children(image_id) or plan.tags(image_id)
+                          or getattr(conflict, "used", False)):
                 return
             raise conflict
-        img = store.get(image_id)
-        for t in img.tags:
-            self._untag(image_id, t, out)
-        for ref in self.repo_digests(image_id):
-            out.lines.append(("Untagged", ref))
-        store.delete(image_id)
-        image_event(self.engine, image_id, image_id, "delete")
-        out.lines.append(("Deleted", image_id))
-        for child in store.children(image_id):  # forced: the children keep their layers
-            store.unlink_parent(child.id)
-        self.gc_layers(out)
-        if prune and img.parent and store.exists(img.parent):
-            self._delete(img.parent, out, force=False, prune=True, quiet=True)
+        for t in plan.tags(image_id) + plan.digests(image_id):
+            plan.untag(image_id, t)
+        plan.delete(image_id)
+        parent = self.store.images.get(image_id).parent
+        if prune and parent and self.store.images.exists(parent):
+            self._delete(plan, parent, force=False, prune=True, quiet=True)
 
-    def _dangling(self, image_id: str) -> bool:
-        img = self.store.images.get(image_id)
-        return not img.tags and not self.store.images.children(image_id)
+    def _apply(self, plan: _RmiPlan) -> Removed:
+        """Carry the plan out in its order, announced (``rmi`` intent) when it deletes."""
+        store, out = self.store.images, Removed()
+        tags = [t for op, _, t in plan.ops if op == "untag" and "@" not in t]
+        with (self.store.journal.intent("rmi", images=plan.deleted, tags=tags)
+              if plan.deleted else contextlib.nullcontext()) as intent:
+            for op, image_id, ref in plan.ops:
+                if op == "untag":
+                    if "@" in ref:
+                        store.remove_repo_digest(image_id, ref)
+                    else:
+                        store.untag(ref)
+                        image_event(self.engine, image_id, image_id, "untag")
+                    out.lines.append(("Untagged", ref))
+                    continue
+                children = store.children(image_id)
+                store.delete(image_id)
+                image_event(self.engine, image_id, image_id, "delete")
+                out.lines.append(("Deleted", image_id))
+                for child in children:  # forced: the children keep their layers
+                    store.unlink_parent(child.id)
+                self.gc_layers(out, intent)
+        return out
 
-    def gc_layers(self, out: Removed) -> None:
-        """Delete the layers no image or container needs (caller holds the store lock)."""
+    def gc_layers(self, out: Removed, intent: Intent | None = None) -> None:
+        """Delete the layers no image or container needs (caller holds the store lock);
+        the blobs that may go are announced in ``intent`` first, so a kill between a
+        layer's record and its blob leaves recovery the list."""
         keep: set[str] = set()
         for img in self.store.images.all():
             keep.update(chain_ids(img.diff_ids))
         for c in self.store.containers.all():
             keep.update(c.Layers)
+        keep.update(self.store.journal.protected())
+        if intent is not None:
+            intent.note(blobs=sorted({lay.diff_id for lay in self.store.layers.all()
+                                      if lay.chain_id not in keep}))
         deleted = self.store.layers.delete_unused(keep)
         for layer in deleted:
             out.lines.append(("Deleted", layer.chain_id))
@@ -317,7 +350,7 @@ class Images:
         untagged parents they free go too."""
         out = Removed()
         store = self.store.images
-        with self.store.lock():
+        with self.store.lock(), self.store.journal.intent("prune") as intent:
             used = {c.Image for c in self.store.containers.all()}
             while True:
                 images = store.all()
@@ -328,6 +361,8 @@ class Images:
                 if not victims:
                     break
                 for img in victims:
+                    intent.note(images=[*intent.data.get("images", []), img.id],
+                                tags=[*intent.data.get("tags", []), *img.tags])
                     for t in img.tags:
                         store.untag(t)
                         image_event(self.engine, img.id, img.id, "untag")
@@ -335,9 +370,39 @@ class Images:
                     store.delete(img.id)
                     image_event(self.engine, img.id, img.id, "delete")
                     out.lines.append(("deleted", img.id))
-            self.gc_layers(out)
+            self.gc_layers(out, intent)
         self.engine.events.log("image", "prune", "", {"reclaimed": str(out.reclaimed)})
         return out
+
+
+class _RmiPlan:
+    """What one ``rmi`` will do, decided before anything changes (so it can be announced):
+    untags (tags and ``repo@digest`` references) and deletions in moby's order, and the
+    state they leave, which later decisions look at."""
+
+    def __init__(self, images: Images) -> None:
+        self.store = images.store.images
+        self.images = images
+        self.ops: list[tuple[str, str, str]] = []  # ("untag"|"delete", image ID, reference)
+        self.gone: set[str] = set()
+        self.deleted: list[str] = []
+
+    def tags(self, image_id: str) -> list[str]:
+        return [t for t in self.store.get(image_id).tags if t not in self.gone]
+
+    def digests(self, image_id: str) -> list[str]:
+        return [r for r in self.images.repo_digests(image_id) if r not in self.gone]
+
+    def children(self, image_id: str) -> list[Image]:
+        return [c for c in self.store.children(image_id) if c.id not in self.deleted]
+
+    def untag(self, image_id: str, ref: str) -> None:
+        self.gone.add(ref)
+        self.ops.append(("untag", image_id, ref))
+
+    def delete(self, image_id: str) -> None:
+        self.deleted.append(image_id)
+        self.ops.append(("delete", image_id, ""))
 
 
 def _is_id_prefix(image_id: str, ref: str) -> bool:

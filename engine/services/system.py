@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..fs.atomic import read_json, write_json
 from ..oci.digest import chain_ids
 from ..store.images import Image
 
@@ -77,7 +79,35 @@ class System:
             "NCPU": os.cpu_count(),
             "DockerRootDir": str(self.store.root),
             "ServerVersion": VERSION,
+            "APIServices": self.services(),
         }
+
+    @contextlib.contextmanager
+    def serving(self, uri: str) -> Iterator[None]:
+        """Record, for as long as it lasts, that this process serves the Docker API for
+        this engine at ``uri`` (``info`` says where)."""
+        path = self.store.root / "services" / f"{os.getpid()}.json"
+        write_json(path, {"uri": uri, "pid": os.getpid()})
+        try:
+            yield
+        finally:
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+    def services(self) -> list[str]:
+        """The URIs of the live Docker API services of this engine; records left by a
+        service that died are removed."""
+        uris = []
+        for path in sorted((self.store.root / "services").glob("*.json")):
+            with contextlib.suppress(OSError, ValueError, KeyError):
+                record = read_json(path)
+                try:
+                    os.kill(int(record["pid"]), 0)
+                except ProcessLookupError:
+                    path.unlink()
+                    continue
+                uris.append(str(record["uri"]))
+        return uris
 
     def version(self) -> dict[str, Any]:
         return {"Client": {"Version": VERSION, "GoVersion": "python" + platform.python_version(),

@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from ..errors import Conflict, EngineError, InvalidArgument, NotFound, Unsupported
+from ..errors import (
+    Conflict,
+    EngineError,
+    InvalidArgument,
+    NotFound,
+    RuntimeFailure,
+    Unsupported,
+)
 from ..runtime import devices
 from ..runtime.cgroups import Cgroup
 from ..runtime.confine import Confinement, Plan
@@ -21,6 +28,7 @@ from ..runtime.devices import DeviceCgroup
 from ..runtime.spec import Attach, ContainerSpec, ProcessSpec, merged_env
 from ..store.containers import ZERO_TIME, Container, now
 from ..store.names import new_id
+from .recovery import mark_running, unmark_running
 
 if TYPE_CHECKING:
     from ..runtime.isolation import Isolation
@@ -36,6 +44,9 @@ class Process:
     pid: int
     ppid: int
     cmd: str
+
+
+KILL_WAIT = 10.0  # seconds after SIGKILL before stop/rm -f stop waiting for the monitor
 
 
 class Tasks:
@@ -113,11 +124,13 @@ class Tasks:
             exited=lambda code: self._on_exited(c.ID, code),
             failed=lambda code, msg: self._on_failed(c.ID, code, msg),
         )
+        mark_running(self.store.root, c.ID)
         if attach is not None:
             self.engine.events.container(c, "attach")
         try:
             return monitor.spawn(spec, attach, hooks)
         except EngineError:
+            unmark_running(self.store.root, c.ID)
             with contextlib.suppress(OSError):
                 driver.unmount(c.ID)
             raise
@@ -143,6 +156,7 @@ class Tasks:
             self.engine.driver(c.Driver).unmount(cid)
         self.store.containers.update_state(cid, Status="exited", Running=False, Paused=False,
                                            Pid=0, ExitCode=code, FinishedAt=now(), MonitorPid=0)
+        unmark_running(self.store.root, cid)
         ran = int(human_seconds(c.State.StartedAt))
         self.engine.events.container(c, "die", exitCode=str(code), execDuration=str(ran))
         restarting = (self.engine.containers.state_dir(c) / RESTARTING).exists()
@@ -169,8 +183,29 @@ class Tasks:
                 os.close(pidfd)
             if not ready:
                 return False
+        if c.State.MonitorPid and timeout is not None:
+            # the monitor records the exit; a PID 1 stuck exiting (its namespace holds a
+            # process whose parent never reaps it) keeps the monitor waiting: bounded too
+            with contextlib.suppress(ProcessLookupError):
+                mfd = os.pidfd_open(c.State.MonitorPid)
+                try:
+                    ready, _, _ = select.select([mfd], [], [], timeout)
+                finally:
+                    os.close(mfd)
+                if not ready:
+                    return False
         self.store.containers.wait_monitor(c.ID)
         return True
+
+    def abandon(self, c: Container) -> None:
+        """The container would not die within the bound: kill its monitor (its init dies
+        with it), then everything left in its cgroup; recovery records the exit."""
+        from .recovery import stop_leftovers
+
+        if c.State.MonitorPid:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(c.State.MonitorPid, signal.SIGKILL)
+        stop_leftovers(self.engine, c.ID)
 
     def wait(self, name: str) -> int:
         """Block until the container stops; its exit code."""
@@ -197,7 +232,8 @@ class Tasks:
             if not self.wait_exit(c, None if grace < 0 else grace):
                 self.engine.events.container(c, "kill", signal=str(int(signal.SIGKILL)))
                 self.kill_all(c)
-        self.wait_exit(c, None)
+        if not self.wait_exit(c, KILL_WAIT):
+            self.abandon(c)
         self.engine.events.container(c, "stop")
         return self.store.containers.get(c.ID)
 
@@ -326,6 +362,13 @@ def human_seconds(stamp: str) -> float:
     if started.year == 1:
         return 0.0
     return max((datetime.now(UTC) - started).total_seconds(), 0.0)
+
+
+def start_failure(cid: str, e: RuntimeFailure) -> RuntimeFailure:
+    """A command that could not start, in the words Docker's daemon uses; the Docker CLI
+    reads them to pick ``run``'s exit code (127 not found, 126 cannot run, else 125)."""
+    return RuntimeFailure(f"failed to create task for container: failed to start container "
+                          f"{cid[:12]}: {e}: unknown", e.exit_code)
 
 
 def signal_name(sig: str) -> str:

@@ -7,13 +7,17 @@ Both drivers answer the same questions (where is the container's view, what chan
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
+import posixpath
 import stat
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from ..fs import tree
+from ..fs.atomic import locked
 from ..oci.changes import Change
 from ..store.layers import Layer, LayerStore
 
@@ -34,11 +38,53 @@ class SnapshotDriver(ABC):
         """Create the container's empty read-write layer over ``chain`` (bottom first)."""
 
     @abstractmethod
-    def mount(self, cid: str, chain: list[Layer]) -> Path:
+    def _mount(self, cid: str, chain: list[Layer]) -> Path:
         """Make the unified view available and return its path (idempotent)."""
 
     @abstractmethod
-    def unmount(self, cid: str) -> None: ...
+    def _unmount(self, cid: str) -> None: ...
+
+    # Mounts are shared by a running container and by readers (``export`` and the
+    # builder's steps), several at once: a reader that mounted a stopped container's view
+    # marks it transient, and the last reader out unmounts it, never one while another
+    # reads (parallel exports got incomplete tars that way). Start claims the mount.
+    def _lock(self, cid: str) -> contextlib.AbstractContextManager[None]:
+        return locked(self.dir(cid) / ".view.lock")
+
+    def _marker(self, cid: str) -> Path:
+        return self.dir(cid) / ".view.transient"
+
+    def _readers(self, cid: str) -> bool:
+        """Whether some reader holds the view (a shared flock on ``.view.users``)."""
+        try:
+            fd = os.open(self.dir(cid) / ".view.users", os.O_RDONLY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+        return False
+
+    def mount(self, cid: str, chain: list[Layer]) -> Path:
+        """The view for a container's run: it stays until ``unmount``."""
+        with self._lock(cid):
+            path = self._mount(cid, chain)
+            self._marker(cid).unlink(missing_ok=True)
+        return path
+
+    def unmount(self, cid: str) -> None:
+        """End the run's view; if readers still hold it, the last of them unmounts."""
+        if not self.dir(cid).is_dir():
+            return
+        with self._lock(cid):
+            if self._readers(cid):
+                self._marker(cid).touch()
+            else:
+                self._unmount(cid)
+                self._marker(cid).unlink(missing_ok=True)
 
     @abstractmethod
     def is_mounted(self, cid: str) -> bool: ...
@@ -66,13 +112,18 @@ class SnapshotDriver(ABC):
     def usage(self, cid: str, chain: list[Layer]) -> int:
         """Bytes of file content in the read-write layer, as Docker counts its SIZE."""
         changes, _ = self.changes(cid, chain)
-        src = self.source(cid)
         total = 0
-        for ch in changes:
-            if ch.kind != "D":
-                with contextlib.suppress(OSError):
-                    st = os.lstat(os.path.join(src, ch.path.lstrip("/")))
-                    total += 0 if stat.S_ISDIR(st.st_mode) else st.st_size
+        with tree.opened_dir(self.source(cid)) as src:
+            dirs = tree.DirChain(src)
+            try:
+                for ch in changes:
+                    if ch.kind != "D":
+                        parent, name = posixpath.split(ch.path.lstrip("/"))
+                        with contextlib.suppress(OSError):
+                            st = tree.lstat_at(dirs.open(parent, create=False), name)
+                            total += 0 if stat.S_ISDIR(st.st_mode) else st.st_size
+            finally:
+                dirs.close()
         return total
 
     @abstractmethod
@@ -80,14 +131,24 @@ class SnapshotDriver(ABC):
 
     @contextlib.contextmanager
     def view(self, cid: str, chain: list[Layer]) -> Iterator[Path]:
-        """The unified view for a read, mounting it only for as long as needed."""
-        was_mounted = self.is_mounted(cid)
-        path = self.mount(cid, chain)
+        """The unified view for a read, mounted for as long as some reader needs it."""
+        with self._lock(cid):
+            if not self.is_mounted(cid):
+                path = self._mount(cid, chain)
+                self._marker(cid).touch()
+            else:
+                path = self._mount(cid, chain)
+            users = os.open(self.dir(cid) / ".view.users",
+                            os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            fcntl.flock(users, fcntl.LOCK_SH)
         try:
             yield path
         finally:
-            if not was_mounted:
-                self.unmount(cid)
+            with self._lock(cid):
+                os.close(users)
+                if self._marker(cid).exists() and not self._readers(cid):
+                    self._unmount(cid)
+                    self._marker(cid).unlink(missing_ok=True)
 
 
 DRIVERS = ("overlay", "vfs")

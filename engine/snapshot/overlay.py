@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Unsupported
-from ..fs.atomic import remove_tree
+from ..fs import tree
+from ..fs.atomic import private_dir, remove_tree
 from ..linux import syscalls
 from ..oci import layertar
 from ..oci.changes import Change
 from ..oci.digest import strip_algo
+from ..store.journal import discard
 from ..store.layers import Layer
 from . import SnapshotDriver
 
@@ -34,23 +36,25 @@ def is_opaque(path: str) -> bool:
 
 
 def lower_has(lowers: list[str], rel: str) -> bool:
-    """Whether ``rel`` is visible in the stack of lowerdirs (top first)."""
+    """Whether ``rel`` is visible in the stack of lowerdirs (top first). ``rel`` comes from
+    a container's upper directory: it is looked up one verified directory at a time, so a
+    symlink in a layer ends the lookup there instead of leading out of it."""
     parts = rel.split("/")
     for lower in lowers:
-        try:
-            st = os.lstat(os.path.join(lower, rel))
-        except FileNotFoundError:
-            pass
-        else:
-            return not is_whiteout(st)
-        for i in range(len(parts) - 1, 0, -1):  # does this layer hide an ancestor?
-            anc = os.path.join(lower, *parts[:i])
+        path = lower
+        for i, part in enumerate(parts):
+            path = os.path.join(path, part)
             try:
-                ast = os.lstat(anc)
-            except FileNotFoundError:
-                continue
-            if is_whiteout(ast) or not stat.S_ISDIR(ast.st_mode) or is_opaque(anc):
-                return False
+                st = os.lstat(path)
+            except (FileNotFoundError, NotADirectoryError):
+                # not in this layer: an opaque directory above it here hides the layers below
+                if any(is_opaque(os.path.join(lower, *parts[:j])) for j in range(1, i + 1)):
+                    return False
+                break
+            if i == len(parts) - 1:
+                return not is_whiteout(st)
+            if not stat.S_ISDIR(st.st_mode):
+                return False  # a file, symlink or whiteout here hides everything below
     return False
 
 
@@ -69,8 +73,8 @@ class OverlayDriver(SnapshotDriver):
         final = self.root / "lower" / strip_algo(layer.chain_id)
         if final.exists():
             return final
-        final.parent.mkdir(exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=".unpack-"))
+        private_dir(final.parent)
+        tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".unpack-{os.getpid()}-"))
         try:
             with self.layers.open_tar(layer) as f:
                 layertar.extract(f, tmp, "overlay", OPAQUE_XATTR)
@@ -85,8 +89,9 @@ class OverlayDriver(SnapshotDriver):
         return [str(self.lower(layer)) for layer in reversed(chain)]
 
     def forget(self, chain_ids: Iterable[str]) -> None:
+        """Drop unpacked layers, each in one rename (whole or gone, never half there)."""
         for chain_id in chain_ids:
-            remove_tree(self.root / "lower" / strip_algo(chain_id))
+            discard(self.root.parent, self.root / "lower" / strip_algo(chain_id))
 
     def image_metadata(self, chain: list[Layer]) -> dict[str, Any]:
         if not chain:
@@ -96,8 +101,9 @@ class OverlayDriver(SnapshotDriver):
             else {"UpperDir": dirs[0]}
 
     def prepare(self, cid: str, chain: list[Layer]) -> None:
+        private_dir(self.dir(cid))
         for sub in ("diff", "work", "merged"):
-            (self.dir(cid) / sub).mkdir(parents=True, exist_ok=True)
+            (self.dir(cid) / sub).mkdir(exist_ok=True)
         self.lowers(chain)  # unpack now, so start is fast and failures show at create
 
     def mount_options(self, cid: str, chain: list[Layer]) -> str:
@@ -117,13 +123,13 @@ class OverlayDriver(SnapshotDriver):
             )
         return data
 
-    def mount(self, cid: str, chain: list[Layer]) -> Path:
+    def _mount(self, cid: str, chain: list[Layer]) -> Path:
         target = self.merged(cid)
         if not self.is_mounted(cid):
             syscalls.mount("overlay", str(target), "overlay", 0, self.mount_options(cid, chain))
         return target
 
-    def unmount(self, cid: str) -> None:
+    def _unmount(self, cid: str) -> None:
         if self.is_mounted(cid):
             syscalls.umount2(str(self.merged(cid)), syscalls.MNT_DETACH)
 
@@ -131,7 +137,6 @@ class OverlayDriver(SnapshotDriver):
         return os.path.ismount(self.merged(cid))
 
     def changes(self, cid: str, chain: list[Layer]) -> tuple[list[Change], list[str]]:
-        upper = str(self.upper(cid))
         lowers = self.lowers(chain)
         out: list[Change] = []
         opaque: list[str] = []
@@ -140,20 +145,15 @@ class OverlayDriver(SnapshotDriver):
         def in_lower(rel: str) -> bool:
             return not any(rel.startswith(h + "/") for h in hidden) and lower_has(lowers, rel)
 
-        for dirpath, dirnames, filenames in os.walk(upper):
-            dirnames.sort()
-            base = os.path.relpath(dirpath, upper)
-            for name in sorted(dirnames + filenames):
-                rel = name if base == "." else f"{base}/{name}"
-                path = os.path.join(dirpath, name)
-                st = os.lstat(path)
-                if is_whiteout(st):
-                    out.append(Change("D", "/" + rel))
+        with tree.opened_dir(self.upper(cid)) as upper:  # by descriptor: it may be live
+            for e in tree.walk(upper):
+                if is_whiteout(e.st):
+                    out.append(Change("D", "/" + e.rel))
                     continue
-                out.append(Change("C" if in_lower(rel) else "A", "/" + rel))
-                if stat.S_ISDIR(st.st_mode) and is_opaque(path):
-                    opaque.append("/" + rel)
-                    hidden.append(rel)
+                out.append(Change("C" if in_lower(e.rel) else "A", "/" + e.rel))
+                if e.is_dir and is_opaque(f"/proc/self/fd/{e.dir_fd}/{e.name}"):
+                    opaque.append("/" + e.rel)
+                    hidden.append(e.rel)
         return sorted(out, key=lambda c: c.path), opaque
 
     def source(self, cid: str) -> Path:
@@ -168,5 +168,7 @@ class OverlayDriver(SnapshotDriver):
         }
 
     def remove(self, cid: str) -> None:
-        self.unmount(cid)
-        remove_tree(self.dir(cid))
+        if self.dir(cid).is_dir():
+            with self._lock(cid):
+                self._unmount(cid)
+        discard(self.root.parent, self.dir(cid))

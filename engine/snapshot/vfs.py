@@ -12,9 +12,11 @@ import stat
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from ..fs.atomic import remove_tree
+from ..fs import tree
+from ..fs.atomic import private_dir
 from ..oci import layertar
 from ..oci.changes import Change
+from ..store.journal import discard
 from ..store.layers import Layer
 from . import SnapshotDriver
 
@@ -80,16 +82,17 @@ class VfsDriver(SnapshotDriver):
 
     def prepare(self, cid: str, chain: list[Layer]) -> None:
         root = self.rootfs(cid)
-        root.mkdir(parents=True)
+        private_dir(self.dir(cid))
+        root.mkdir()
         os.chmod(root, 0o755)
         for layer in chain:
             with self.layers.open_tar(layer) as f:
                 layertar.extract(f, root, "apply")
 
-    def mount(self, cid: str, chain: list[Layer]) -> Path:
+    def _mount(self, cid: str, chain: list[Layer]) -> Path:
         return self.rootfs(cid)
 
-    def unmount(self, cid: str) -> None:
+    def _unmount(self, cid: str) -> None:
         return None
 
     def is_mounted(self, cid: str) -> bool:
@@ -97,21 +100,17 @@ class VfsDriver(SnapshotDriver):
 
     def changes(self, cid: str, chain: list[Layer]) -> tuple[list[Change], list[str]]:
         index = image_index(chain, self.layers.open_tar)
-        root = str(self.rootfs(cid))
         check_owner = os.geteuid() == 0
         seen: set[str] = set()
         out: list[Change] = []
-        for dirpath, dirnames, filenames in os.walk(root):
-            base = os.path.relpath(dirpath, root)
-            for name in dirnames + filenames:
-                rel = name if base == "." else f"{base}/{name}"
-                seen.add(rel)
-                st = os.lstat(os.path.join(dirpath, name))
-                old = index.get(rel)
+        with tree.opened_dir(self.rootfs(cid)) as root:  # by descriptor: it may be live
+            for e in tree.walk(root, sort=False):
+                seen.add(e.rel)
+                old = index.get(e.rel)
                 if old is None:
-                    out.append(Change("A", "/" + rel))
-                elif self._differs(old, st, os.path.join(dirpath, name), check_owner):
-                    out.append(Change("C", "/" + rel))
+                    out.append(Change("A", "/" + e.rel))
+                elif self._differs(old, e.st, e.dir_fd, e.name, check_owner):
+                    out.append(Change("C", "/" + e.rel))
         for rel in index:
             parent = posixpath.dirname(rel)
             if rel not in seen and (not parent or parent in seen):
@@ -119,13 +118,17 @@ class VfsDriver(SnapshotDriver):
         return sorted(out, key=lambda c: c.path), []
 
     @staticmethod
-    def _differs(old: Entry, st: os.stat_result, path: str, check_owner: bool) -> bool:
+    def _differs(old: Entry, st: os.stat_result, dir_fd: int, name: str,
+                 check_owner: bool) -> bool:
         if stat.S_IFMT(st.st_mode) != old.kind or stat.S_IMODE(st.st_mode) != old.mode:
             return True
         if check_owner and (st.st_uid, st.st_gid) != (old.uid, old.gid):
             return True
         if old.kind == stat.S_IFLNK:
-            return os.readlink(path) != old.link
+            try:
+                return os.readlink(name, dir_fd=dir_fd) != old.link
+            except OSError:
+                return True
         if old.kind == stat.S_IFREG and st.st_size != old.size:
             return True
         return int(st.st_mtime) != old.mtime
@@ -137,4 +140,4 @@ class VfsDriver(SnapshotDriver):
         return {"Dir": str(self.rootfs(cid))}
 
     def remove(self, cid: str) -> None:
-        remove_tree(self.dir(cid))
+        discard(self.root.parent, self.dir(cid))

@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Conflict, InvalidArgument, NotFound
-from ..fs.atomic import locked, read_json, remove_tree, write_json
+from ..fs.atomic import locked, private_dir, read_json, write_json
 from ..oci.digest import HEX64
+from .journal import discard
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
@@ -59,8 +60,7 @@ class Container:
 
 class ContainerStore:
     def __init__(self, root: Path) -> None:
-        self.root = root / "containers"
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root = private_dir(root / "containers")
 
     def dir(self, cid: str) -> Path:
         return self.root / cid
@@ -68,6 +68,7 @@ class ContainerStore:
     def add(self, c: Container) -> None:
         record = asdict(c)
         state = record.pop("State")
+        private_dir(self.dir(c.ID))
         write_json(self.dir(c.ID) / "state.json", state)
         write_json(self.dir(c.ID) / "config.json", record)
 
@@ -155,7 +156,7 @@ class ContainerStore:
                 )
 
     def delete(self, cid: str) -> None:
-        remove_tree(self.dir(cid))
+        discard(self.root.parent, self.dir(cid))
 
     def monitor_lock_path(self, cid: str) -> Path:
         return self.dir(cid) / "monitor.lock"

@@ -11,21 +11,22 @@ from types import TracebackType
 from typing import BinaryIO
 
 from ..errors import NotFound
-from ..oci.digest import strip_algo
+from ..fs.atomic import private_dir
+from .ids import hex_of, is_digest
 
 CHUNK = 1 << 20
 
 
 class ContentStore:
     def __init__(self, root: Path) -> None:
-        self.root = root / "blobs" / "sha256"
-        self.root.mkdir(parents=True, exist_ok=True)
+        private_dir(root / "blobs")
+        self.root = private_dir(root / "blobs" / "sha256")
 
     def path(self, dgst: str) -> Path:
-        return self.root / strip_algo(dgst)
+        return self.root / hex_of(dgst, "blob digest")
 
     def has(self, dgst: str) -> bool:
-        return self.path(dgst).exists()
+        return is_digest(dgst) and self.path(dgst).exists()
 
     def open(self, dgst: str) -> BinaryIO:
         try:
@@ -58,7 +59,7 @@ class BlobWriter:
 
     def __init__(self, store: ContentStore) -> None:
         self.store = store
-        fd, tmp = tempfile.mkstemp(dir=store.root, prefix=".ingest-")
+        fd, tmp = tempfile.mkstemp(dir=store.root, prefix=f".ingest-{os.getpid()}-")
         self.tmp = Path(tmp)
         self.file = os.fdopen(fd, "wb")
         self.hash = hashlib.sha256()

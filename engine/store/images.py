@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidArgument, NotFound
-from ..fs.atomic import atomic_write, read_json, remove_tree, write_json
+from ..fs.atomic import atomic_write, private_dir, read_json, write_json
 from ..oci import reference as refs
 from ..oci.digest import HEX64, digest, strip_algo
+from .ids import hex_of, is_digest
+from .journal import discard
 
 
 @dataclass
@@ -39,13 +41,12 @@ class Image:
 
 class ImageStore:
     def __init__(self, root: Path) -> None:
-        self.root = root / "images"
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root = private_dir(root / "images")
         self.refs_file = root / "repositories.json"
 
     # -- configs -------------------------------------------------------------
     def _dir(self, image_id: str) -> Path:
-        return self.root / strip_algo(image_id)
+        return self.root / hex_of(image_id, "image ID")
 
     def put(self, raw: bytes, parent: str = "", build_key: str = "") -> str:
         """Store a config exactly as given (so loaded images keep their ID).
@@ -60,16 +61,16 @@ class ImageStore:
         if not isinstance(config, dict) or "rootfs" not in config:
             raise InvalidArgument("invalid image config: no rootfs section")
         image_id = digest(raw)
-        d = self._dir(image_id)
+        d = private_dir(self._dir(image_id))
+        if parent or build_key or not (d / "meta.json").exists():  # before the config: the
+            write_json(d / "meta.json",  # config is what makes the image visible
+                       {"parent": parent, **({"build_key": build_key} if build_key else {})})
         if not (d / "config.json").exists():
             atomic_write(d / "config.json", raw)
-        if parent or build_key or not (d / "meta.json").exists():
-            write_json(d / "meta.json",
-                       {"parent": parent, **({"build_key": build_key} if build_key else {})})
         return image_id
 
     def exists(self, image_id: str) -> bool:
-        return (self._dir(image_id) / "config.json").exists()
+        return is_digest(image_id) and (self._dir(image_id) / "config.json").exists()
 
     def get(self, image_id: str) -> Image:
         d = self._dir(image_id)
@@ -130,7 +131,7 @@ class ImageStore:
         return [img for img in self.all() if img.parent == image_id]
 
     def delete(self, image_id: str) -> None:
-        remove_tree(self._dir(image_id))
+        discard(self.root.parent, self._dir(image_id))
 
     # -- references ----------------------------------------------------------
     def refs(self) -> dict[str, str]:

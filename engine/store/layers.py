@@ -6,18 +6,22 @@ the unpacked directory the overlay driver mounts is a cache made from it on dema
 
 from __future__ import annotations
 
+import os
 import tarfile
-from collections.abc import Iterable
+import tempfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from ..errors import InvalidArgument, NotFound
-from ..fs.atomic import read_json, remove_tree, write_json
+from ..fs.atomic import private_dir, read_json, remove_tree, write_json
 from ..oci import layertar
 from ..oci.compression import decompressed
-from ..oci.digest import chain_id, chain_ids, strip_algo
+from ..oci.digest import chain_id, chain_ids
 from .content import CHUNK, ContentStore
+from .ids import hex_of, is_digest
+from .journal import discard
 
 
 @dataclass(frozen=True)
@@ -29,40 +33,24 @@ class Layer:
 
 
 def tar_content_size(fileobj: BinaryIO) -> int:
-    """Validate every member (no escape by path, hardlink or symlink-then-write within the
-    layer) and return the bytes of file content (Docker's layer SIZE)."""
-    size = 0
-    symlinks: set[str] = set()
+    """Check every member by the rules extraction applies (``layertar.check``: no escape by
+    path, hardlink or symlink-then-write), so a layer the store takes is one every driver
+    can unpack, and return the bytes of file content (Docker's layer SIZE)."""
     tf = layertar.open_tar(fileobj)
     try:
-        for m in tf:
-            rel = layertar.member_path(m.name)
-            parts = rel.split("/")
-            for i in range(1, len(parts)):
-                if "/".join(parts[:i]) in symlinks:
-                    raise InvalidArgument(f"invalid archive: member {rel!r} would be written "
-                                          f"through symlink {'/'.join(parts[:i])!r}")
-            if m.issym():
-                symlinks.add(rel)
-            else:
-                symlinks.discard(rel)
-            if m.islnk():
-                layertar.member_path(m.linkname)
-            if m.isreg():
-                size += m.size
+        members = layertar.check(tf)
     except tarfile.TarError as e:
         raise InvalidArgument(f"invalid archive: {e}") from None
-    return size
+    return sum(m.info.size for m in members if m.info.isreg())
 
 
 class LayerStore:
     def __init__(self, root: Path, content: ContentStore) -> None:
-        self.root = root / "layers"
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root = private_dir(root / "layers")
         self.content = content
 
     def _dir(self, chain_id: str) -> Path:
-        return self.root / strip_algo(chain_id)
+        return self.root / hex_of(chain_id, "layer chainID")
 
     def ingest(self, stream: BinaryIO, what: str = "layer") -> str:
         """Store a (possibly compressed) layer tar; returns its diffID."""
@@ -71,6 +59,21 @@ class LayerStore:
             while chunk := src.read(CHUNK):
                 w.write(chunk)
             return w.commit()
+
+    def ingest_new(self, stream: BinaryIO, what: str,
+                   announce: Callable[[str], None]) -> tuple[str, bool]:
+        """``ingest``, and whether the blob is new to the store; a new blob's digest goes
+        to ``announce`` before the blob lands (an intent records it: a kill right after
+        must still find it to take it back)."""
+        src = decompressed(stream, what)
+        with self.content.writer() as w:
+            while chunk := src.read(CHUNK):
+                w.write(chunk)
+            dgst = "sha256:" + w.hash.hexdigest()
+            new = not self.content.has(dgst)
+            if new:
+                announce(dgst)
+            return w.commit(), new
 
     def register(self, diff_id: str, parent_chain: str = "") -> Layer:
         """Make the layer on top of ``parent_chain`` from a stored tar; idempotent."""
@@ -81,7 +84,16 @@ class LayerStore:
         with self.content.open(diff_id) as f:
             size = tar_content_size(f)
         layer = Layer(chain, diff_id, parent_chain, size)
-        write_json(self._dir(chain) / "layer.json", layer.__dict__)
+        # made aside and renamed into place: a layer directory is whole or absent
+        tmp = Path(tempfile.mkdtemp(dir=self.root, prefix=f".tmp-{os.getpid()}-"))
+        try:
+            write_json(tmp / "layer.json", layer.__dict__)
+            os.chmod(tmp, 0o700)
+            os.rename(tmp, self._dir(chain))
+        except OSError:
+            remove_tree(tmp)
+            if self.find(chain) is None:
+                raise
         return layer
 
     def register_chain(self, diff_ids: list[str]) -> list[Layer]:
@@ -91,6 +103,8 @@ class LayerStore:
         return layers
 
     def find(self, chain_id: str) -> Layer | None:
+        if not is_digest(chain_id):
+            return None
         try:
             return Layer(**read_json(self._dir(chain_id) / "layer.json"))
         except FileNotFoundError:
@@ -121,7 +135,7 @@ class LayerStore:
         keep_set = set(keep)
         removed = [lay for lay in self.all() if lay.chain_id not in keep_set]
         for layer in removed:
-            remove_tree(self._dir(layer.chain_id))
+            discard(self.root.parent, self._dir(layer.chain_id))
         still_used = {lay.diff_id for lay in self.all()}
         for layer in removed:
             if layer.diff_id not in still_used:

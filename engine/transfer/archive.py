@@ -47,6 +47,7 @@ from ..oci.manifest import (
 from ..oci.manifest import image_manifest as oci_image_manifest
 from ..services.engine import Engine
 from ..services.events import image_event
+from ..store.ids import hex_of, is_digest
 from .staging import DigestReader, NewImage, Staging, is_parent, loaded_lines
 
 MAX_LINKS = 16
@@ -300,11 +301,21 @@ def _docker_plans(ar: _Archive) -> list[_Plan]:
             b = _BLOB_PATH.match(p)
             layers.append(_LayerSource(p, "manifest.json names layer",
                                        f"sha256:{b[1]}" if b else ""))
-        parent = item.get("Parent") or ""
         plans.append(_plan(raw, config_name, layers, _tags(item.get("RepoTags"),
                                                            "manifest.json RepoTags"),
-                           parent if isinstance(parent, str) else ""))
+                           _parent(item.get("Parent"))))
     return plans
+
+
+def _parent(value: Any) -> str:
+    """``manifest.json``'s ``Parent``: an image ID or nothing. It names an object in the
+    store, so anything else (``sha256:../../some/dir``) is refused, never joined to a path."""
+    if value in (None, ""):
+        return ""
+    if not is_digest(value):
+        raise InvalidArgument(f"invalid archive: manifest.json Parent {value!r} is not an "
+                              "image ID (sha256:<64 hex digits>)")
+    return "sha256:" + hex_of(value, "image ID")
 
 
 def _oci_name(annotations: Any) -> list[str]:

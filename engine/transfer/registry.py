@@ -246,7 +246,7 @@ def pull(engine: Engine, ref: str, progress: Progress) -> str:
     image_id = digest(raw)
     up_to_date = engine.images.exists(image_id) and bool(
         r.digest or engine.images.refs().get(name) == image_id)
-    with Staging(engine, f"invalid image {name}") as staging:
+    with Staging(engine, f"invalid image {name}", "pull") as staging:
         for i, (desc, diff_id) in enumerate(zip(layers, diff_ids, strict=True)):
             dgst = descriptor_digest(desc, f"layer {i} of {name}")
             short = strip_algo(dgst)[:12]

@@ -8,6 +8,7 @@ interrupted pull never leaves a half-made image behind.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -18,10 +19,11 @@ from typing import Any, BinaryIO
 
 from ..errors import InvalidArgument
 from ..oci.compression import Readable, decompressed
-from ..oci.digest import chain_ids
+from ..oci.digest import chain_ids, digest
 from ..services.engine import Engine
 from ..store.content import CHUNK
 from ..store.images import ImageStore
+from ..store.journal import Intent
 
 
 class DigestReader(io.RawIOBase):
@@ -77,22 +79,33 @@ class Staging:
     deleted again.
     """
 
-    def __init__(self, engine: Engine, error_prefix: str) -> None:
+    def __init__(self, engine: Engine, error_prefix: str, op: str = "load") -> None:
         self.engine = engine
         self.error_prefix = error_prefix
         self.new_blobs: set[str] = set()
+        self.op = op
+        self._intent: contextlib.AbstractContextManager[Intent] | None = None
+        self.intent: Intent | None = None
 
     def __enter__(self) -> Staging:
+        # announced before the first blob: if the process is killed, the next command
+        # takes back every blob, layer, image and tag this made (``services.recovery``)
+        self._intent = self.engine.store.journal.intent(self.op)
+        self.intent = self._intent.__enter__()
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        if exc_type is not None and self.new_blobs:
-            with self.engine.store.lock():
-                used = {layer.diff_id for layer in self.engine.store.layers.all()}
-                for blob in self.new_blobs - used:
-                    self.engine.store.content.delete(blob)
-            self.new_blobs.clear()
+        try:
+            if exc_type is not None and self.new_blobs:
+                with self.engine.store.lock():
+                    used = {layer.diff_id for layer in self.engine.store.layers.all()}
+                    for blob in self.new_blobs - used:
+                        self.engine.store.content.delete(blob)
+                self.new_blobs.clear()
+        finally:
+            assert self._intent is not None
+            self._intent.__exit__(exc_type, exc, tb)
 
     def error(self, message: str) -> InvalidArgument:
         return InvalidArgument(f"{self.error_prefix}: {message}")
@@ -111,6 +124,8 @@ class Staging:
             dgst = "sha256:" + w.hash.hexdigest()
             if not content.has(dgst):
                 self.new_blobs.add(dgst)
+                if self.intent is not None:
+                    self.intent.append("new_blobs", dgst)
             return w.commit()
 
     def _register(self, diff_ids: list[str]) -> None:
@@ -132,6 +147,11 @@ class Staging:
             images_before = set(store.ids())
             refs_before = store.refs()
             out: list[Committed] = []
+            if self.intent is not None:
+                tags = sorted({t for img in images for t in img.tags})
+                self.intent.note(tags=tags, tags_before={t: refs_before.get(t, "") for t in tags},
+                                 new_images=sorted({digest(img.raw_config) for img in images}
+                                                   - images_before))
             try:
                 for img in images:  # every layer first: they are what can still be refused
                     self._register(json.loads(img.raw_config)["rootfs"]["diff_ids"])
@@ -147,6 +167,8 @@ class Staging:
                 for img, done in zip(images, out, strict=True):  # parents may come later
                     if img.parent and is_parent(store, img.parent, done.image_id):
                         store.put(img.raw_config, img.parent)
+                if self.intent is not None:
+                    self.intent.note(done=True)
             except BaseException:
                 refs_now = store.refs()
                 for tag in {t for img in images for t in img.tags}:

@@ -9,17 +9,16 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 from ...errors import EngineError, NotFound, RuntimeFailure
 from ...oci import reference as refs
 from ...oci.digest import short
-from ...runtime.logs import LogEntry
 from ...runtime.spec import Attach
 from ...services import filters
 from ...services.containers import CreateOptions
 from ...services.engine import Engine
+from ...services.tasks import start_failure
 from ...store.containers import Container
 from ...timestamps import format_nanos, rfc3339_nanos, to_nanos
 from .. import IO, error_message, human
@@ -58,7 +57,8 @@ def _create(engine: Engine, args: argparse.Namespace, io: IO) -> Container:
         opts = CreateOptions(cmd=args.command, name=args.name, env=env,
                              workdir=args.workdir, user=args.user, hostname=args.hostname,
                              entrypoint=args.entrypoint, interactive=args.interactive,
-                             auto_remove=args.rm, labels=labels, cap_add=args.cap_add,
+                             tty=args.tty, auto_remove=args.rm, labels=labels,
+                             cap_add=args.cap_add,
                              cap_drop=args.cap_drop, privileged=args.privileged,
                              security_opt=args.security_opt)
         return engine.containers.create(args.image, opts)
@@ -104,8 +104,7 @@ def cmd_run(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
             return Lines([c.ID], kind="id")
         return Streamed(exit_code=_start_attached(engine, c, io, args.interactive))
     except RuntimeFailure as e:
-        raise RuntimeFailure(f"failed to create task for container: failed to start "
-                             f"container {short(c.ID)}: {e}: unknown", e.exit_code) from None
+        raise start_failure(c.ID, e) from None
     except EngineError as e:
         e.exit_code = 125  # docker run: the engine, not the command, failed
         raise
@@ -194,16 +193,6 @@ def cmd_top(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
 
 
 # -- listing -----------------------------------------------------------------------------
-def _status(c: Container) -> str:
-    s = c.State
-    if s.Running:
-        up = f"Up {human.duration(human.since(s.StartedAt))}"
-        return up + " (Paused)" if s.Paused else up
-    if s.Status == "exited" or s.FinishedAt[:4] not in ("", "0001"):
-        return f"Exited ({s.ExitCode}) {human.ago(s.FinishedAt)}"
-    return "Created"
-
-
 def _ps_row(engine: Engine, c: Container, trunc: bool, size: bool) -> dict[str, Any]:
     """The fields of Docker's ContainerContext for one container."""
     command = " ".join(c.command)
@@ -221,7 +210,7 @@ def _ps_row(engine: Engine, c: Container, trunc: bool, size: bool) -> dict[str, 
         "RunningFor": human.ago(c.Created),
         "Ports": "",
         "State": c.State.Status,
-        "Status": _status(c),
+        "Status": human.status(c.State),
         "Size": shown_size,
         "Names": c.Name,
         "Labels": ",".join(f"{k}={v}" for k, v in (c.Config.get("Labels") or {}).items()),
@@ -273,22 +262,19 @@ def cmd_diff(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
 
 
 def cmd_logs(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
-    """Entries in order; ``--since``/``--until`` bound them by time, ``-t`` prefixes each
-    with its time (Go's RFC3339NanoFixed), ``--details`` with its extra attributes (none
-    here: LayerLab's log has no ``--log-opt`` labels, so Docker's lone space remains)."""
+    """Entries in order (``--tail``: the last N, read from the end); ``--since``/``--until``
+    bound them by time, ``-t`` prefixes each with its time (Go's RFC3339NanoFixed),
+    ``--details`` with its extra attributes (none here: LayerLab's log has no ``--log-opt``
+    labels, so Docker's lone space remains)."""
     since = _log_time(args.since)
     until = _log_time(args.until)
-    entries: Iterator[LogEntry] = engine.containers.logs(args.container, follow=args.follow,
-                                                         until_ns=until)
+    tail = None
     if args.tail != "all":
         if not args.tail.isdigit():
             raise UsageError(f"invalid value for --tail: {args.tail!r} (a number or all)")
-        past = list(engine.containers.logs(args.container))
-        n = int(args.tail)
-        kept = past[len(past) - n:] if n else []
-        entries = iter(kept) if not args.follow else _then_follow(engine, args, kept, len(past),
-                                                                  until)
-    for entry in entries:
+        tail = int(args.tail)
+    for entry in engine.containers.logs(args.container, follow=args.follow, tail=tail,
+                                        until_ns=until):
         stamp = rfc3339_nanos(entry.time)
         if stamp < since:
             continue
@@ -308,15 +294,6 @@ def _log_time(value: str) -> int:
         return to_nanos(value)
     except ValueError as e:
         raise ClientError(str(e)) from None
-
-
-def _then_follow(engine: Engine, args: argparse.Namespace, kept: list[LogEntry],
-                 skip: int, until: int) -> Iterator[LogEntry]:
-    yield from kept
-    for i, entry in enumerate(engine.containers.logs(args.container, follow=True,
-                                                     until_ns=until)):
-        if i >= skip:
-            yield entry
 
 
 def cmd_commit(engine: Engine, args: argparse.Namespace, io: IO) -> Result:

@@ -136,6 +136,8 @@ def cmd_image_prune(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
 def cmd_import(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
     """S20: a flat tar becomes a one-layer image."""
     with open_input(args.file, io) as src:
+        # "-" for a file too: Docker's CLI sends a file as the request body, so Docker's
+        # daemon records "Imported from -" either way.
         image_id = engine.images.import_tar(src, args.reference, args.message, args.change,
-                                            args.file)
+                                            "-")
     return Lines([image_id], kind="id")

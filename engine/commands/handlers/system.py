@@ -124,6 +124,25 @@ def _df_verbose(engine: Engine, template: str) -> Result:
     return Lines(parts, kind="df-verbose")
 
 
+CHECK_COLUMNS = [("Kind", "KIND"), ("Object", "OBJECT"), ("Problem", "PROBLEM"),
+                 ("Action", "ACTION")]
+
+
+def cmd_system_check(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
+    """Report (and with ``--repair`` fix) every inconsistency of the store; exit 1 while
+    any is left unrepaired."""
+    from ...services.check import Checker
+
+    found = Checker(engine).run(repair=args.repair)
+    if not found and not args.format:
+        return Lines(["The store is consistent."])
+    rows = [{"Kind": f.kind, "Object": f.object, "Problem": f.problem,
+             "Action": "repaired" if f.repaired else
+             ("could not repair" if args.repair else "run with --repair")} for f in found]
+    exit_code = 1 if any(not f.repaired for f in found) else 0
+    return Table("check", rows, CHECK_COLUMNS, args.format, exit_code=exit_code)
+
+
 def cmd_info(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
     info = engine.system.info()
     if args.format:
@@ -150,8 +169,37 @@ def cmd_info(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
         f" Architecture: {info['Architecture']}",
         f" CPUs: {info['NCPU']}",
         f" Docker Root Dir: {info['DockerRootDir']}",
+        *_api_lines(info.get("APIServices") or []),
     ]
     return Lines(lines, kind="info")
+
+
+def _api_lines(uris: list[str]) -> list[str]:
+    """Where the Docker API is served for this engine (``DOCKER_HOST``), if it is."""
+    if uris:
+        return [f" Docker API: {uri} (running)" for uri in uris]
+    from ...dockerapi.listen import default_uri
+
+    return [f" Docker API: not running (layerlab system service serves it on "
+            f"{default_uri()})"]
+
+
+def cmd_system_service(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
+    """Serve the Docker Engine API until SIGINT/SIGTERM or ``--time`` idle seconds. Needs a
+    process of its own: its containers are started by a spawner forked before any thread
+    (see ``dockerapi.spawner``), so a threaded caller (the kernel) starts it as a
+    subprocess (``layerlab.engine.start_service``)."""
+    import threading
+
+    from ...dockerapi import default_uri, serve
+    from ..grammar import UsageError
+
+    if threading.active_count() > 1:
+        raise UsageError("docker system service: run it in a process of its own (from a "
+                         "notebook, use layerlab.engine.start_service)")
+    serve(lambda: engine, args.uri or default_uri(), args.time,
+          allow_remote=args.allow_remote, socket_group=args.group)
+    return Lines([])
 
 
 def cmd_version(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
