@@ -6,7 +6,7 @@ The public surface, for front-ends (the kernel, the Docker API server) and scrip
   ``engine.containers``, ``engine.tasks``, ``engine.system``; ``CreateOptions``;
 - ``execute(engine, argv, io)`` and ``IO``: one docker command line → a typed result;
   ``error_message``; the result types (``Table``, ``History``, ``Lines``, ``Committed``,
-  ``Document``, ``Changes``, ``Graph``, ``Build``, ``Streamed``);
+  ``Document``, ``Changes``, ``Graph``, ``Build``, ``Streamed``, ``Explored``);
 - ``start_service(root, driver, uri, idle_timeout)``: the Docker API service for this
   engine in a child process (``DOCKER_HOST=service.uri`` then drives it), and
   ``default_service_uri()``;
@@ -35,6 +35,7 @@ _SURFACE = {
     "RuntimeFailure": "errors", "ConfigError": "errors", "UsageError": "commands.grammar",
     "default_root": "settings", "Progress": "builder", "Change": "oci.changes",
     "start_service": "dockerapi.background", "BackgroundService": "dockerapi.background",
+    "Explored": "commands.results",
 }
 _MODULES = {"human": "commands.human", "grammar": "commands.grammar"}
 _RENAMED = {"default_service_uri": ("dockerapi.listen", "default_uri")}

@@ -34,11 +34,14 @@ def wants_terminal(cmd: cells.Command) -> bool:
 
 
 def is_live_build(cmd: cells.Command) -> bool:
+    """A ``build`` whose steps show as a live list: its output comes to the notebook, and
+    not held back by ``-q``."""
     try:
-        name = grammar.split_command(cmd.argv)[0]
+        name, rest = grammar.split_command(cmd.argv)
+        return (name == "build" and not cmd.stdout_path
+                and not grammar.parsers()[name].parse_args(rest).quiet)
     except EngineError:
         return False
-    return name == "build" and not cmd.stdout_path and not {"-q", "--quiet"} & set(cmd.argv)
 
 
 def binary_to_notebook(cmd: cells.Command) -> str:

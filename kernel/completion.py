@@ -1,31 +1,35 @@
-"""Tab completion and Shift-Tab help, from the engine's own argparse grammar.
+"""Tab completion and Shift-Tab help, derived from the engine's command grammar alone.
 
-Commands and flags come from the same parsers the CLI uses, so they never drift; image
-references and container names are read through the command layer when asked for.
+Commands, management verbs, flags, a flag's choices and what each positional argument is
+(a container, an image, either) come from the same argparse parsers the CLI uses, so they
+never drift; image references and container names are read through the command layer when
+asked for; signal names are the host's.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import signal
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from layerlab.engine import grammar
 
-MANAGEMENT = ("container", "image", "system")  # `docker container ls` and the like
-# The positional each command takes first: what to offer there.
-CONTAINER_CMDS = {"start", "stop", "kill", "pause", "unpause", "rm", "wait", "exec", "diff",
-                  "logs", "export", "top", "commit"}
-IMAGE_CMDS = {"run", "create", "history", "rmi", "save", "tag", "push"}
-RUNNING_ONLY = {"stop", "kill", "pause", "exec", "top"}
 INSTRUCTIONS = ("FROM", "RUN", "CMD", "LABEL", "EXPOSE", "ENV", "ADD", "COPY", "ENTRYPOINT",
                 "VOLUME", "USER", "WORKDIR", "ARG", "ONBUILD", "STOPSIGNAL", "HEALTHCHECK",
                 "SHELL", "MAINTAINER")
 MAGICS = ("%%dockerfile", "%%file")
-SIGNALS = ("SIGTERM", "SIGKILL", "SIGINT", "SIGHUP", "SIGUSR1", "SIGUSR2", "SIGQUIT")
-VALUE_CHOICES = {"--signal": SIGNALS, "-s": SIGNALS, "--type": ("container", "image"),
-                 "--network": ("none",)}
+SIGNALS = tuple(sorted(s.name for s in signal.Signals if not s.name.startswith("SIGRT")))
+# what a positional argument names, by its name in the grammar
+OPERAND_KINDS = {"container": "container", "containers": "container", "image": "image",
+                 "images": "image", "source": "image", "names": "object"}
+
+
+def management_commands() -> list[str]:
+    """``container``, ``image``, ``system`` …: the first words of two-word commands."""
+    return sorted({m for m, _ in grammar.ALIASES} | {n.split()[0] for n in grammar.parsers()
+                                                     if " " in n})
 
 
 @dataclass
@@ -74,16 +78,12 @@ def _words(line: str) -> list[str]:
 
 def command_of(words: list[str]) -> tuple[str, list[str]]:
     """(command name, its arguments) of ``docker …`` words, aliases resolved; "" if none."""
-    if words[:1] != ["docker"]:
+    if words[:1] != ["docker"] or len(words) < 2:
         return "", []
-    rest = words[1:]
-    if len(rest) >= 2 and (rest[0], rest[1]) in grammar.ALIASES:
-        return grammar.ALIASES[(rest[0], rest[1])], rest[2:]
-    if len(rest) >= 2 and f"{rest[0]} {rest[1]}" in grammar.parsers():
-        return f"{rest[0]} {rest[1]}", rest[2:]
-    if rest and rest[0] in grammar.parsers():
-        return rest[0], rest[1:]
-    return "", []
+    try:
+        return grammar.split_command(words[1:])
+    except grammar.UsageError:
+        return "", []
 
 
 def _flags(parser: argparse.ArgumentParser) -> list[str]:
@@ -91,10 +91,8 @@ def _flags(parser: argparse.ArgumentParser) -> list[str]:
 
 
 def _takes_value(parser: argparse.ArgumentParser, flag: str) -> bool:
-    for a in parser._actions:
-        if flag in a.option_strings:
-            return a.nargs != 0
-    return False
+    action = _action(parser, flag)
+    return action is not None and action.nargs != 0
 
 
 def complete(code: str, pos: int, names: Names) -> Completion:
@@ -110,10 +108,11 @@ def complete(code: str, pos: int, names: Names) -> Completion:
         return _pick(["docker"], word, start, "command")
     name, args = command_of(words[:-1])
     if not name:
+        management = management_commands()
         if len(words) == 2:
-            cmds = sorted({n.split()[0] for n in grammar.parsers()} | set(MANAGEMENT))
+            cmds = sorted({n.split()[0] for n in grammar.parsers()} | set(management))
             return _pick(cmds, word, start, "command")
-        if len(words) == 3 and words[1] in MANAGEMENT:
+        if len(words) == 3 and words[1] in management:
             group = words[1] + " "
             verbs = sorted({v for (m, v) in grammar.ALIASES if m == words[1]}
                            | {n.split()[1] for n in grammar.parsers() if n.startswith(group)})
@@ -121,20 +120,47 @@ def complete(code: str, pos: int, names: Names) -> Completion:
         return Completion([], pos, [])
     parser = grammar.parsers()[name]
     prev = args[-1] if args else ""
-    if prev in VALUE_CHOICES and _takes_value(parser, prev):
-        return _pick(VALUE_CHOICES[prev], word, start, "value")
+    values = _values(parser, prev)
+    if values:
+        return _pick(values, word, start, "value")
     if word.startswith("-"):
         return _pick(_flags(parser), word, start, "flag")
     if prev.startswith("-") and _takes_value(parser, prev) and "=" not in prev:
         return Completion([], pos, [])
-    positional = positionals(parser, args)
-    if name == "inspect":
-        return _pick(names.containers(False) + names.images(), word, start, "object")
-    if positional == 0 and name in CONTAINER_CMDS:
-        return _pick(names.containers(name in RUNNING_ONLY), word, start, "container")
-    if (positional == 0 and name in IMAGE_CMDS) or (name in ("rmi", "save") and positional):
-        return _pick(names.images(), word, start, "image")
+    kind = _operand(parser, positionals(parser, args))
+    if kind == "object":
+        return _pick(names.containers(False) + names.images(), word, start, kind)
+    if kind == "container":
+        return _pick(names.containers(name in grammar.NEEDS_RUNNING), word, start, kind)
+    if kind == "image":
+        return _pick(names.images(), word, start, kind)
     return Completion([], pos, [])
+
+
+def _action(parser: argparse.ArgumentParser, flag: str) -> argparse.Action | None:
+    return next((a for a in parser._actions if flag in a.option_strings), None)
+
+
+def _values(parser: argparse.ArgumentParser, flag: str) -> list[str]:
+    """What the flag before the cursor takes: its choices, or signal names."""
+    action = _action(parser, flag) if flag.startswith("-") else None
+    if action is None or action.nargs == 0:
+        return []
+    if action.choices:
+        return [str(c) for c in action.choices if c]
+    return list(SIGNALS) if action.dest == "signal" else []
+
+
+def _operand(parser: argparse.ArgumentParser, index: int) -> str:
+    """What the ``index``-th positional argument names ("" for anything else): the
+    positional at that place, or the last one when it takes several."""
+    positional = [a for a in parser._actions if not a.option_strings]
+    if not positional:
+        return ""
+    action = positional[min(index, len(positional) - 1)]
+    if index >= len(positional) and action.nargs not in ("+", "*"):
+        return ""
+    return OPERAND_KINDS.get(action.dest, "")
 
 
 def positionals(parser: argparse.ArgumentParser, args: list[str]) -> int:

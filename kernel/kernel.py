@@ -16,9 +16,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import comm
-from ipykernel.comm.comm import BaseComm
-from ipykernel.comm.manager import CommManager
 from ipykernel.kernelbase import Kernel
 from layerlab.engine import IO, VERSION, Engine, EngineError, Table, default_root, execute
 from traitlets import Integer
@@ -29,20 +26,6 @@ from .render import Output, render
 from .runner import Outcome, Runner
 
 RED, RESET = "\x1b[0;31m", "\x1b[0m"
-
-
-def _comm_manager() -> CommManager:
-    """One comm manager per kernel process, as ipykernel's IPython kernel has, so that
-    ipywidgets (which asks the ``comm`` package) can open comms to the front-end."""
-    global _manager
-    if _manager is None:
-        _manager = CommManager()
-    return _manager
-
-
-_manager: CommManager | None = None
-comm.create_comm = BaseComm
-comm.get_comm_manager = _comm_manager
 
 
 class LayerLabKernel(Kernel):
@@ -68,9 +51,6 @@ class LayerLabKernel(Kernel):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.comm_manager = _comm_manager()
-        for msg_type in ("comm_open", "comm_msg", "comm_close"):
-            self.shell_handlers[msg_type] = getattr(self.comm_manager, msg_type)
         self._engine: Engine | None = None
         self.runner = Runner(self.engine, self._stream, self.max_output_lines,
                              self.max_output_chars)
@@ -130,9 +110,8 @@ class LayerLabKernel(Kernel):
         if commands.wants_terminal(cmd):
             self._stream("stderr", "[a notebook has no terminal: -t is ignored and stdin is "
                                    "empty; pass input with a heredoc (<<EOF … EOF)]\n")
-        live = (LiveBuild(self._stream, self._publish) if commands.is_live_build(cmd)
-                else None)
-        outcome = await self.runner.run(cmd, live.emit if live else None)
+        live = LiveBuild(self._publish) if commands.is_live_build(cmd) else None
+        outcome = await self.runner.run(cmd, live.take if live else None)
         return self._show(cmd, outcome, live)
 
     def _show(self, cmd: cells.Command, outcome: Outcome,
@@ -146,7 +125,7 @@ class LayerLabKernel(Kernel):
         assert result is not None
         if not cmd.stdout_path:
             try:
-                outputs = render(result, self.engine(), self._widget)
+                outputs = render(result, self.engine())
             except EngineError as e:  # e.g. the history drill-down's image went away
                 outputs = [Output({"text/plain": result.text() + "\n"}, stream="stdout")]
                 self.log.warning("rendering %s: %s", cmd.argv, e)
@@ -192,16 +171,6 @@ class LayerLabKernel(Kernel):
                                "update_display_data" if update else "display_data",
                                {"data": out.data, "metadata": out.metadata,
                                 "transient": transient}, channel="shell")
-
-    def _widget(self, doc: Any, kind: str) -> str | None:
-        """The inspect widget's model ID; None where widgets cannot be made."""
-        if self._silent:
-            return None
-        try:
-            from .widgets import JsonTree
-        except ImportError:
-            return None
-        return JsonTree(doc, f"inspect {kind}" if kind else "inspect").model_id
 
     def _ok(self, payload: list[dict[str, Any]] | None = None) -> dict[str, Any]:
         return {"status": "ok", "execution_count": self.execution_count,

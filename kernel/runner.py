@@ -1,9 +1,13 @@
 """Running one docker command for a cell: its streams, a worker thread, interrupts.
 
-The command runs on a worker thread so the kernel's event loop keeps pumping its output
-and answering widgets. An interrupt is handled as Docker's sig-proxy does: SIGINT goes to
-the foreground container; if the container is still running ~2 s later the cell detaches
-from it (it keeps running, as after Docker's detach keys) and says so.
+The command runs on a worker thread so the kernel's event loop keeps pumping its output.
+Typed progress events (a build's steps and RUN output) happen on that thread too; each is
+handed to the event loop with ``call_soon_threadsafe``, which keeps their order, and the
+command's outcome is handed over the same way after the last of them.
+
+An interrupt is handled as Docker's sig-proxy does: SIGINT goes to the foreground
+container; if the container is still running ~2 s later the cell detaches from it (it
+keeps running, as after Docker's detach keys) and says so.
 """
 
 from __future__ import annotations
@@ -16,11 +20,11 @@ import os
 import tempfile
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from layerlab.engine import IO, EngineError, Result, error_message, execute, grammar
+from layerlab.engine import IO, EngineError, Progress, Result, error_message, execute, grammar
 
 from .cells import Command
 from .streams import OutputPump
@@ -53,6 +57,7 @@ class _Run:
         self.loop = loop
         self.done: asyncio.Future[Outcome] = loop.create_future()
         self.container = ""  # set (from the worker) once a foreground container started
+        self.removes = _removes_container(cmd.argv)  # `run --rm`: no logs to point to later
         self.thread: threading.Thread | None = None
         self.interrupts = 0
 
@@ -78,16 +83,20 @@ class Runner:
             self._interrupt(*self.current)
 
     async def run(self, cmd: Command,
-                  emit: Callable[[str, str], None] | None = None) -> Outcome:
-        """Run ``cmd``; its output goes to ``emit`` (default: the runner's)."""
+                  progress: Callable[[Progress, OutputPump], None] | None = None) -> Outcome:
+        """Run ``cmd``, its output going to the runner's ``emit``. With ``progress``, the
+        command's typed progress events go to it on the event loop, in order, with the
+        pump that shows the command's output (so it can put text among them)."""
         run = _Run(cmd, asyncio.get_running_loop())
-        pump = OutputPump(emit or self.emit, self.max_lines, self.max_chars,
+        pump = OutputPump(self.emit, self.max_lines, self.max_chars,
                           lambda: _truncation_hint(run))
         try:
             io = self._open_io(cmd, pump)
         except OSError as e:
             pump.close()
             return Outcome(message=f"{e.filename}: {e.strerror}", ename="RedirectError")
+        if progress is not None:
+            io.progress = _handed_to_loop(run.loop, lambda event: progress(event, pump))
         run.thread = threading.Thread(target=self._work, args=(run, io), daemon=True,
                                       name=f"docker {' '.join(cmd.argv[:1])}")
         self.current = (run, pump)
@@ -201,7 +210,31 @@ def _command_name(argv: list[str]) -> str:
         return ""
 
 
+def _removes_container(argv: list[str]) -> bool:
+    try:
+        name, rest = grammar.split_command(argv)
+        return name == "run" and bool(grammar.parsers()[name].parse_args(rest).rm)
+    except EngineError:
+        return False
+
+
+def _handed_to_loop(loop: asyncio.AbstractEventLoop,
+                    deliver: Callable[[Progress], None]) -> Callable[[Progress], None]:
+    """``io.progress`` for the worker thread: each event goes to ``deliver`` on the loop, in
+    the order they happened, with its step record copied as it is now (the builder goes on
+    updating the record while the loop has not yet run ``deliver``)."""
+    def hand(event: Progress) -> None:
+        snapshot = replace(event, step=dict(event.step) if event.step else None)
+        with contextlib.suppress(RuntimeError):  # the loop is gone: kernel shut down
+            loop.call_soon_threadsafe(deliver, snapshot)
+    return hand
+
+
 def _truncation_hint(run: _Run) -> str:
+    if run.container and run.removes:
+        return ("The container was removed (`--rm`), and its log with it: run it without "
+                "`--rm` to read everything with `docker logs`, or redirect the output to a "
+                "file (`> out.txt`).")
     if run.container:
         return f"`docker logs {run.container[:12]}` shows everything."
     return "Redirect it to a file (`> out.txt`) to keep everything."

@@ -1,4 +1,5 @@
-"""A command's stdout/stderr pipes, copied to the notebook as they come.
+"""A command's stdout/stderr pipes (and text given as events), copied to the notebook as
+they come.
 
 Container output reaches the kernel through pipes whose write ends the engine hands to the
 container's monitor (``run``) or to the exec'd process. The read ends sit on the kernel's
@@ -57,12 +58,14 @@ class OutputPump:
         name = self.readers[fd]
         if not data:
             self._forget(fd)
-            self._take(name, self.decoders[name].decode(b"", final=True))
+            self.take(name, self.decoders[name].decode(b"", final=True))
             self.flush()
             return
-        self._take(name, self.decoders[name].decode(data))
+        self.take(name, self.decoders[name].decode(data))
 
-    def _take(self, name: str, text: str) -> None:
+    def take(self, name: str, text: str) -> None:
+        """Show ``text`` as stream ``name`` (batched, within the limits): what a pipe
+        read, or text a front-end got as an event (a build's RUN output)."""
         if not text:
             return
         if self.truncated:

@@ -1,12 +1,20 @@
 """Helpers for the kernel tests: a kernelspec in a temporary Jupyter path, kernels on a
-temporary engine root, and a client that collects every message of one execution."""
+temporary engine root, a client that collects every message of one execution, and
+JupyterLab (its own port, token, config and settings) driven by headless Chromium."""
 
 from __future__ import annotations
 
+import json
 import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
 import time
+import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from queue import Empty
@@ -111,3 +119,88 @@ class KernelSession:
     def close(self) -> None:
         self.kc.stop_channels()
         self.km.shutdown_kernel(now=True)
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+@dataclass
+class Lab:
+    url: str
+    token: str
+    folder: Path
+
+    def page_url(self, notebook: str) -> str:
+        return f"{self.url}/lab/tree/{notebook}?token={self.token}"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def jupyterlab(tmp: Path, folder: Path) -> Iterator[Lab]:
+    """JupyterLab on 127.0.0.1 (random port and token) serving ``folder``, with its own
+    config, settings, workspaces and runtime dirs; stopped, with its kernels, after."""
+    with ExitStack() as stack:
+        settings = tmp / "settings" / "@jupyterlab" / "apputils-extension"
+        settings.mkdir(parents=True, exist_ok=True)
+        (settings / "notification.jupyterlab-settings").write_text(
+            json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+        # every cell in the DOM (no windowing), so a test can see every output
+        tracker = tmp / "settings" / "@jupyterlab" / "notebook-extension"
+        tracker.mkdir(parents=True, exist_ok=True)
+        (tracker / "tracker.jupyterlab-settings").write_text(
+            json.dumps({"windowingMode": "none"}))
+        port, token = _free_port(), secrets.token_hex(16)
+        env = {**os.environ, "JUPYTER_CONFIG_DIR": str(tmp / "config"),
+               "JUPYTER_RUNTIME_DIR": str(tmp / "runtime"),
+               "JUPYTER_DATA_DIR": str(tmp / "data")}
+        log = stack.enter_context(open(tmp / "lab.log", "ab"))
+        server = subprocess.Popen(
+            [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
+             "--ip=127.0.0.1", f"--port={port}", f"--IdentityProvider.token={token}",
+             f"--ServerApp.root_dir={folder}", "--LabApp.expose_app_in_browser=True",
+             f"--LabApp.user_settings_dir={tmp / 'settings'}",
+             f"--LabApp.workspaces_dir={tmp / 'workspaces'}"],
+            env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+            stderr=log, start_new_session=True)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 90
+            while True:
+                try:
+                    urllib.request.urlopen(f"{url}/api/status?token={token}", timeout=2)
+                    break
+                except OSError:
+                    assert server.poll() is None, (tmp / "lab.log").read_text()
+                    assert time.monotonic() < deadline, "JupyterLab did not start"
+                    time.sleep(0.3)
+            yield Lab(url, token, folder)
+        finally:
+            server.terminate()  # the server shuts its kernels down on SIGTERM
+            try:
+                server.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(server.pid, signal.SIGKILL)
+                server.wait()
+
+
+@contextmanager
+def chromium(tmp: Path, width: int = 1280, height: int = 1600) -> Iterator[Any]:
+    """A page in Debian's headless Chromium (Playwright drives it), with its own profile."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch_persistent_context(
+            str(tmp / "chromium-profile"), executable_path=CHROMIUM, headless=True,
+            args=CHROMIUM_ARGS, viewport={"width": width, "height": height})
+        try:
+            yield browser.new_page()
+        finally:
+            browser.close()

@@ -63,6 +63,8 @@ def trials(k: Killer, argv: Callable[[], list[str]], reset: Callable[[], None],
            verify: Callable[[], None]) -> int:
     """Kill ``argv`` at each point; after each: consistent, retry works, ``verify``."""
     reset()
+    assert k.cli(argv()).returncode == 0  # warm: caches (unpacked layers) made once, so
+    reset()  # the count is the steady state every trial starts from
     total = k.count(argv())
     verify()
     killed = 0
@@ -75,8 +77,7 @@ def trials(k: Killer, argv: Callable[[], list[str]], reset: Callable[[], None],
         assert retry.returncode == 0, f"retry after a kill at step {n}: {retry.stderr}"
         verify()
         consistent(k.root)
-    # later runs may make fewer changes than the counting one (layers already unpacked)
-    assert killed >= len(k.points(total)) // 2
+    assert killed >= len(k.points(total)) * 3 // 4
     return killed
 
 

@@ -136,8 +136,9 @@ class Builder:
 
     def begin(self, ins: Instruction, stage: Stage | None) -> None:
         index = len([s for s in self.steps if not s.get("trigger")]) + 1
-        self.rec = {"index": index, "stage": (stage.name or str(stage.index)) if stage else "",
-                    "instruction": ins.text, "image": "", "layer": "", "size": 0,
+        self.rec = {"index": index, "total": self.total,
+                    "stage": (stage.name or str(stage.index)) if stage else "",
+                    "instruction": ins.text, "image": "", "layer": "", "chain_id": "", "size": 0,
                     "cached": False, "container": "", "duration": 0.0}
         self.steps.append(self.rec)
         self.t0 = time.monotonic()
@@ -300,6 +301,7 @@ class Builder:
     def _layer(self, layer: Layer | None) -> None:
         if layer is not None:
             self.rec["layer"], self.rec["size"] = layer.diff_id, layer.size
+            self.rec["chain_id"] = layer.chain_id
 
     def commit_image(self, created_by: str, layer: Layer | None, key: str) -> None:
         image_id, config = self.runner.image(
@@ -345,7 +347,7 @@ class Builder:
         decoder = codecs.getincrementaldecoder("utf-8")("surrogateescape")
         c, code = self.runner.run(
             self.parent, argv, [f"{k}={v}" for k, v in self.scope.env(image_env).items()],
-            script, started=lambda cid: self.line(f" ---> Running in {short(cid)}"),
+            script, started=self._step_container,
             output=lambda chunk: self.emit("output", decoder.decode(chunk)))
         self.rec["container"] = c.ID
         if code != 0:
@@ -355,6 +357,11 @@ class Builder:
         self.commit_image(created_by, layer, key)
         self.runner.remove(c)
         self.line(f"Removing intermediate container {short(c.ID)}")
+
+    def _step_container(self, cid: str) -> None:
+        """The RUN step's container started: a front-end's step list can name it now."""
+        self.rec["container"] = cid
+        self.line(f" ---> Running in {short(cid)}")
 
     def workdir_step(self, ins: Instruction) -> None:
         path = instructions.set_workdir(self.state.config, self.lex.word(ins.args[0], self.env()))

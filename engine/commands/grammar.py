@@ -64,6 +64,7 @@ ALIASES = {
     ("container", "ls"): "ps", ("container", "list"): "ps", ("container", "rm"): "rm",
     ("image", "ls"): "images", ("image", "list"): "images", ("image", "rm"): "rmi",
     ("image", "prune"): "image prune", ("container", "prune"): "container prune",
+    ("image", "explore"): "image explore",
     ("system", "df"): "system df", ("system", "info"): "info", ("system", "prune"):
     "system prune", ("system", "events"): "events", ("system", "service"): "system service",
     ("system", "check"): "system check",
@@ -73,6 +74,11 @@ for _verb in ("create", "start", "run", "stop", "kill", "pause", "unpause", "com
     ALIASES[("container", _verb)] = _verb
 for _verb in ("history", "inspect", "save", "load", "tag", "import", "pull", "push", "build"):
     ALIASES[("image", _verb)] = _verb
+
+
+# Commands whose CONTAINER must be running (Docker refuses the others): completion offers
+# only running containers there.
+NEEDS_RUNNING = frozenset({"stop", "kill", "pause", "exec", "top"})
 
 
 def _p(name: str, usage: str, summary: str) -> Parser:
@@ -145,7 +151,7 @@ def parsers() -> dict[str, Parser]:
     _format(p)
     p = add("images", "[OPTIONS] [REPOSITORY[:TAG]]", "List images")
     p.add_argument("-a", "--all", action="store_true", help="Show all images (incl. intermediates)")
-    p.add_argument("--tree", action="store_true", help="Show the layer graph")
+    p.add_argument("--tree", action="store_true", help="Show the layer graph (layers by diffID)")
     _add_filter(p)
     p.add_argument("--digests", action="store_true", help="Show digests")
     _format(p)
@@ -282,6 +288,11 @@ def parsers() -> dict[str, Parser]:
     p.add_argument("server", nargs="?", default="")
     p = add("logout", "[SERVER]", "Log out from a registry")
     p.add_argument("server", nargs="?", default="")
+    p = add("image explore", "[OPTIONS] IMAGE",
+            "Show each layer's added, modified and deleted files, and the wasted bytes")
+    p.add_argument("--format", default="",
+                   help="'json' (every layer's changes) or a Go template over that JSON")
+    p.add_argument("image")
     p = add("system df", "[OPTIONS]", "Show docker disk usage")
     p.add_argument("-v", "--verbose", action="store_true", help="Show detailed information")
     p.add_argument("--format", default="", help="Format output using a Go template")

@@ -14,6 +14,7 @@ from ..errors import EngineError
 from ..oci.changes import Change
 
 if TYPE_CHECKING:
+    from ..services.explore import Exploration
     from ..services.system import LayerGraph
 
 
@@ -237,6 +238,26 @@ class Graph(Result):
         from .tree import render_tree
 
         return render_tree(self)
+
+
+@dataclass
+class Explored(Result):
+    """``image explore``: every layer's added, modified and deleted files, wasted bytes.
+    ``template`` is ``--format``: "json" (the export), a Go template over that JSON, or
+    "" for the summary table."""
+
+    exploration: Exploration
+    template: str = ""
+
+    def text(self) -> str:
+        doc = self.exploration.to_json()
+        if self.template == "json":
+            return json.dumps(doc, indent=2, ensure_ascii=False)
+        if self.template:  # a bad template is the CLI's error, as for every --format
+            return "\n".join(_render_all(self.template, [doc]))
+        from .explorer import render_exploration
+
+        return render_exploration(self.exploration)
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""Text rendering of the layer graph: one line per layer, bottom layer first."""
+"""Text rendering of the layer graph: one line per layer, bottom layer first, each named by
+its diffID (as ``inspect`` lists an image's layers and the notebook's graph labels them)."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ def render_tree(g: Graph) -> str:
 
     def walk(layer: dict, prefix: str, last: bool, root: bool) -> None:
         branch = "" if root else ("└─ " if last else "├─ ")
-        lines.append(f"{prefix}{branch}{short(layer['id'])} {human.size(layer['size'])}"
+        lines.append(f"{prefix}{branch}{short(layer['diff_id'])} {human.size(layer['size'])}"
                      f"{_labels(g, layer['id'])}")
         kids = sorted(children.get(layer["id"], []), key=lambda x: x["id"])
         sub = prefix if root else prefix + ("   " if last else "│  ")

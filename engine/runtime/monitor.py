@@ -119,6 +119,14 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
              ready_w: int, exit_w: int | None) -> None:  # pragma: no cover - forked
     """Body of the monitor process; never returns."""
     try:
+        # forked from whoever started the container (the CLI, a notebook kernel): named
+        # after its job, so `ps` does not show it as a leaked copy of that process. Imported
+        # here, not at the top: the CLI loads this module also where it starts no container
+        # (and may run without the package's dependencies, as the unprivileged tests do).
+        with contextlib.suppress(ImportError):
+            import setproctitle
+
+            setproctitle.setproctitle(f"layerlab-monitor {spec.id[:12]}")
         for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGPIPE, signal.SIGTSTP):
             signal.signal(sig, signal.SIG_IGN)
         lock = os.open(os.path.join(spec.state_dir, "monitor.lock"),

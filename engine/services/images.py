@@ -22,6 +22,7 @@ from .events import image_event
 
 if TYPE_CHECKING:
     from .engine import Engine
+    from .explore import Exploration
 
 
 @dataclass
@@ -193,6 +194,12 @@ class Images:
             with self.store.layers.open_tar(layer) as f:
                 out.append(tar_changes(f, present))
         return out[::-1]
+
+    def explore(self, ref: str) -> Exploration:
+        """The layer explorer: each layer's A/M/D changes, the union up to it, wasted bytes."""
+        from .explore import explore
+
+        return explore(self.engine, ref)
 
     def inspect(self, ref: str) -> dict[str, Any]:
         img = self.get(ref)

@@ -183,7 +183,7 @@ def temp_dirs(root: Path) -> list[Path]:
     """Where the engine makes temp files: beside what they become."""
     dirs = [root / "blobs" / "sha256", root / "overlay" / "lower", root]
     for sub in ("images", "layers", "containers"):
-        dirs += [root / sub / name for name in _listdir(root / sub)]
+        dirs += [root / sub, *(root / sub / name for name in _listdir(root / sub))]
     return [d for d in dirs if d.is_dir()]
 
 

@@ -7,12 +7,14 @@ Parent links are local knowledge, as in Docker: ``commit`` and ``build`` record 
 from __future__ import annotations
 
 import json
+import os
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidArgument, NotFound
-from ..fs.atomic import atomic_write, private_dir, read_json, write_json
+from ..fs.atomic import atomic_write, private_dir, read_json, remove_tree, write_json
 from ..oci import reference as refs
 from ..oci.digest import HEX64, digest, strip_algo
 from .ids import hex_of, is_digest
@@ -61,10 +63,23 @@ class ImageStore:
         if not isinstance(config, dict) or "rootfs" not in config:
             raise InvalidArgument("invalid image config: no rootfs section")
         image_id = digest(raw)
-        d = private_dir(self._dir(image_id))
-        if parent or build_key or not (d / "meta.json").exists():  # before the config: the
-            write_json(d / "meta.json",  # config is what makes the image visible
-                       {"parent": parent, **({"build_key": build_key} if build_key else {})})
+        meta = {"parent": parent, **({"build_key": build_key} if build_key else {})}
+        d = self._dir(image_id)
+        if not d.exists():
+            # made aside and renamed into place: an image directory is whole or absent
+            tmp = Path(tempfile.mkdtemp(dir=self.root.parent, prefix=f".tmp-{os.getpid()}-"))
+            try:
+                write_json(tmp / "meta.json", meta)
+                atomic_write(tmp / "config.json", raw)
+                os.chmod(tmp, 0o700)
+                os.rename(tmp, d)
+                return image_id
+            except OSError:
+                remove_tree(tmp)
+                if not d.exists():
+                    raise
+        if parent or build_key or not (d / "meta.json").exists():
+            write_json(d / "meta.json", meta)
         if not (d / "config.json").exists():
             atomic_write(d / "config.json", raw)
         return image_id

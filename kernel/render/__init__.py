@@ -8,7 +8,6 @@ what a terminal shows; listings, the layer graph, ``inspect`` and ``diff`` are r
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +17,7 @@ from layerlab.engine import (
     Committed,
     Document,
     EngineError,
+    Explored,
     Graph,
     History,
     Result,
@@ -26,11 +26,11 @@ from layerlab.engine import (
 
 from .build import render_build
 from .changes import render_changes
-from .graph import focus, to_svg
-from .jsontree import tree_html
+from .explore import render_explore
+from .graph import focus
+from .graphview import draw, graph_html
+from .jsontree import inspect_html
 from .tables import render_table
-
-WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 
 @dataclass
@@ -46,9 +46,8 @@ def text_output(text: str) -> list[Output]:
     return [Output({"text/plain": text + "\n"}, stream="stdout")] if text else []
 
 
-def render(result: Result, engine: Any, widget: Callable[[Any, str], str | None],
-           ) -> list[Output]:
-    """``widget(doc, title)`` makes an inspect widget and returns its model ID (or None)."""
+def render(result: Result, engine: Any) -> list[Output]:
+    """The outputs of a command's result, chosen by the result's type alone."""
     if isinstance(result, Table) and not result.template:
         files = _history_files(engine, result) if isinstance(result, History) else None
         return [Output({"text/plain": result.text(),
@@ -57,33 +56,40 @@ def render(result: Result, engine: Any, widget: Callable[[Any, str], str | None]
         return graph_output(result)
     if isinstance(result, Document) and not result.template and result.kind in (
             "container", "image", ""):
-        return [_inspect_output(result, widget)]
+        return [_inspect_output(result)]
+    if isinstance(result, Explored) and not result.template:
+        return [Output({"text/plain": result.text(), "text/html": render_explore(result)})]
     if isinstance(result, Changes):
         return [Output({"text/plain": result.text(), "text/html": render_changes(result)})]
     if isinstance(result, Build) and not result.quiet:
         return [Output({"text/plain": result.text(), "text/html": render_build(result)}),
-                *graph_output(focus(Graph.of(engine.system.layer_graph()), result.image_id))]
+                *_image_graph(engine, result.image_id)]
     outputs = text_output(result.text())
     if isinstance(result, Committed):
-        outputs += graph_output(focus(Graph.of(engine.system.layer_graph()), result.image_id))
+        outputs += _image_graph(engine, result.image_id)
     return outputs
 
 
-def graph_output(g: Graph) -> list[Output]:
-    svg = to_svg(g)
-    if svg is None:
+def graph_output(g: Graph, full: Graph | None = None) -> list[Output]:
+    """The layer graph: HTML that survives a reload, the SVG for other front-ends, the
+    CLI's tree as text. ``full``: the whole graph ``g`` is part of ("shared by N")."""
+    drawing = draw(g, full)
+    if drawing is None:
         return text_output(g.text())
-    return [Output({"text/plain": g.text(), "image/svg+xml": svg})]
+    return [Output({"text/plain": g.text(), "text/html": graph_html(drawing),
+                    "image/svg+xml": drawing.svg})]
 
 
-def _inspect_output(doc: Document, widget: Callable[[Any, str], str | None]) -> Output:
-    static, _ = tree_html(doc.objects)
-    data: dict[str, Any] = {"text/plain": doc.text(), "application/json": doc.objects,
-                            "text/html": static}
-    model_id = widget(doc.objects, doc.kind)
-    if model_id:
-        data[WIDGET_MIME] = {"model_id": model_id, "version_major": 2, "version_minor": 0}
-    return Output(data, {"application/json": {"expanded": False, "root": "inspect"}})
+def _image_graph(engine: Any, image_id: str) -> list[Output]:
+    """After ``commit``/``build``: the new image's layer stack, sharing counted on all."""
+    full = Graph.of(engine.system.layer_graph())
+    return graph_output(focus(full, image_id), full)
+
+
+def _inspect_output(doc: Document) -> Output:
+    data: dict[str, Any] = {"text/plain": doc.text(), "text/html": inspect_html(
+        doc.objects, f"inspect {doc.kind}" if doc.kind else "inspect")}
+    return Output(data)
 
 
 def _history_files(engine: Any, result: History) -> list[Any] | None:

@@ -11,7 +11,7 @@ from typing import Any
 from layerlab.engine import Change, Table
 
 from .changes import change_list, counts
-from .html import BORDER, MONO, badge, caption, change_letter, esc, mono, muted
+from .html import BORDER, MUTED, badge, caption, change_letter, esc, mono, muted
 
 STATE_COLORS = {"running": "#16a34a", "paused": "#d97706", "exited": "#6b7280",
                 "created": "#2563eb", "dead": "#dc2626", "restarting": "#d97706"}
@@ -23,16 +23,20 @@ FILES_SHOWN = 300  # per layer: a big base layer lists thousands of paths
 
 
 def render_table(t: Table, files: list[list[Change] | None] | None = None) -> str:
-    """``files``, for ``history``: each row's layer changes, or None (no layer)."""
+    """``files``, for ``history``: each row's layer changes, or None (no layer). The FILES
+    column counts them; the list opens in a full-width row below the step."""
     heads = "".join(_th(f, h) for f, h in t.columns)
     if files is not None:
         heads += _th("", "FILES")
     body = []
     for i, row in enumerate(t.rows):
         cells = "".join(_td(f, _cell(t.kind, f, row)) for f, _ in t.columns)
+        changes = files[i] if files is not None and i < len(files) else None
         if files is not None:
-            cells += _td("", _files_cell(files[i] if i < len(files) else None))
+            cells += _td("", _files_cell(changes))
         body.append(f"<tr>{cells}</tr>")
+        if changes:
+            body.append(_files_row(changes, len(t.columns) + 1))
     table = (f'<table style="border-collapse:collapse;margin:0">'
              f"<thead><tr>{heads}</tr></thead><tbody>{''.join(body)}</tbody></table>")
     return table + caption(_summary(t))
@@ -70,11 +74,21 @@ def _files_cell(changes: list[Change] | None) -> str:
         return muted("no layer (metadata only)")
     if not changes:
         return muted("empty layer")
-    n = counts(changes)
-    summary = " ".join(f"{change_letter(k)}&nbsp;{v:,}" for k, v in n.items() if v)
-    return (f'<details><summary style="cursor:pointer;white-space:nowrap">{summary}</summary>'
-            f'<div style="max-height:18em;overflow:auto;font-family:{MONO};font-size:90%">'
-            f"{change_list(changes, FILES_SHOWN)}</div></details>")
+    return f'<span style="white-space:nowrap">{_counts(changes)}</span>'
+
+
+def _counts(changes: list[Change]) -> str:
+    return " ".join(f"{change_letter(k)}&nbsp;{v:,}" for k, v in counts(changes).items() if v)
+
+
+def _files_row(changes: list[Change], span: int) -> str:
+    """The step's layer, file by file (sorted), under the step's row, full width."""
+    listing = change_list(sorted(changes, key=lambda c: c.path), FILES_SHOWN)
+    return (f'<tr><td colspan="{span}" style="padding:0 0 6px 1.5em;text-align:left">'
+            f'<details><summary style="cursor:pointer;color:{MUTED}">files of this step\'s '
+            f"layer: {_counts(changes)}</summary>"
+            f'<div style="max-height:18em;overflow:auto;font-size:90%;margin-top:2px">'
+            f"{listing}</div></details></td></tr>")
 
 
 def _summary(t: Table) -> str:
@@ -83,8 +97,9 @@ def _summary(t: Table) -> str:
     text = f"{n} {noun}{'' if n == 1 else 's'}"
     if t.kind == "ps":
         running = sum(1 for r in t.rows if r.get("State") in ("running", "paused"))
-        text += f", {running} running" if n else " running (`docker ps -a` shows all)"
+        text += (f", {running} running" if n else " (<code>docker ps</code> lists the "
+                 "running ones, <code>docker ps -a</code> all)")
     if t.kind == "history":
-        text += ", newest first; open FILES to see what each step's layer added (A), " \
-                "changed (C) and deleted (D)"
+        text += (", newest first; open a step's files to see what its layer added (A), "
+                 "changed (C) and deleted (D)")
     return text

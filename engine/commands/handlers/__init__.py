@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import build, containers, images, system, transfer
+from . import build, containers, explore, images, system, transfer
 
-_MODULES = (containers, images, build, transfer, system)
+_MODULES = (containers, images, build, transfer, system, explore)
 Handler = Callable[..., Any]
 
 

@@ -1,0 +1,15 @@
+"""``image explore`` (the layer explorer): the service's report, as text or JSON."""
+
+from __future__ import annotations
+
+import argparse
+
+from ...services.engine import Engine
+from .. import IO
+from ..results import Explored, Result
+
+
+def cmd_image_explore(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
+    """Each layer's added, modified and deleted files (whiteouts and opaque directories
+    included), efficiency and wasted bytes; ``--format json`` exports every change."""
+    return Explored(engine.images.explore(args.image), template=args.format)
