@@ -42,6 +42,7 @@ PODMAN_SETUP = BENCH_DIR.parents[1] / "shared" / "tools" / "podman-reference.sh"
 PODMAN_IMAGE = "localhost/busybox:latest"  # imported by podman-reference.sh
 LAYERLAB_IMAGE = "busybox:latest"  # bootstrapped by `layerlab pull busybox`
 PREFIX = f"llbench{os.getpid()}"  # unique names, so cleanup never touches others' podman objects
+NET_PREFIX = f"b{os.getpid() % 4096:03x}"  # LayerLab's interfaces in this run: b<pid>br0 …
 CALL_TIMEOUT = 600  # seconds; a hung CLI must not hang the benchmark forever
 
 Invocations = list[list[str]]
@@ -51,14 +52,18 @@ class CommandFailed(RuntimeError):
     """A CLI invocation exited non-zero; the message carries its stderr for the report."""
 
 
+class NotMeasured(RuntimeError):
+    """An operation deliberately not run for this engine; the message says why."""
+
+
 @dataclass
 class Engine:
     """One container CLI: how to invoke it, plus everything it created, so cleanup can undo it.
 
-    The per-engine flags exist because the two CLIs differ where Docker semantics are the
-    same: Podman needs ``--network none`` to skip its bridge set-up (LayerLab has no
-    networking), and ``rm -f -t 0`` to kill at once as Docker's ``rm -f`` does (Podman
-    otherwise waits 10 s for ``sleep`` to ignore SIGTERM).
+    The per-engine flags: both run with ``--network none`` except in the bridge row (so
+    every other row times the same work: no network set-up), and Podman needs
+    ``rm -f -t 0`` to kill at once as Docker's ``rm -f`` does (Podman otherwise waits 10 s
+    for ``sleep`` to ignore SIGTERM).
     """
 
     name: str
@@ -71,6 +76,7 @@ class Engine:
     rm_flags: list[str] = field(default_factory=list)
     containers: list[str] = field(default_factory=list)
     images: list[str] = field(default_factory=list)
+    default_network: bool = True  # measure the engine's default network (bridge row)
     sleeper_name: str | None = None
     layered_ref: str | None = None
     facts: list[str] = field(default_factory=list)
@@ -179,6 +185,16 @@ def op_run(e: Engine, runs: int) -> list[float]:
     return measure(e, runs, lambda i: [["run", "--rm", *e.run_flags, e.image, "true"]])
 
 
+def op_run_bridge(e: Engine, runs: int) -> list[float]:
+    """The same on the engine's default network: LayerLab's default bridge (a veth pair,
+    an address, a route, no NAT), Podman's netavark bridge only with --podman-network,
+    because netavark turns on IP forwarding and NAT rules on the host."""
+    if e.name == "Podman" and not e.default_network:
+        raise NotMeasured("Podman's default network not run: netavark enables IP forwarding "
+                          "and masquerade on the host (pass --podman-network to measure it)")
+    return measure(e, runs, lambda i: [["run", "--rm", e.image, "true"]])
+
+
 def op_lifecycle(e: Engine, runs: int) -> list[float]:
     """create + start + rm -f as three invocations, as scripts and compose tools do it."""
     def step(i: int) -> Invocations:
@@ -267,7 +283,8 @@ class Op:
 
 # Order matters: load removes the 3-layer image that save and export use.
 OPS = [
-    Op("`run --rm IMAGE true`", op_run, target=0.35),
+    Op("`run --rm --network none IMAGE true`", op_run, target=0.35),
+    Op("`run --rm IMAGE true` (default bridge)", op_run_bridge, target=1.0),
     Op("`create` + `start` + `rm -f` (`sleep 60`)", op_lifecycle),
     Op("`exec CONTAINER true`", op_exec),
     Op("`pause` + `unpause`", op_pause),
@@ -331,6 +348,28 @@ def setup_podman(skip: bool) -> str | None:
     if shutil.which("podman") is None:
         return "podman is not installed"
     return None
+
+
+def free_subnet() -> str:
+    """A 10.213.X.0/24 the host does not route: LayerLab's default bridge for this run."""
+    from ipaddress import IPv4Network
+
+    out = subprocess.run(["ip", "-j", "-4", "route"], capture_output=True, text=True)
+    used = [IPv4Network(r["dst"], strict=False) for r in json.loads(out.stdout or "[]")
+            if r.get("dst", "default") != "default"]
+    for x in range(200, 256):
+        net = IPv4Network(f"10.213.{x}.0/24")
+        if not any(net.overlaps(u) for u in used):
+            return str(net)
+    raise RuntimeError("no free 10.213.X.0/24 for LayerLab's default bridge")
+
+
+def remove_bridges(prefix: str) -> None:
+    """The run's default bridge (a store's docker0 stays while the store lives)."""
+    out = subprocess.run(["ip", "-j", "link"], capture_output=True, text=True)
+    for link in json.loads(out.stdout or "[]"):
+        if link["ifname"].startswith(prefix):
+            subprocess.run(["ip", "link", "del", link["ifname"]], capture_output=True)
 
 
 def make_flat_tar(path: Path, mib: int = 50) -> None:
@@ -432,7 +471,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--driver", choices=["overlay", "vfs"], default="overlay",
                    help="LayerLab storage driver (default overlay)")
     p.add_argument("--no-podman", action="store_true", help="skip Podman; LayerLab numbers only")
+    p.add_argument("--podman-network", action="store_true",
+                   help="also time Podman's default network (netavark enables IP forwarding "
+                        "and NAT on the host)")
     p.add_argument("--output", type=Path, default=RESULTS_FILE, help="Markdown report path")
+    p.add_argument("--only", default="", help="run only the rows whose label contains this")
     args = p.parse_args(argv)
     if args.runs < 1 or args.heavy_runs < 1:
         p.error("--runs and --heavy-runs must be at least 1")
@@ -453,7 +496,7 @@ def run_ops(engines: list[Engine], args: argparse.Namespace,
             notes: list[str]) -> list[tuple[Op, list[float] | str, list[float] | str]]:
     """Run each op on each engine in turn (interleaved, so drift hits both alike)."""
     rows = []
-    for op in OPS:
+    for op in [op for op in OPS if args.only in op.label]:
         runs = args.heavy_runs if op.heavy else args.runs
         results: dict[str, list[float] | str] = {"LayerLab": "n/a", "Podman": "n/a"}
         for e in engines:
@@ -461,6 +504,10 @@ def run_ops(engines: list[Engine], args: argparse.Namespace,
             try:
                 results[e.name] = op.bench(e, runs)
                 log(f"  median {fmt_ms(results[e.name])} ms")
+            except NotMeasured as exc:
+                results[e.name] = "not run"
+                notes.append(f"{e.name}, {op.label}: {exc}")
+                log(f"  not run: {exc}")
             except (CommandFailed, subprocess.TimeoutExpired, OSError) as exc:
                 results[e.name] = short_error(exc)
                 notes.append(f"{e.name}, {op.label}: {exc}")
@@ -486,9 +533,12 @@ def main(argv: list[str] | None = None) -> int:
         make_flat_tar(flat_tar)
         llargv = layerlab_argv()
         (tmp / "layerlab").mkdir()
+        env["LAYERLAB_NET_PREFIX"] = NET_PREFIX
+        env["LAYERLAB_BRIDGE_SUBNET"] = free_subnet()
         layerlab = Engine("LayerLab", [*llargv, "--root", str(tmp / "root"),
                                        "--storage-driver", args.driver],
-                          LAYERLAB_IMAGE, env, tmp / "layerlab", flat_tar)
+                          LAYERLAB_IMAGE, env, tmp / "layerlab", flat_tar,
+                          run_flags=["--network", "none"])
         engines.append(layerlab)
         log(f"LayerLab: fresh root {tmp / 'root'}; pulling busybox ...")
         layerlab.call("pull", "busybox")
@@ -500,15 +550,16 @@ def main(argv: list[str] | None = None) -> int:
             (tmp / "podman").mkdir()
             podman = Engine("Podman", [shutil.which("podman") or "podman"], PODMAN_IMAGE, env,
                             tmp / "podman", flat_tar, run_flags=["--network", "none"],
-                            rm_flags=["-t", "0"])
+                            rm_flags=["-t", "0"], default_network=args.podman_network)
             engines.append(podman)
         else:
             log(f"Podman not measured: {why_not}")
 
         rows = run_ops(engines, args, notes)
         podman_line = (
-            "- Podman runs from cwd /tmp with `--network none` for run/create and `rm -f -t 0` "
-            "(Docker's `rm -f` kills at once; Podman's waits 10 s for SIGTERM)."
+            "- Both run with `--network none` but in the default-bridge row; Podman runs from "
+            "cwd /tmp with `rm -f -t 0` (Docker's `rm -f` kills at once; Podman's waits 10 s "
+            "for SIGTERM)."
             if podman else f"- **Podman not measured: {why_not}.** Ratios are n/a.")
         notes.extend(fact for e in engines for fact in e.facts)
         report = "\n".join([
@@ -537,6 +588,7 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not skip cleanup
         for e in engines:
             e.cleanup()
+        remove_bridges(NET_PREFIX)
         unmount_under(tmp)
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -3,10 +3,12 @@
 The public surface, for front-ends (the kernel, the Docker API server) and scripts:
 
 - ``Engine`` (one per state root) and its services: ``engine.images``,
-  ``engine.containers``, ``engine.tasks``, ``engine.system``; ``CreateOptions``;
+  ``engine.containers``, ``engine.tasks``, ``engine.networks``, ``engine.system``;
+  ``CreateOptions`` (its network flags: ``NetworkRequest``);
 - ``execute(engine, argv, io)`` and ``IO``: one docker command line → a typed result;
   ``error_message``; the result types (``Table``, ``History``, ``Lines``, ``Committed``,
-  ``Document``, ``Changes``, ``Graph``, ``Build``, ``Streamed``, ``Explored``);
+  ``Document``, ``Changes``, ``Graph``, ``NetworkGraph``, ``Build``, ``Streamed``,
+  ``Explored``);
 - ``start_service(root, driver, uri, idle_timeout)``: the Docker API service for this
   engine in a child process (``DOCKER_HOST=service.uri`` then drives it), and
   ``default_service_uri()``;
@@ -25,11 +27,13 @@ from typing import Any
 
 _SURFACE = {
     "Engine": "services.engine", "CreateOptions": "services.containers",
+    "NetworkRequest": "services.networks",
     "VERSION": "services.system", "execute": "commands", "IO": "commands",
     "error_message": "commands", "Result": "commands.results", "Table": "commands.results",
     "History": "commands.results", "Lines": "commands.results",
     "Committed": "commands.results", "Document": "commands.results",
     "Changes": "commands.results", "Graph": "commands.results", "Build": "commands.results",
+    "NetworkGraph": "commands.results",
     "Streamed": "commands.results", "EngineError": "errors", "NotFound": "errors",
     "Conflict": "errors", "InvalidArgument": "errors", "Unsupported": "errors",
     "RuntimeFailure": "errors", "ConfigError": "errors", "UsageError": "commands.grammar",

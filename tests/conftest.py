@@ -26,6 +26,47 @@ needs_root = pytest.mark.skipif(not ROOT, reason="containers need root on this h
 os.environ.setdefault("LAYERLAB_CGROUP_ROOT", f"layerlab-test-{uuid.uuid4().hex[:8]}")
 
 
+def _free_test_subnet() -> str:
+    """A 10.213.X.0/24 the host neither routes nor holds: the default bridge's, for tests."""
+    import json
+    import random
+    from ipaddress import IPv4Network
+
+    used = []
+    for what in ("route", "addr"):
+        out = subprocess.run(["ip", "-j", "-4", what], capture_output=True, text=True)
+        for row in json.loads(out.stdout or "[]"):
+            if what == "route" and row.get("dst", "default") != "default":
+                used.append(IPv4Network(row["dst"], strict=False))
+            for a in row.get("addr_info", []):
+                used.append(IPv4Network(f"{a['local']}/{a['prefixlen']}", strict=False))
+    for x in random.sample(range(256), 256):
+        net = IPv4Network(f"10.213.{x}.0/24")
+        if not any(net.overlaps(u) for u in used):
+            return str(net)
+    raise RuntimeError("no free 10.213.X.0/24 for the tests' default bridge")
+
+
+# Interfaces named with a prefix of this session's own, and a default bridge on a subnet
+# the host does not use: tests never touch another engine's bridges or the host's network.
+os.environ.setdefault("LAYERLAB_NET_PREFIX", "t" + uuid.uuid4().hex[:4])
+os.environ.setdefault("LAYERLAB_BRIDGE_SUBNET", _free_test_subnet())
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remove_test_interfaces() -> Iterator[None]:
+    """Containers remove their veths and ``network rm`` its bridge; the default bridge (like
+    docker0) stays while a store lives, so the session's goes at the end."""
+    yield
+    prefix = os.environ["LAYERLAB_NET_PREFIX"]
+    out = subprocess.run(["ip", "-j", "link"], capture_output=True, text=True)
+    import json
+
+    for link in json.loads(out.stdout or "[]"):
+        if link["ifname"].startswith(prefix):
+            subprocess.run(["ip", "link", "del", link["ifname"]], capture_output=True)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _remove_test_cgroup_parents() -> Iterator[None]:
     """Containers remove their own cgroups; the per-session parent groups go at the end."""

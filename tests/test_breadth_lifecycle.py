@@ -40,6 +40,7 @@ def test_system_prune_asks_then_removes_stopped_containers_and_dangling_images(
     p = docker("system", "prune", check=False)  # no answer on stdin: nothing happens
     assert p.returncode == 0
     assert p.stdout.startswith("WARNING! This will remove:\n  - all stopped containers\n"
+                               "  - all networks not used by at least one container\n"
                                "  - all dangling images\n\nAre you sure you want to continue?")
     assert "Total reclaimed space: 0B" in p.stdout
     assert len(docker.out("ps", "-aq").split()) == 2

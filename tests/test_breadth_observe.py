@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Docker, needs_root
+from test_networking import Net, net  # noqa: F401 - the fixture, with its clean-up checks
 
 pytestmark = needs_root
 CLI = [sys.executable, "-m", "layerlab.engine.cli"]
@@ -356,3 +357,27 @@ def test_system_df_verbose(docker: Docker) -> None:
     doc = json.loads(docker.out("system", "df", "-v", "--format", "{{json .}}"))
     assert sorted(doc) == ["BuildCache", "Containers", "Images", "Volumes"]
     assert {i["Repository"] for i in doc["Images"]} == {"busybox", "dfimg"}
+
+
+# -- networks: events, system prune, --format --------------------------------------------------
+def test_network_events_prune_and_format(net: Net) -> None:  # noqa: F811
+    docker = net.docker
+    since = now()
+    net_id = docker.out("network", "create", "--subnet", net.subnet(), "--label", "lab=1",
+                        "labnet")
+    rows = [json.loads(line) for line in docker.out("network", "ls", "--format",
+                                                    "json").splitlines()]
+    assert rows and all(list(r) == sorted(r) for r in rows)
+    assert "labnet" in {r["Name"] for r in rows}
+    p = docker("network", "ls", "--format", "{{.Foo}}", check=False)
+    assert p.returncode == 1 and p.stderr.strip().endswith(
+        "can't evaluate field Foo in type *network.networkContext")
+    p = docker("system", "prune", "-f", "--filter", "label=lab=2")
+    assert "Deleted Networks:" not in p.stdout  # the filter keeps it
+    p = docker("system", "prune", "-f")
+    assert "Deleted Networks:\nlabnet\n" in p.stdout
+    got = docker.out("events", "--since", since, "--until", now(), "--filter", "type=network",
+                     "--format", "{{.Action}} {{.Actor.ID}} {{.Actor.Attributes.name}} "
+                     "{{.Actor.Attributes.type}}")
+    assert got.splitlines() == [f"create {net_id} labnet bridge",
+                                f"destroy {net_id} labnet bridge"]

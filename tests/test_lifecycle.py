@@ -18,7 +18,7 @@ def state(docker: Docker, name: str) -> dict:
 
 def test_s3_run_sees_own_pid_hostname_and_rootfs(docker: Docker) -> None:
     host = os.uname().nodename
-    out = docker.out("run", "--rm", "--hostname", "box", "busybox", "sh", "-c",
+    out = docker.out("run", "--rm", "--network", "none", "--hostname", "box", "busybox", "sh", "-c",
                      "echo pid=$$; hostname; ls /; echo $(tr '\\0' ' ' < /proc/1/cmdline); "
                      "ip link 2>/dev/null | grep -c '^[0-9]'")
     lines = out.splitlines()

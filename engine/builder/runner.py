@@ -59,7 +59,8 @@ class StepRunner:
     def commit(self, c: Container) -> Layer | None:
         """The step's changes as a layer; None when it changed nothing."""
         with self.engine.store.lock():
-            layer = self.engine.containers.commit_step(self.engine.containers.get(c.ID))
+            layer = self.engine.containers.commit_step(self.engine.containers.get(c.ID),
+                                                       self.intent)
             if layer is not None and self.intent is not None:
                 # until the step's image records it, a concurrent rmi/prune must not
                 # collect the layer as unused

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import functools
 import re
+from collections.abc import Callable
 from typing import NoReturn
 
 from ..errors import InvalidArgument
@@ -74,6 +75,11 @@ for _verb in ("create", "start", "run", "stop", "kill", "pause", "unpause", "com
     ALIASES[("container", _verb)] = _verb
 for _verb in ("history", "inspect", "save", "load", "tag", "import", "pull", "push", "build"):
     ALIASES[("image", _verb)] = _verb
+ALIASES[("container", "port")] = "port"
+for _verb in ("create", "ls", "inspect", "rm", "prune", "connect", "disconnect"):
+    ALIASES[("network", _verb)] = f"network {_verb}"
+ALIASES[("network", "list")] = "network ls"
+ALIASES[("network", "remove")] = "network rm"
 
 
 # Commands whose CONTAINER must be running (Docker refuses the others): completion offers
@@ -115,7 +121,22 @@ def _container_config(p: Parser) -> None:
                    "container")
     p.add_argument("--label-file", action="append", default=[],
                    help="Read in a line delimited file of labels")
-    p.add_argument("--network", default="none", help="Connect a container to a network (none)")
+    p.add_argument("--network", "--net", action="append", default=[],
+                   help="Connect a container to a network (default: bridge)")
+    p.add_argument("--network-alias", "--net-alias", action="append", default=[],
+                   help="Add network-scoped alias for the container")
+    p.add_argument("--ip", default="", help="IPv4 address (e.g., 172.30.100.104)")
+    p.add_argument("-p", "--publish", action="append", default=[],
+                   help="Publish a container's port(s) to the host")
+    p.add_argument("-P", "--publish-all", action="store_true",
+                   help="Publish all exposed ports to random ports")
+    p.add_argument("--expose", action="append", default=[], help="Expose a port or a range")
+    p.add_argument("--add-host", action="append", default=[],
+                   help="Add a custom host-to-IP mapping (host:ip)")
+    p.add_argument("--dns", action="append", default=[], help="Set custom DNS servers")
+    p.add_argument("--dns-search", action="append", default=[],
+                   help="Set custom DNS search domains")
+    p.add_argument("--dns-option", action="append", default=[], help="Set DNS options")
     p.add_argument("--cap-add", action="append", default=[], help="Add Linux capabilities")
     p.add_argument("--cap-drop", action="append", default=[], help="Drop Linux capabilities")
     p.add_argument("--privileged", action="store_true",
@@ -204,7 +225,8 @@ def parsers() -> dict[str, Parser]:
     p.add_argument("command", nargs=argparse.REMAINDER)
     p = add("inspect", "[OPTIONS] NAME|ID [NAME|ID...]", "Return low-level information")
     p.add_argument("-f", "--format", default="", help="Format output using a Go template")
-    p.add_argument("--type", default="", choices=["", "container", "image"], help="Object type")
+    p.add_argument("--type", default="", choices=["", "container", "image", "network"],
+                   help="Object type")
     p.add_argument("-s", "--size", action="store_true", help="Display total file sizes")
     p.add_argument("names", nargs="+")
     p = add("diff", "CONTAINER", "Inspect changes to files on a container's filesystem")
@@ -313,7 +335,50 @@ def parsers() -> dict[str, Parser]:
     p = add("top", "CONTAINER [ps OPTIONS]", "Display the running processes of a container")
     p.add_argument("container")
     p.add_argument("ps_args", nargs=argparse.REMAINDER)
+    p = add("port", "CONTAINER [PRIVATE_PORT[/PROTO]]",
+            "List port mappings or a specific mapping for the container")
+    p.add_argument("container")
+    p.add_argument("private", nargs="?", default=None)
+    _network_commands(add)
     return ps
+
+
+def _network_commands(add: Callable[[str, str, str], Parser]) -> None:
+    p = add("network create", "[OPTIONS] NETWORK", "Create a network")
+    p.add_argument("-d", "--driver", default="bridge", help="Driver to manage the Network")
+    p.add_argument("--subnet", default=None, help="Subnet in CIDR format")
+    p.add_argument("--gateway", default=None, help="IPv4 Gateway for the master subnet")
+    p.add_argument("--internal", action="store_true", help="Restrict external access")
+    p.add_argument("--label", action="append", default=[], help="Set metadata on a network")
+    p.add_argument("name")
+    p = add("network ls", "[OPTIONS]", "List networks")
+    p.add_argument("-f", "--filter", action="append", default=[], help="Provide filter values")
+    p.add_argument("--graph", action="store_true",
+                   help="Show networks, containers, addresses and published ports as a graph")
+    _format(p)
+    p = add("network inspect", "[OPTIONS] NETWORK [NETWORK...]",
+            "Display detailed information on one or more networks")
+    p.add_argument("-f", "--format", default="", help="Format output using a Go template")
+    p.add_argument("names", nargs="+")
+    p = add("network rm", "NETWORK [NETWORK...]", "Remove one or more networks")
+    p.add_argument("-f", "--force", action="store_true",
+                   help="Do not error if the network does not exist")
+    p.add_argument("names", nargs="+")
+    p = add("network prune", "[OPTIONS]", "Remove all unused networks")
+    p.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
+    p = add("network connect", "[OPTIONS] NETWORK CONTAINER",
+            "Connect a container to a network")
+    p.add_argument("--alias", action="append", default=[],
+                   help="Add network-scoped alias for the container")
+    p.add_argument("--ip", default="", help="IPv4 address (e.g., 172.30.100.104)")
+    p.add_argument("network")
+    p.add_argument("container")
+    p = add("network disconnect", "[OPTIONS] NETWORK CONTAINER",
+            "Disconnect a container from a network")
+    p.add_argument("-f", "--force", action="store_true",
+                   help="Force the container to disconnect from a network")
+    p.add_argument("network")
+    p.add_argument("container")
 
 
 def split_command(argv: list[str]) -> tuple[str, list[str]]:

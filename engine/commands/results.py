@@ -15,6 +15,7 @@ from ..oci.changes import Change
 
 if TYPE_CHECKING:
     from ..services.explore import Exploration
+    from ..services.networks import NetworkGraphData
     from ..services.system import LayerGraph
 
 
@@ -45,11 +46,11 @@ class FormatError(EngineError):
 
 # Go's type of the record each listing hands its template, as Go's errors name it.
 GO_TYPES = {"ps": "*formatter.ContainerContext", "images": "*formatter.imageContext",
-            "history": "*image.historyContext"}
+            "history": "*image.historyContext", "network ls": "*network.networkContext"}
 # Fields of Docker's inspect structs whose values are Go maps, not structs (see Document).
 _MAP_FIELDS = frozenset({"Labels", "ExposedPorts", "Volumes", "Networks", "Ports", "Data",
                          "Options", "DriverOpts", "Sysctls", "StorageOpt", "Tmpfs",
-                         "Annotations", "Attributes"})
+                         "Annotations", "Attributes", "Containers", "PortBindings"})
 
 
 def _user_template(template: str) -> str:
@@ -258,6 +259,30 @@ class Explored(Result):
         from .explorer import render_exploration
 
         return render_exploration(self.exploration)
+
+
+@dataclass
+class NetworkGraph(Result):
+    """``network ls --graph``: networks, the containers on them with their addresses and
+    aliases, and the ports they publish on the host (the layer graph's neighbour).
+
+    ``networks``: {id, name, driver, subnet, gateway, bridge, internal};
+    ``containers``: {id, name, state, mode, endpoints: [{network (ID), ip, aliases}],
+    ports: ["127.0.0.1:8080->80/tcp", …]}; a container on ``container:X`` has no endpoint
+    of its own and ``mode`` names X.
+    """
+
+    networks: list[dict[str, Any]]
+    containers: list[dict[str, Any]]
+
+    @classmethod
+    def of(cls, g: NetworkGraphData) -> NetworkGraph:
+        return cls(g.networks, g.containers)
+
+    def text(self) -> str:
+        from .netgraph import render_networks
+
+        return render_networks(self)
 
 
 @dataclass

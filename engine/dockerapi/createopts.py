@@ -13,6 +13,7 @@ from typing import Any
 
 from ..errors import InvalidArgument
 from ..services.containers import CreateOptions
+from ..services.networks import NetworkRequest
 
 # Fields whose non-zero values ask for something LayerLab does not do yet, and the flag
 # a user typed to ask for it (for the message).
@@ -141,5 +142,8 @@ def create_options(body: Any, name: str) -> tuple[str, CreateOptions]:
         privileged=bool(host.get("Privileged")),
         security_opt=_strings(host.get("SecurityOpt"), "SecurityOpt"),
         tty=bool(config.get("Tty")),
+        # the API's networking (EndpointsConfig, PortBindings) is not translated yet: its
+        # containers stay offline, as before the engine had networks
+        network=NetworkRequest(networks=["none"]),
     )
     return image, opts

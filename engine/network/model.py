@@ -198,9 +198,24 @@ def network_settings(attachments: Iterable[tuple[Network, Endpoint]],
 
 
 def _default_host_prefixes() -> list[IPv4Network]:
-    from .netlink import host_prefixes  # pyroute2 loads only when a subnet is picked
-
-    return host_prefixes()
+    """The host's IPv4 routes (its addresses' subnets among them), read from
+    ``/proc/net/route``: picking a subnet at ``create`` needs no netlink library, and works
+    for any user. Little-endian hex, as the kernel prints it; the default route left out."""
+    out: set[IPv4Network] = set()
+    try:
+        with open("/proc/net/route") as f:
+            rows = [line.split() for line in f.readlines()[1:]]
+    except OSError:
+        return []
+    for row in rows:
+        if len(row) < 8:
+            continue
+        dst = IPv4Address(int.from_bytes(bytes.fromhex(row[1]), "little"))
+        mask = IPv4Address(int.from_bytes(bytes.fromhex(row[7]), "little"))
+        net = IPv4Network(f"{dst}/{mask}", strict=False)
+        if net.prefixlen > 0 and not net.is_loopback:
+            out.add(net)
+    return sorted(out)
 
 
 class NetworkStore:
@@ -278,8 +293,12 @@ class NetworkStore:
 
     # --- networks ----------------------------------------------------------------------
 
-    def ensure_builtins(self) -> list[Network]:
-        """Create whichever of ``bridge``, ``host`` and ``none`` is missing; idempotent."""
+    def ensure_builtins(self, default_subnet: str | None = None) -> list[Network]:
+        """Create whichever of ``bridge``, ``host`` and ``none`` is missing; idempotent.
+
+        ``default_subnet`` is the default bridge's subnet (Docker's ``--bip``, as a subnet);
+        without it the first free default pool, avoiding the host's own subnets.
+        """
         with self._locked():
             nets = self.all()
             have = {n.Name for n in nets}
@@ -289,7 +308,11 @@ class NetworkStore:
                     continue
                 net = Network(ID=_new_id(), Name=name, Driver=driver, Created=_now())
                 if driver == "bridge":
-                    subnet = ipam.pick_subnet([*self._taken(nets), *self.host_prefixes()])
+                    if default_subnet is not None:
+                        subnet = ipam.parse_subnet(default_subnet)
+                        ipam.check_free(subnet, self._taken(nets))
+                    else:
+                        subnet = ipam.pick_subnet([*self._taken(nets), *self.host_prefixes()])
                     net.Subnet = str(subnet)
                     net.Gateway = str(ipam.gateway_for(subnet, None))
                     net.Bridge = self.default_bridge_name
@@ -352,10 +375,13 @@ class NetworkStore:
             self._path(net.ID).unlink()
             return net
 
-    def prune(self) -> list[Network]:
-        """``docker network prune``: remove every user network without endpoints."""
+    def prune(self, select: Callable[[str, dict[str, str]], bool] | None = None,
+              ) -> list[Network]:
+        """``docker network prune``: remove every user network without endpoints (that
+        ``select(created, labels)`` lets go: a prune ``--filter``)."""
         with self._locked():
-            gone = [n for n in self.all() if n.user_defined and not n.Endpoints]
+            gone = [n for n in self.all() if n.user_defined and not n.Endpoints
+                    and (select is None or select(n.Created, n.Labels))]
             for net in gone:
                 self._path(net.ID).unlink()
             return gone

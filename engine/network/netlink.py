@@ -107,6 +107,32 @@ def host_prefixes() -> list[IPv4Network]:
     return sorted(out)
 
 
+def links_named(prefix: str, netns: str | None = None) -> list[tuple[str, str | None]]:
+    """Every interface whose name starts with ``prefix``, with its kind (bridge, veth …):
+    what a store's clean-up considers its own."""
+    try:
+        with _netlink(netns) as ipr:
+            out = []
+            for link in ipr.get_links():
+                name = link.get_attr("IFLA_IFNAME") or ""
+                if name.startswith(prefix):
+                    info = link.get_attr("IFLA_LINKINFO")
+                    out.append((name, info.get_attr("IFLA_INFO_KIND") if info else None))
+            return out
+    except (NetlinkError, OSError) as e:
+        raise _fail("cannot list interfaces", e) from None
+
+
+def free_ifname(netns: str, stem: str = "eth") -> str:
+    """The first ``eth<N>`` not taken inside ``netns``: a network connected to a running
+    container gets the next interface, as Docker's ``eth1``."""
+    with _netlink(netns) as ipr:
+        n = 0
+        while _index(ipr, f"{stem}{n}") is not None:
+            n += 1
+        return f"{stem}{n}"
+
+
 def link_exists(ifname: str, netns: str | None = None) -> bool:
     with _netlink(netns) as ipr:
         return _index(ipr, ifname) is not None

@@ -1,6 +1,6 @@
 """The container's PID 1 up to ``execve``, and ``exec_as``, which it shares with ``exec``.
 
-    monitor ──fork──► init: cgroup, unshare(mnt, uts, ipc, net) ─ready─► (monitor wires the
+    monitor ──fork──► init: cgroup, unshare(mnt, uts, ipc[, net]) ─ready─► (monitor wires the
     namespaces: network) ─go─► rootfs, pivot_root, confinement mounts ─► exec_as ─► CMD
 
 Failures travel back to the monitor on a CLOEXEC pipe as ``"<exit code> <message>"``, with
@@ -21,7 +21,6 @@ from .devices import DeviceCgroup
 from .rootfs import enter_rootfs
 from .spec import ContainerSpec, ProcessSpec
 
-NAMESPACES = sc.CLONE_NEWNS | sc.CLONE_NEWUTS | sc.CLONE_NEWIPC | sc.CLONE_NEWNET
 _INHERITED_SIGNALS = (signal.SIGINT, signal.SIGHUP, signal.SIGPIPE, signal.SIGTSTP)
 
 
@@ -95,10 +94,15 @@ def run_init(spec: ContainerSpec, groups: Sequence[Cgroup | DeviceCgroup], stdin
     try:
         for sig in _INHERITED_SIGNALS:
             signal.signal(sig, signal.SIG_DFL)
-        sc.prctl_set_pdeathsig(signal.SIGKILL)  # no container outlives its monitor
+        # Die with the monitor: nothing else would reap us, record the exit or release
+        # the network (exec_as keeps this across the uid change, as runc does).
+        sc.prctl_set_pdeathsig(signal.SIGKILL)
         for group in groups:
             group.add(0)  # 0 = the writing process; our own PID here would be 1
-        sc.unshare(NAMESPACES)
+        sc.unshare(spec.namespaces)
+        if spec.netns_fd is not None:  # --network container:NAME
+            sc.setns(spec.netns_fd, sc.CLONE_NEWNET)
+            os.close(spec.netns_fd)
         os.close(ready_w)  # namespaces exist: the monitor may configure them now
         if os.read(go_r, 1) != b"g":
             os._exit(125)  # the monitor gave up on us (its error is reported by it)

@@ -90,7 +90,8 @@ def spawn(spec: ContainerSpec, attach: Attach | None, hooks: Hooks) -> Started:
             held = {attach.stdout, attach.stderr} if attach else set()
             if attach and attach.stdin is not None:
                 held.add(attach.stdin)
-            close_fds_except({ready_w, *held, *([exit_w] if exit_w is not None else [])})
+            close_fds_except({ready_w, *held, *spec.pass_fds,
+                              *([exit_w] if exit_w is not None else [])})
             if os.fork() == 0:
                 _monitor(spec, attach, hooks, ready_w, exit_w)
             code = 0
@@ -148,10 +149,15 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
         fail_r, fail_w = os.pipe2(os.O_CLOEXEC)
         ns_r, ns_w = os.pipe2(os.O_CLOEXEC)
         go_r, go_w = os.pipe2(os.O_CLOEXEC)
+        own_pidns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
         sc.unshare(sc.CLONE_NEWPID)
         pid = os.fork()
         if pid == 0:
             run_init(spec, groups, stdin, out_w, err_w, fail_w, ns_w, go_r)
+        # Back to our own PID namespace for children: no thread can be born while it points
+        # at the container's (clone(2) EINVAL), and the network services need threads.
+        sc.setns(own_pidns, sc.CLONE_NEWPID)
+        os.close(own_pidns)
         for fd in (out_w, err_w, fail_w, stdin, devnull, ns_w, go_r):
             os.close(fd)
         failure = _prepare(pid, hooks, ns_r, go_w, fail_r)

@@ -79,4 +79,5 @@ def enter_rootfs(spec: ContainerSpec) -> None:
     sc.umount2(".", sc.MNT_DETACH)  # the old root, stacked under the new one
     os.chdir("/")
     sc.sethostname(spec.hostname)
-    _loopback_up()
+    if spec.namespaces & sc.CLONE_NEWNET:  # not the host's lo, nor a joined container's
+        _loopback_up()

@@ -5,10 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ..linux import syscalls as sc
+
 if TYPE_CHECKING:
     from .confine import Plan
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+# The init's own namespaces; without CLONE_NEWNET it keeps the host's network
+# (--network host) or joins ``netns_fd`` (--network container:NAME).
+NAMESPACES = sc.CLONE_NEWNS | sc.CLONE_NEWUTS | sc.CLONE_NEWIPC | sc.CLONE_NEWNET
 
 
 @dataclass
@@ -30,6 +35,10 @@ class ContainerSpec:
     cgroup: bool = True  # a freezer cgroup (pause), where the host has one
     devices: bool = False  # a device-allowlist cgroup, where the host enforces one
     etc_files: dict[str, str] = field(default_factory=dict)  # container path → host file
+    namespaces: int = NAMESPACES  # unshare(2) flags of the init
+    netns_fd: int | None = None  # a network namespace for the init to setns into
+    pass_fds: list[int] = field(default_factory=list)  # kept open in the monitor (the
+    # published ports' listeners, netns_fd), closed everywhere else
 
 
 @dataclass

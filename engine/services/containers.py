@@ -4,6 +4,8 @@ S13, S15, S18, S20). Processes are the tasks service's."""
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import os
 import select
 import time
 from collections.abc import Callable, Iterator
@@ -24,6 +26,7 @@ from ..store.images import Image
 from ..store.journal import Intent
 from ..store.layers import Layer
 from ..store.names import NAME_RE, new_id, random_name
+from .networks import NetworkRequest, Planned
 
 if TYPE_CHECKING:
     from ..runtime.logs import LogEntry
@@ -49,6 +52,7 @@ class CreateOptions:
     cap_drop: list[str] = field(default_factory=list)
     privileged: bool = False
     security_opt: list[str] = field(default_factory=list)
+    network: NetworkRequest = field(default_factory=NetworkRequest)  # default: bridge
 
     def host_config(self) -> dict[str, Any]:
         """Docker's ``HostConfig`` for these options; the confinement is checked here, so a
@@ -110,6 +114,7 @@ class Containers:
     def create_step(self, image_id: str, opts: CreateOptions) -> Container:
         """A build step's container: over ``image_id``, or over no layer at all for a step
         of a ``FROM scratch`` stage, which has no image yet to start from."""
+        opts = dataclasses.replace(opts, network=NetworkRequest(networks=["none"]))  # offline
         with self.store.lock():
             img = self.store.images.get(image_id) if image_id else Image("", {"rootfs": {}})
             return self._create(img, image_id, opts)
@@ -139,7 +144,9 @@ class Containers:
         if opts.workdir and not opts.workdir.startswith("/"):
             raise InvalidArgument(f"the working directory '{opts.workdir}' is invalid, it needs "
                                   "to be an absolute path")
-        hostname = opts.hostname or cid[:12]
+        net = self.engine.networks.plan(opts.network, ic.get("ExposedPorts") or {},
+                                        opts.hostname)
+        hostname = opts.hostname or (os.uname().nodename if net.mode.is_host else cid[:12])
         config = {
             "Hostname": hostname,
             "User": ic.get("User", "") if opts.user is None else opts.user,
@@ -154,26 +161,26 @@ class Containers:
             "AttachStdin": opts.interactive,
             "Tty": opts.tty,
         }
+        if net.exposed:
+            config["ExposedPorts"] = net.exposed
         chain = self.engine.images.layers(img)
         driver = self.engine.driver()
         c = Container(cid, name, now(), img.id, image_ref, driver.name, config,
-                      [layer.chain_id for layer in chain], opts.host_config())
+                      [layer.chain_id for layer in chain],
+                      {**opts.host_config(), **net.host_config})
         with self.store.journal.intent("create", cid=cid):
-            self._make(c, driver, chain, hostname)
+            self._make(c, driver, chain, hostname, net)
         self.engine.events.container(c, "create")
         return c
 
-    def _make(self, c: Container, driver: Any, chain: list[Layer], hostname: str) -> None:
+    def _make(self, c: Container, driver: Any, chain: list[Layer], hostname: str,
+              net: Planned) -> None:
         containers, cid = self.store.containers, c.ID
         try:
             driver.prepare(cid, chain)
             d = containers.dir(cid)
             atomic_write(d / "hostname", f"{hostname}\n".encode())
-            atomic_write(d / "hosts", (
-                "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
-                f"127.0.1.1\t{hostname}\n").encode())
-            resolv = Path("/etc/resolv.conf")
-            atomic_write(d / "resolv.conf", resolv.read_bytes() if resolv.exists() else b"")
+            self.engine.networks.record(c, net)
             containers.add(c)
         except BaseException:
             driver.remove(cid)
@@ -208,6 +215,7 @@ class Containers:
         with self.store.lock():
             c = self.store.containers.get(cid)
             with self.store.journal.intent("rm", cid=cid) as intent:
+                self.engine.networks.forget(cid)
                 self.engine.driver(c.Driver).remove(cid)
                 self.store.containers.delete(cid)
                 if c.Image and not self.store.images.exists(c.Image):
@@ -269,11 +277,12 @@ class Containers:
         with self.engine.driver(c.Driver).view(c.ID, self.chain(c)) as root:
             yield str(root)
 
-    def commit_step(self, c: Container) -> Layer | None:
+    def commit_step(self, c: Container, intent: Intent | None = None) -> Layer | None:
         """A stopped build step's RW layer as a new read-only layer, or None when the step
         changed nothing: the classic builder then records an ``empty_layer`` history entry
-        instead of a layer (caller holds the store lock)."""
-        return self._commit_changes(c, pause=False, keep_empty=False)
+        instead of a layer (caller holds the store lock; a new blob is announced in the
+        build's ``intent``)."""
+        return self._commit_changes(c, pause=False, keep_empty=False, intent=intent)
 
     def _commit_changes(self, c: Container, pause: bool, keep_empty: bool,
                         intent: Intent | None = None) -> Layer | None:
@@ -287,7 +296,7 @@ class Containers:
                     return None
                 dgst = "sha256:" + w.hash.hexdigest()
                 if intent is not None and not self.store.content.has(dgst):
-                    intent.note(new_blobs=[dgst])
+                    intent.append("new_blobs", dgst)
                 diff_id = w.commit()
         return self.store.layers.register(diff_id, chain[-1].chain_id if chain else "")
 
@@ -364,14 +373,15 @@ class Containers:
             "Driver": c.Driver,
             "Platform": "linux",
             "HostConfig": {**c.HostConfig, "AutoRemove": bool(c.HostConfig.get("AutoRemove")),
-                           "NetworkMode": "none",
+                           "NetworkMode": c.HostConfig.get("NetworkMode") or "none",
+                           "PortBindings": c.HostConfig.get("PortBindings") or {},
                            "LogConfig": {"Type": "json-file", "Config": {}}},
             "GraphDriver": {"Name": c.Driver,
                             "Data": self.engine.driver(c.Driver).metadata(c.ID, self.chain(c))},
             **sizes,
             "Mounts": [],
             "Config": c.Config,
-            "NetworkSettings": {"Networks": {}},
+            "NetworkSettings": self.engine.networks.settings(c),
         }
 
     def logs(self, name: str, follow: bool = False, tail: int | None = None,

@@ -1,9 +1,9 @@
 """The Engine API: one object per state root, composed of services by noun.
 
 ``engine.images``, ``engine.containers``, ``engine.tasks`` (a container's processes),
-``engine.system`` and ``engine.events`` (the event log) are what the command layer
-calls; ``engine/builder`` and ``engine/transfer`` are services too and take the engine.
-Only services open the stores (``engine.store``).
+``engine.networks``, ``engine.system`` and ``engine.events`` (the event log) are what the
+command layer calls; ``engine/builder`` and ``engine/transfer`` are services too and take
+the engine. Only services open the stores (``engine.store``).
 
 Metadata changes happen under one store lock; a container's state changes under its own
 lock, because its monitor updates it while other commands run.
@@ -20,6 +20,7 @@ from ..store import Store
 from .containers import Containers
 from .events import EventLog
 from .images import Images
+from .networks import Networks
 from .recovery import Recovery
 from .system import System
 from .tasks import Tasks
@@ -38,6 +39,7 @@ class Engine:
         self.images = Images(self)
         self.containers = Containers(self)
         self.tasks = Tasks(self)
+        self.networks = Networks(self)
         self.system = System(self)
         self.recovery = Recovery(self)
         self.store.on_lock = self._recover

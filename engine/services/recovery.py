@@ -118,7 +118,7 @@ class Recovery:
     def _build(self, data: dict[str, Any]) -> None:
         for cid in data.get("containers", []):
             self._container(str(cid))
-        self._gc()  # a step's layer whose image was not recorded yet
+        self._gc(extra_blobs=data.get("new_blobs", []))  # a step's layer not yet recorded
 
     def _rmi(self, data: dict[str, Any]) -> None:
         images = self.store.images

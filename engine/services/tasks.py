@@ -21,11 +21,12 @@ from ..errors import (
     RuntimeFailure,
     Unsupported,
 )
+from ..linux import syscalls as sc
 from ..runtime import devices
 from ..runtime.cgroups import Cgroup
 from ..runtime.confine import Confinement, Plan
 from ..runtime.devices import DeviceCgroup
-from ..runtime.spec import Attach, ContainerSpec, ProcessSpec, merged_env
+from ..runtime.spec import NAMESPACES, Attach, ContainerSpec, ProcessSpec, merged_env
 from ..store.containers import ZERO_TIME, Container, now
 from ..store.names import new_id
 from .recovery import mark_running, unmark_running
@@ -106,34 +107,52 @@ class Tasks:
         if not iso.can_run:
             raise Unsupported(f"cannot start containers here: {iso.reason}")
         driver = self.engine.driver(c.Driver)
-        rootfs = driver.mount(c.ID, self.engine.containers.chain(c))
+        net = self.engine.networks.start(c)
+        try:
+            rootfs = driver.mount(c.ID, self.engine.containers.chain(c))
+        except BaseException:
+            net.abort()
+            raise
         d = self.engine.containers.state_dir(c)
+        etc = net.etc_dir or d
         spec = ContainerSpec(
             id=c.ID,
             rootfs=str(rootfs),
-            hostname=c.Config["Hostname"],
+            hostname=net.hostname or c.Config["Hostname"],
             process=ProcessSpec(c.command, c.Config["Env"], c.Config["WorkingDir"] or "/",
                                 c.Config["User"], self._plan(c)),
             state_dir=str(d),
             cgroup=iso.cgroup is not None,
             devices=devices.probe().enforced,
-            etc_files={f"/etc/{n}": str(d / n) for n in ("hostname", "hosts", "resolv.conf")},
+            etc_files={f"/etc/{n}": str(etc / n) for n in ("hostname", "hosts", "resolv.conf")},
+            namespaces=NAMESPACES if net.private else NAMESPACES & ~sc.CLONE_NEWNET,
+            netns_fd=net.netns_fd,
+            pass_fds=net.pass_fds,
         )
-        hooks = monitor.Hooks(
-            started=lambda pid: self._on_started(c.ID, pid),
-            exited=lambda code: self._on_exited(c.ID, code),
-            failed=lambda code, msg: self._on_failed(c.ID, code, msg),
-        )
+
+        def exited(code: int) -> None:
+            net.close()  # first: once the state says exited, the leases are free
+            self._on_exited(c.ID, code)
+
+        def failed(code: int, message: str) -> None:
+            net.close()
+            self._on_failed(c.ID, code, message)
+
+        hooks = monitor.Hooks(started=lambda pid: self._on_started(c.ID, pid),
+                              exited=exited, failed=failed, prepare=net.plumb)
         mark_running(self.store.root, c.ID)
         if attach is not None:
             self.engine.events.container(c, "attach")
         try:
-            return monitor.spawn(spec, attach, hooks)
-        except EngineError:
+            started = monitor.spawn(spec, attach, hooks)
+        except BaseException:
             unmark_running(self.store.root, c.ID)
+            net.abort()
             with contextlib.suppress(OSError):
                 driver.unmount(c.ID)
             raise
+        net.starter_done()
+        return started
 
     @staticmethod
     def _plan(c: Container) -> Plan:

@@ -12,12 +12,14 @@ import threading
 from typing import Any
 
 from ...errors import EngineError, NotFound, RuntimeFailure
+from ...network.ports import displayable_ports, summary_ports
 from ...oci import reference as refs
 from ...oci.digest import short
 from ...runtime.spec import Attach
 from ...services import filters
 from ...services.containers import CreateOptions
 from ...services.engine import Engine
+from ...services.networks import NetworkRequest
 from ...services.tasks import start_failure
 from ...store.containers import Container
 from ...timestamps import format_nanos, rfc3339_nanos, to_nanos
@@ -47,20 +49,22 @@ def _create(engine: Engine, args: argparse.Namespace, io: IO) -> Container:
     """``create``/``run`` fail with Docker's exit code 125 whatever went wrong."""
     try:
         _ensure_image(engine, args.image, io)
-        if args.network not in ("none", "default", "bridge"):
-            raise UsageError(f"docker: network {args.network} not found (only 'none' is "
-                             "available until networking lands)")
         command = "run" if hasattr(args, "detach") else "create"
         label_items = read_kv_files(args.label_file, command, from_env=False) + args.label
         labels = dict(item.partition("=")[::2] for item in label_items)
         env = read_kv_files(args.env_file, command, from_env=True) + env_values(args.env)
+        network = NetworkRequest(
+            networks=args.network, ip=args.ip, aliases=args.network_alias,
+            publish=args.publish, publish_all=args.publish_all, expose=args.expose,
+            dns=args.dns, dns_search=args.dns_search, dns_option=args.dns_option,
+            add_host=args.add_host)
         opts = CreateOptions(cmd=args.command, name=args.name, env=env,
                              workdir=args.workdir, user=args.user, hostname=args.hostname,
                              entrypoint=args.entrypoint, interactive=args.interactive,
                              tty=args.tty, auto_remove=args.rm, labels=labels,
                              cap_add=args.cap_add,
                              cap_drop=args.cap_drop, privileged=args.privileged,
-                             security_opt=args.security_opt)
+                             security_opt=args.security_opt, network=network)
         return engine.containers.create(args.image, opts)
     except EngineError as e:
         e.exit_code = 125
@@ -208,7 +212,7 @@ def _ps_row(engine: Engine, c: Container, trunc: bool, size: bool) -> dict[str, 
         "Command": f'"{ellipsis(command, 20) if trunc else command}"',
         "CreatedAt": go_time(c.Created),
         "RunningFor": human.ago(c.Created),
-        "Ports": "",
+        "Ports": displayable_ports(summary_ports(engine.networks.port_settings(c))),
         "State": c.State.Status,
         "Status": human.status(c.State),
         "Size": shown_size,
@@ -216,7 +220,7 @@ def _ps_row(engine: Engine, c: Container, trunc: bool, size: bool) -> dict[str, 
         "Labels": ",".join(f"{k}={v}" for k, v in (c.Config.get("Labels") or {}).items()),
         "LocalVolumes": "0",
         "Mounts": "",
-        "Networks": "none",
+        "Networks": ",".join(engine.networks.names(c)),
     }
 
 

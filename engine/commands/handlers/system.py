@@ -26,7 +26,8 @@ DF_COLUMNS = [("Type", "TYPE"), ("TotalCount", "TOTAL"), ("Active", "ACTIVE"),
 
 
 def cmd_inspect(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
-    """S18: JSON metadata of containers and images (containers first, as Docker looks up)."""
+    """S18: JSON metadata of containers, images and networks (in that order, as Docker
+    looks them up)."""
     objects: list[dict[str, Any]] = []
     kinds: set[str] = set()
     missing = []
@@ -38,6 +39,9 @@ def cmd_inspect(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
         if found is None and args.type in ("", "image"):
             with contextlib.suppress(NotFound):
                 found, kind = engine.images.inspect(name), "image"
+        if found is None and args.type in ("", "network"):
+            with contextlib.suppress(NotFound):
+                found, kind = engine.networks.inspect(name), "network"
         if found is None:
             missing.append(name)
             continue
@@ -220,15 +224,15 @@ def cmd_version(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
 
 # -- system prune ------------------------------------------------------------------------------
 def cmd_system_prune(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
-    """Docker's ``system prune``: stopped containers, then dangling (``-a``: unused) images
-    and the untagged parents they free. LayerLab's build cache is its intermediate images,
-    which go with them; there are no networks or volumes to prune yet."""
+    """Docker's ``system prune``: stopped containers, unused custom networks, then dangling
+    (``-a``: unused) images and the untagged parents they free. LayerLab's build cache is
+    its intermediate images, which go with them; there are no volumes to prune yet."""
     from ...services import filters
     from .common import confirm
 
     containers = filters.prune_filter(args.filter, "container")
     images = filters.prune_filter(args.filter, "image")
-    warnings = ["all stopped containers"]
+    warnings = ["all stopped containers", "all networks not used by at least one container"]
     if args.volumes:
         warnings.append("all anonymous volumes not used by at least one container")
     warnings.append("all images without at least one container associated to them"
@@ -244,6 +248,9 @@ def cmd_system_prune(engine: Engine, args: argparse.Namespace, io: IO) -> Result
     removed, size = engine.containers.prune(containers)
     if removed:
         out += ["Deleted Containers:", *removed, ""]
+    networks = engine.networks.prune(containers)  # label/until, as for containers
+    if networks:
+        out += ["Deleted Networks:", *(n.Name for n in networks), ""]
     r = engine.images.prune(all=args.all or images.all_images, select=images)
     if r.lines:
         out += ["Deleted Images:", *(f"{what}: {ident}" for what, ident in r.lines), ""]

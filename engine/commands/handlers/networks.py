@@ -1,0 +1,128 @@
+"""Network commands: network create/ls/inspect/rm/prune/connect/disconnect, and port."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ...errors import InvalidArgument, NotFound
+from ...network.model import Network
+from ...network.ports import port_lines
+from ...services.engine import Engine
+from .. import IO, error_message
+from ..results import Document, Lines, NetworkGraph, Result, Table
+from .common import confirm, each, go_time
+
+NETWORK_COLUMNS = [("ID", "NETWORK ID"), ("Name", "NAME"), ("Driver", "DRIVER"),
+                   ("Scope", "SCOPE")]
+FILTERS = ("driver", "id", "label", "name", "scope", "type", "dangling")
+
+
+def _labels(items: list[str]) -> dict[str, str]:
+    return dict(item.partition("=")[::2] for item in items)
+
+
+def cmd_network_create(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
+    net = engine.networks.create(args.name, driver=args.driver, subnet=args.subnet,
+                                 gateway=args.gateway, internal=args.internal,
+                                 labels=_labels(args.label))
+    return Lines([net.ID], kind="id")
+
+
+def _row(net: Network, trunc: bool) -> dict[str, Any]:
+    return {"ID": net.ID[:12] if trunc else net.ID, "Name": net.Name, "Driver": net.Driver,
+            "Scope": "local", "IPv4": "true", "IPv6": "false",
+            "Internal": str(net.Internal).lower(),
+            "Labels": ",".join(f"{k}={v}" for k, v in net.Labels.items()),
+            "CreatedAt": go_time(net.Created)}
+
+
+def _matches(net: Network, filters: list[str]) -> bool:
+    """Docker's network filters: every given key must match (values of one key: any)."""
+    wanted: dict[str, list[str]] = {}
+    for f in filters:
+        key, sep, value = f.partition("=")
+        if key not in FILTERS or not sep:
+            raise InvalidArgument(f"invalid filter '{f}' (supported: {', '.join(FILTERS)})")
+        wanted.setdefault(key, []).append(value)
+
+    def one(key: str, value: str) -> bool:
+        if key == "driver":
+            return net.Driver == value
+        if key == "id":
+            return net.ID.startswith(value)
+        if key == "name":
+            return value in net.Name
+        if key == "label":
+            k, has_value, v = value.partition("=")
+            return k in net.Labels and (not has_value or net.Labels[k] == v)
+        if key == "scope":
+            return value == "local"
+        if key == "type":
+            if value not in ("custom", "builtin"):
+                raise InvalidArgument(f"invalid filter: 'type'='{value}'")
+            return net.user_defined == (value == "custom")
+        return (value.lower() in ("true", "1")) == (net.user_defined and not net.Endpoints)
+
+    return all(any(one(key, v) for v in values) for key, values in wanted.items())
+
+
+def cmd_network_ls(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
+    if args.graph:
+        return NetworkGraph.of(engine.networks.graph())
+    nets = [n for n in engine.networks.all() if _matches(n, args.filter)]
+    rows = [_row(n, not args.no_trunc) for n in nets]
+    template = "{{.ID}}" if args.quiet else args.format
+    return Table("network ls", rows, NETWORK_COLUMNS, template)
+
+
+def cmd_network_inspect(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
+    objects: list[dict[str, Any]] = []
+    missing: list[NotFound] = []
+    for name in args.names:
+        try:
+            objects.append(engine.networks.inspect(name))
+        except NotFound as e:
+            missing.append(e)
+    if missing:
+        if objects:
+            io.stdout.write((Document(objects, template=args.format).text() + "\n").encode())
+        for err in missing:
+            io.say(error_message(err))
+        return Lines([], exit_code=1)
+    return Document(objects, "network", args.format)
+
+
+def cmd_network_rm(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
+    def remove(name: str) -> None:
+        try:
+            engine.networks.remove(name)
+        except NotFound:
+            if not args.force:
+                raise
+
+    return each(args.names, remove, io)
+
+
+def cmd_network_prune(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
+    if not args.force and not confirm(io, "WARNING! This will remove all custom networks "
+                                          "not used by at least one container."):
+        return Lines([])
+    gone = engine.networks.prune()
+    return Lines(["Deleted Networks:", *(n.Name for n in gone)] if gone else [])
+
+
+def cmd_network_connect(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
+    engine.networks.connect(args.network, args.container, args.alias, args.ip or None)
+    return Lines([])
+
+
+def cmd_network_disconnect(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
+    engine.networks.disconnect(args.network, args.container, args.force)
+    return Lines([])
+
+
+def cmd_port(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
+    """``docker port``: the container's published ports, or one of them."""
+    c = engine.containers.get(args.container)
+    return Lines(port_lines(engine.networks.port_settings(c), args.container, args.private))
