@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from .commands import IO, EngineError, error_message, execute
+from .commands import IO, EngineError, error_message, execute, version_line
 from .settings import default_root
 
 
@@ -18,33 +18,72 @@ def usage() -> str:
 
     names = textwrap.fill("  ".join(command_names()), 88, initial_indent="  ",
                           subsequent_indent="  ", break_on_hyphens=False)
-    return ("Usage: layerlab [--root DIR] [--storage-driver overlay|vfs] COMMAND [ARGS...]\n\n"
-            f"A layered container engine in Python, with Docker's commands:\n{names}\n"
+    return ("Usage: layerlab [--root DIR] [--storage-driver overlay|vfs] [docker] [OPTIONS] "
+            "COMMAND [ARGS...]\n\n"
+            f"A layered container engine in Python, with Docker's commands:\n{names}\n\n"
+            "Docker's global options:\n"
+            "      --config string   Location of client config files (default ~/.docker)\n"
+            "  -D, --debug           Enable debug mode (tracebacks of internal errors)\n"
+            "  -v, --version         Print version information and quit\n\n"
             "Run 'layerlab COMMAND --help' for more information on a command.")
+
+
+class _GlobalFlags:
+    """What precedes the command: LayerLab's own flags (``--root``, ``--storage-driver``),
+    an optional ``docker`` word (cells and tutorials say ``docker run …``), and the docker
+    CLI's global flags that mean something here (``--config``, ``-D``, ``-v``)."""
+
+    def __init__(self) -> None:
+        self.root: Path | None = None
+        self.driver: str | None = None
+        self.version = False
+
+    def parse(self, args: list[str]) -> list[str]:
+        """Consume the global flags; the rest is the command. Raises ValueError."""
+        docker_word = False
+        while args:
+            flag = args[0]
+            if flag == "docker" and not docker_word:
+                docker_word = True
+                args.pop(0)
+                continue
+            if flag in ("--help", "-h", "help") or not flag.startswith("-"):
+                return args
+            args.pop(0)
+            key, eq, value = flag.partition("=")
+            if key in ("-v", "--version"):
+                self.version = True
+            elif key in ("-D", "--debug"):
+                os.environ["LAYERLAB_DEBUG"] = "1"
+            elif key in ("--root", "--storage-driver", "--config"):
+                if not eq:
+                    if not args:
+                        raise ValueError(f"flag needs an argument: {key}")
+                    value = args.pop(0)
+                if key == "--root":
+                    self.root = Path(value)
+                elif key == "--storage-driver":
+                    self.driver = value
+                else:
+                    os.environ["DOCKER_CONFIG"] = value  # where ``login`` keeps credentials
+            else:
+                raise ValueError(f"unknown {'shorthand ' if not key.startswith('--') else ''}"
+                                 f"flag: {key}")
+        return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
-    root, driver = None, None
-    while args and args[0].startswith("--") and args[0] != "--help":
-        flag = args.pop(0)
-        key, _, value = flag.partition("=")
-        if key not in ("--root", "--storage-driver"):
-            print(f"layerlab: unknown global flag {key} (known: --root, --storage-driver)",
-                  file=sys.stderr)
-            return 125
-        if not value:
-            if not args:
-                print(f"layerlab: {key} needs a value", file=sys.stderr)
-                return 125
-            value = args.pop(0)
-        if key == "--root":
-            root = Path(value)
-        else:
-            driver = value
-    if args[:1] == ["docker"]:
-        args = args[1:]  # cells and tutorials say "docker run …"
-    if not args or args[0] in ("--help", "help"):
+    flags = _GlobalFlags()
+    try:
+        args = flags.parse(args)
+    except ValueError as e:
+        print(f"{e}\nSee 'docker --help'.", file=sys.stderr)
+        return 125
+    if flags.version:
+        print(version_line())
+        return 0
+    if not args or args[0] in ("--help", "-h", "help"):
         print(usage())
         return 0
     from . import faults
@@ -53,8 +92,9 @@ def main(argv: list[str] | None = None) -> int:
     faults.install()
     io = IO.std()
     try:
-        engine = Engine(root or default_root(), driver)
+        engine = Engine(flags.root or default_root(), flags.driver)
         result = execute(engine, args, io)
+        text = result.text()
     except EngineError as e:
         io.flush()
         print(error_message(e), file=sys.stderr)
@@ -71,7 +111,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"layerlab: internal error: {type(e).__name__}: {e} "
               "(LAYERLAB_DEBUG=1 shows the traceback)", file=sys.stderr)
         return 125
-    text = result.text()
     if text:
         sys.stdout.write(text + "\n")
     sys.stdout.flush()

@@ -64,7 +64,11 @@ _GO_TYPES = {
 
 
 def go_type(value: object) -> str:
-    """The Go type a Python value stands in for, as %T and Go's messages name it."""
+    """The Go type a Python value stands in for, as %T and Go's messages name it (a dict
+    standing for a named struct carries its name in ``go_type``)."""
+    named = getattr(value, "go_type", None)
+    if isinstance(value, dict) and isinstance(named, str):
+        return named
     return _GO_TYPES.get(type(value), type(value).__name__)
 
 

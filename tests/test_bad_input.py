@@ -105,7 +105,7 @@ def test_unknown_objects_and_ambiguity(docker: Docker) -> None:
 
 def test_usage_errors(docker: Docker) -> None:
     p = docker("ps", "--bogus", check=False)
-    assert p.returncode == 125 and "unrecognized arguments: --bogus" in p.stderr
+    assert p.returncode == 125 and "unknown flag: --bogus" in p.stderr
     p = docker("frobnicate", check=False)
     assert p.returncode == 125 and "is not a docker command" in p.stderr
     p = docker("kill", "-s", "NOTASIG", "xx", check=False)

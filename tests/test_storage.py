@@ -210,10 +210,14 @@ def test_s14_rmi_rules(docker: Docker, engine: Engine) -> None:
     assert len(layers_before - layers_after) == 1
     mid_chain = chain_ids(json.loads(docker.out("inspect", "mid:1"))[0]["RootFS"]["Layers"])
     assert set(mid_chain) <= layers_after
-    # a running container's image cannot be removed even with -f
+    # a running container's image cannot be removed even with -f: by ID that is refused,
+    # by name Docker only untags it (the image stays, dangling, for its container)
     docker("run", "-d", "--name", "runner", "mid:1", "sleep", "30")
-    p = docker("rmi", "-f", "mid:1", check=False)
-    assert p.returncode == 1 and "running container" in p.stderr
+    p = docker("rmi", "-f", mid, check=False)
+    assert p.returncode == 1 and "(cannot be forced)" in p.stderr
+    assert "image is being used by running container" in p.stderr
+    assert docker.out("rmi", "-f", "mid:1") == "Untagged: mid:1"
+    assert docker.out("inspect", "--format", "{{.Id}}", mid) == mid
     docker("rm", "-f", "runner")
     p = docker("rmi", "nosuch:1", check=False)
     assert p.returncode == 1 and "No such image: nosuch:1" in p.stderr

@@ -56,18 +56,28 @@ class IO:
             return False
 
 
+def version_line() -> str:
+    """``docker --version`` / ``docker -v``: one line, shaped as Docker's."""
+    from ..services.system import VERSION
+
+    return f"LayerLab version {VERSION}, docker commands on a Python engine"
+
+
 def execute(engine: Engine, argv: list[str], io: IO) -> Result:
     """Run one command; raises EngineError (with its exit code) on failure."""
     from . import handlers
+    from .results import Lines
 
+    if argv in (["--version"], ["-v"]):
+        return Lines([version_line()])
     name, rest = split_command(argv)
     parser = parsers()[name]
     if "--help" in rest and not _after_image(name, rest):
-        from .results import Lines
-
         return Lines([parser.format_help().rstrip()])
     args = parser.parse_args(rest)
     result: Result = handlers.handler(name)(engine, args, io)
+    if getattr(result, "template", ""):
+        result.text()  # a bad --format fails here, as an EngineError, for every front-end
     return result
 
 
@@ -86,4 +96,5 @@ def error_message(err: EngineError) -> str:
     return str(err)
 
 
-__all__ = ["IO", "EngineError", "Result", "UsageError", "error_message", "execute"]
+__all__ = ["IO", "EngineError", "Result", "UsageError", "error_message", "execute",
+           "version_line"]

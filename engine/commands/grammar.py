@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import functools
+import re
 from collections.abc import Callable
 from typing import NoReturn
 
@@ -18,8 +19,45 @@ class UsageError(InvalidArgument):
 
 
 class Parser(argparse.ArgumentParser):
+    """argparse with Docker's flag rules: no abbreviations (``--ent`` is not
+    ``--entrypoint``) and Docker's wording for unknown flags and bad flag values."""
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(allow_abbrev=False, **kwargs)  # type: ignore[arg-type]
+
     def error(self, message: str) -> NoReturn:
+        flag_error = _pflag_wording(message)
+        if flag_error:  # Docker's own flag errors name no command before the message
+            raise UsageError(f"{flag_error}\nSee '{self.prog} --help'.")
         raise UsageError(f"{self.prog}: {message}\nSee '{self.prog} --help'.")
+
+
+def _pflag_wording(message: str) -> str:
+    """pflag's messages for argparse's (``unknown flag: --ent``, ``invalid argument …``),
+    or "" for errors pflag has no words for."""
+    if message.startswith("unrecognized arguments: "):
+        first = message.removeprefix("unrecognized arguments: ").split()[0]
+        if first.startswith("--"):
+            return f"unknown flag: {first}"
+        if first.startswith("-") and len(first) > 1:
+            return f"unknown shorthand flag: '{first[1]}' in {first}"
+    m = re.match(r"argument [^:]+: (invalid argument .*)", message, re.S)
+    return m[1] if m else ""
+
+
+def _filter(value: str) -> tuple[str, str]:
+    """``--filter name=value`` as Docker's FilterOpt reads it: the name lower-cased, both
+    sides trimmed; no ``=`` is a flag error."""
+    if "=" not in value:
+        raise argparse.ArgumentTypeError(f'invalid argument "{value}" for "-f, --filter" flag: '
+                                         "bad format of filter (expected name=value)")
+    name, _, val = value.partition("=")
+    return name.strip().lower(), val.strip()
+
+
+def _add_filter(p: Parser) -> None:
+    p.add_argument("-f", "--filter", action="append", default=[], type=_filter,
+                   help="Filter output based on conditions provided")
 
 
 # docker <management command> <verb> → the classic command
@@ -29,11 +67,11 @@ ALIASES = {
     ("image", "prune"): "image prune", ("container", "prune"): "container prune",
     ("image", "explore"): "image explore",
     ("system", "df"): "system df", ("system", "info"): "info", ("system", "prune"):
-    "system prune", ("system", "service"): "system service",
+    "system prune", ("system", "events"): "events", ("system", "service"): "system service",
     ("system", "check"): "system check",
 }
 for _verb in ("create", "start", "run", "stop", "kill", "pause", "unpause", "commit", "exec",
-              "inspect", "diff", "logs", "wait", "export", "top"):
+              "inspect", "diff", "logs", "wait", "export", "top", "rename", "restart"):
     ALIASES[("container", _verb)] = _verb
 for _verb in ("history", "inspect", "save", "load", "tag", "import", "pull", "push", "build"):
     ALIASES[("image", _verb)] = _verb
@@ -70,6 +108,8 @@ def _format(p: Parser, quiet: bool = True, trunc: bool = True) -> None:
 def _container_config(p: Parser) -> None:
     p.add_argument("--name", default="", help="Assign a name to the container")
     p.add_argument("-e", "--env", action="append", default=[], help="Set environment variables")
+    p.add_argument("--env-file", action="append", default=[],
+                   help="Read in a file of environment variables")
     p.add_argument("-w", "--workdir", default="", help="Working directory inside the container")
     p.add_argument("-u", "--user", default=None, help="<name|uid>[:<group|gid>]")
     p.add_argument("-h", "--hostname", default="", help="Container host name")
@@ -77,7 +117,10 @@ def _container_config(p: Parser) -> None:
     p.add_argument("-i", "--interactive", action="store_true", help="Keep STDIN open")
     p.add_argument("-t", "--tty", action="store_true", help="Pseudo-TTY (ignored here)")
     p.add_argument("--rm", action="store_true", help="Remove the container when it exits")
-    p.add_argument("-l", "--label", action="append", default=[], help="Set metadata")
+    p.add_argument("-l", "--label", action="append", default=[], help="Set meta data on a "
+                   "container")
+    p.add_argument("--label-file", action="append", default=[],
+                   help="Read in a line delimited file of labels")
     p.add_argument("--network", "--net", action="append", default=[],
                    help="Connect a container to a network (default: bridge)")
     p.add_argument("--network-alias", "--net-alias", action="append", default=[],
@@ -125,12 +168,12 @@ def parsers() -> dict[str, Parser]:
     p.add_argument("-l", "--latest", action="store_true", help="Show the latest created container")
     p.add_argument("-n", "--last", type=int, default=-1, help="Show n last created containers")
     p.add_argument("-s", "--size", action="store_true", help="Display total file sizes")
-    p.add_argument("-f", "--filter", action="append", default=[], help="Filter output")
+    _add_filter(p)
     _format(p)
     p = add("images", "[OPTIONS] [REPOSITORY[:TAG]]", "List images")
     p.add_argument("-a", "--all", action="store_true", help="Show all images (incl. intermediates)")
     p.add_argument("--tree", action="store_true", help="Show the layer graph (layers by diffID)")
-    p.add_argument("-f", "--filter", action="append", default=[], help="Filter output")
+    _add_filter(p)
     p.add_argument("--digests", action="store_true", help="Show digests")
     _format(p)
     p.add_argument("reference", nargs="?")
@@ -143,9 +186,10 @@ def parsers() -> dict[str, Parser]:
                           ("kill", "Kill one or more running containers"),
                           ("pause", "Pause all processes within containers"),
                           ("unpause", "Unpause all processes within containers"),
-                          ("wait", "Block until containers stop, then print their exit codes")):
+                          ("wait", "Block until containers stop, then print their exit codes"),
+                          ("restart", "Restart one or more containers")):
         p = add(name, "[OPTIONS] CONTAINER [CONTAINER...]", summary)
-        if name == "stop":
+        if name in ("stop", "restart"):
             p.add_argument("-t", "--time", "--timeout", type=int, default=None,
                            help="Seconds to wait before killing")
             p.add_argument("-s", "--signal", default="", help="Signal to send")
@@ -191,6 +235,11 @@ def parsers() -> dict[str, Parser]:
     p.add_argument("-f", "--follow", action="store_true", help="Follow log output")
     p.add_argument("-n", "--tail", default="all", help="Number of lines from the end")
     p.add_argument("-t", "--timestamps", action="store_true", help="Show timestamps")
+    p.add_argument("--since", default="", help="Show logs since timestamp (e.g. "
+                   "\"2013-01-02T13:23:37Z\") or relative (e.g. \"42m\" for 42 minutes)")
+    p.add_argument("--until", default="", help="Show logs before a timestamp (e.g. "
+                   "\"2013-01-02T13:23:37Z\") or relative (e.g. \"42m\" for 42 minutes)")
+    p.add_argument("--details", action="store_true", help="Show extra details provided to logs")
     p.add_argument("container")
     p = add("tag", "SOURCE_IMAGE[:TAG] TARGET_IMAGE[:TAG]", "Create a tag")
     p.add_argument("source")
@@ -231,9 +280,36 @@ def parsers() -> dict[str, Parser]:
     p.add_argument("-f", "--format", default="", help="Format output using a Go template")
     p = add("container prune", "[OPTIONS]", "Remove all stopped containers")
     p.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
+    p.add_argument("--filter", action="append", default=[], type=_filter,
+                   help="Provide filter values (e.g. \"until=<timestamp>\")")
     p = add("image prune", "[OPTIONS]", "Remove unused images")
     p.add_argument("-a", "--all", action="store_true", help="Remove all unused images")
     p.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
+    p.add_argument("--filter", action="append", default=[], type=_filter,
+                   help="Provide filter values (e.g. \"until=<timestamp>\")")
+    p = add("system prune", "[OPTIONS]", "Remove unused data")
+    p.add_argument("-a", "--all", action="store_true", help="Remove all unused images not just "
+                   "dangling ones")
+    p.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
+    p.add_argument("--volumes", action="store_true", help="Prune anonymous volumes")
+    p.add_argument("--filter", action="append", default=[], type=_filter,
+                   help="Provide filter values (e.g. \"label=<key>=<value>\")")
+    p = add("rename", "CONTAINER NEW_NAME", "Rename a container")
+    p.add_argument("container")
+    p.add_argument("new_name")
+    p = add("events", "[OPTIONS]", "Get real time events from the server")
+    p.add_argument("--since", default="", help="Show all events created since timestamp")
+    p.add_argument("--until", default="", help="Stream events until this timestamp")
+    _add_filter(p)
+    p.add_argument("--format", default="", help="Format output using a Go template")
+    p = add("login", "[OPTIONS] [SERVER]", "Authenticate to a registry")
+    p.add_argument("-u", "--username", default="", help="Username")
+    p.add_argument("-p", "--password", default="", help="Password or Personal Access Token")
+    p.add_argument("--password-stdin", action="store_true", help="Take the Password or "
+                   "Personal Access Token from stdin")
+    p.add_argument("server", nargs="?", default="")
+    p = add("logout", "[SERVER]", "Log out from a registry")
+    p.add_argument("server", nargs="?", default="")
     p = add("image explore", "[OPTIONS] IMAGE",
             "Show each layer's added, modified and deleted files, and the wasted bytes")
     p.add_argument("--format", default="",

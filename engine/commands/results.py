@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..errors import EngineError
 from ..oci.changes import Change
 
 if TYPE_CHECKING:
@@ -30,6 +31,49 @@ def tabulate(lines: list[str], minwidth: int = 10, padding: int = 3) -> str:
         text = "".join(c.ljust(widths[i]) for i, c in enumerate(cells[:-1])) + cells[-1]
         out.append(text.rstrip() if len(cells) > 1 else text)
     return "\n".join(out)
+
+
+class FormatError(EngineError):
+    """A ``--format`` template that does not parse or names what the data lacks: the CLI's
+    own error (no daemon prefix), exit 1 unless Docker's command says otherwise."""
+
+    daemon = False
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+# Go's type of the record each listing hands its template, as Go's errors name it.
+GO_TYPES = {"ps": "*formatter.ContainerContext", "images": "*formatter.imageContext",
+            "history": "*image.historyContext", "network ls": "*network.networkContext"}
+# Fields of Docker's inspect structs whose values are Go maps, not structs (see Document).
+_MAP_FIELDS = frozenset({"Labels", "ExposedPorts", "Volumes", "Networks", "Ports", "Data",
+                         "Options", "DriverOpts", "Sysctls", "StorageOpt", "Tmpfs",
+                         "Annotations", "Attributes", "Containers", "PortBindings"})
+
+
+def _user_template(template: str) -> str:
+    """Docker's format keywords: ``json`` is one JSON object per line (Docker 23+), a bare
+    ``table`` is the default table."""
+    if template == "json":
+        return "{{json .}}"
+    return "" if template == "table" else template
+
+
+def _render_all(template: str, records: list[Any], prefix: str = "template parsing error: ",
+                parse_exit: int = 1, missingkey: str = "default") -> list[str]:
+    """Every record through one template; Go's errors become a FormatError."""
+    from .. import gotemplate
+
+    try:
+        tmpl = gotemplate.parse(template)
+    except gotemplate.TemplateError as e:
+        raise FormatError(f"{prefix}{e}", parse_exit) from None
+    try:
+        return [tmpl.render(r, missingkey) for r in records]
+    except gotemplate.TemplateError as e:
+        raise FormatError(f"{prefix}{e}") from None
 
 
 @dataclass
@@ -58,14 +102,19 @@ class Table(Result):
         return "table " + "\t".join(f"{{{{.{f}}}}}" for f, _ in self.columns)
 
     def text(self) -> str:
+        """The rows through the template; each row is the Go struct Docker's formatter hands
+        its template (a missing field is an error), its JSON keys sorted as Docker's are."""
         from .. import gotemplate  # only listings need it; keeps `docker run` start-up short
 
-        is_table, body = gotemplate.split_table(self.template or self.default_template())
-        tmpl = gotemplate.parse(body)
-        lines = [tmpl.render(r) for r in self.rows]
+        template = _user_template(self.template) or self.default_template()
+        is_table, body = gotemplate.split_table(template)
+        go_type = GO_TYPES.get(self.kind, "")
+        records = [r if isinstance(r, gotemplate.GoStruct) or not go_type
+                   else gotemplate.GoStruct(go_type, dict(sorted(r.items()))) for r in self.rows]
+        lines = _render_all(body, records)
         if not is_table:
             return "\n".join(lines)
-        header = tmpl.render({f: h for f, h in self.all_headers().items()})
+        header = _render_all(body, [self.all_headers()])[0]
         return tabulate([header, *lines])
 
     def all_headers(self) -> dict[str, str]:
@@ -115,19 +164,52 @@ class Committed(Lines):
 
 @dataclass
 class Document(Result):
-    """``inspect``: JSON objects (or a ``--format`` rendering of each)."""
+    """``inspect``: JSON objects (or a ``--format`` rendering of each).
+
+    Docker's inspect runs the template on the typed object first, where a missing struct
+    field fails but a missing map key (a label) prints ``<no value>``; when that fails it
+    runs it again on the JSON decoded as maps with ``missingkey=error``, whose error is the
+    one shown (``map has no entry for key "Foo"``), exit 1. Objects that are already
+    ``GoStruct``s (``info``, ``version``, ``system df -v``) are Go structs of their own and
+    run once."""
 
     objects: list[Any]
     kind: str = ""  # "container" or "image" when all objects are of one kind
     template: str = ""
 
     def text(self) -> str:
-        if self.template:
-            from .. import gotemplate
+        if self.template == "json":
+            return json.dumps(self.objects, ensure_ascii=False, separators=(",", ":"))
+        if not self.template:
+            return json.dumps(self.objects, indent=4, ensure_ascii=False)
+        from ..gotemplate import GoStruct
 
-            tmpl = gotemplate.parse(self.template)
-            return "\n".join(tmpl.render(o) for o in self.objects)
-        return json.dumps(self.objects, indent=4, ensure_ascii=False)
+        out = []
+        for obj in self.objects:
+            if isinstance(obj, GoStruct):
+                out += _render_all(_user_template(self.template), [obj], parse_exit=64)
+                continue
+            try:
+                out += _render_all(self.template, [_typed(obj)], parse_exit=64)
+            except FormatError as e:
+                if e.exit_code == 64:
+                    raise
+                out += _render_all(self.template, [obj], missingkey="error")
+        return "\n".join(out)
+
+
+def _typed(value: Any) -> Any:
+    """Inspect JSON as Docker's typed structs: objects are structs, except the values of
+    map-typed fields (whose own values may be structs again)."""
+    from ..gotemplate import GoStruct
+
+    if isinstance(value, list):
+        return [_typed(v) for v in value]
+    if not isinstance(value, dict):
+        return value
+    return GoStruct("", {k: ({mk: _typed(mv) for mk, mv in v.items()}
+                             if k in _MAP_FIELDS and isinstance(v, dict) else _typed(v))
+                         for k, v in value.items()})
 
 
 @dataclass
@@ -172,10 +254,8 @@ class Explored(Result):
         doc = self.exploration.to_json()
         if self.template == "json":
             return json.dumps(doc, indent=2, ensure_ascii=False)
-        if self.template:
-            from .. import gotemplate
-
-            return gotemplate.parse(self.template).render(doc)
+        if self.template:  # a bad template is the CLI's error, as for every --format
+            return "\n".join(_render_all(self.template, [doc]))
         from .explorer import render_exploration
 
         return render_exploration(self.exploration)

@@ -9,7 +9,9 @@ inventing a dialect of its own.
 Data is plain Python: dicts stand in for Go maps and structs, lists for
 slices and ``None`` for nil; attributes of other objects (dataclasses) are
 reachable as fields.  A missing dict key is Go's "invalid value": it prints
-as ``<no value>`` and becomes nil when passed to a function.
+as ``<no value>`` and becomes nil when passed to a function, unless the template
+runs with Go's ``missingkey=error`` option; a ``GoStruct`` (a dict standing for a
+Go struct) makes a missing field an error, as Go's structs do.
 
 The stages are Go's: ``lexer`` (text to tokens), ``parse`` (tokens to the tree
 in ``nodes``, with ``literals`` for constant values), ``exec`` (the tree against
@@ -27,8 +29,9 @@ from .errors import TemplateError
 from .exec import Executor
 from .nodes import Item
 from .parse import Parser
+from .values import GoStruct
 
-__all__ = ["Template", "TemplateError", "parse", "split_table"]
+__all__ = ["GoStruct", "Template", "TemplateError", "parse", "split_table"]
 
 
 def split_table(text: str) -> tuple[bool, str]:
@@ -55,8 +58,10 @@ class Template:
         self._text = text
         self._nodes = nodes
 
-    def render(self, data: object) -> str:
-        """Execute against ``data``; raises TemplateError like Go's Execute."""
+    def render(self, data: object, missingkey: str = "default") -> str:
+        """Execute against ``data``; raises TemplateError like Go's Execute.
+
+        ``missingkey="error"`` is Go's ``Option("missingkey=error")``."""
         out: list[str] = []
-        Executor(self._text, data).walk(data, self._nodes, out)
+        Executor(self._text, data, missingkey).walk(data, self._nodes, out)
         return "".join(out)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import NoReturn
 
-from ..gofmt import format_value, go_type, sorted_keys
+from ..gofmt import format_value, go_quote, go_type, sorted_keys
 from .errors import CallError, TemplateError
 from .funcs import FUNCS, PARAM_TYPES
 from .lexer import line_of
@@ -29,7 +29,7 @@ from .nodes import (
     Var,
     last_operand,
 )
-from .values import MISSING, truth
+from .values import MISSING, GoStruct, truth
 
 _NO_FINAL = object()  # nothing piped in (Go's missingVal); unlike MISSING, never a value
 
@@ -37,9 +37,11 @@ _NO_FINAL = object()  # nothing piped in (Go's missingVal); unlike MISSING, neve
 class Executor:
     """One rendering: the variable stack and Go's evaluation rules."""
 
-    def __init__(self, text: str, data: object) -> None:
+    def __init__(self, text: str, data: object, missingkey: str = "default") -> None:
         self.text = text
         self.vars: list[list] = [["$", data]]
+        # Go's Option("missingkey=error"): an absent map key fails instead of <no value>.
+        self.missing_error = missingkey == "error"
 
     def error(self, node: Operand | Command, msg: str) -> NoReturn:
         start = self.text.rfind("\n", 0, node.pos) + 1
@@ -169,9 +171,13 @@ class Executor:
     def field(self, node: Operand, value: object, name: str, has_args: bool) -> object:
         if value is MISSING:
             return MISSING
+        if isinstance(value, GoStruct) and name not in value:
+            self.error(node, f"can't evaluate field {name} in type {value.go_type}")
         if isinstance(value, dict):
             if has_args:
                 self.error(node, f"{name} is not a method but has arguments")
+            if name not in value and self.missing_error:
+                self.error(node, f"map has no entry for key {go_quote(name)}")
             return value.get(name, MISSING)
         if value is None:
             self.error(node, f"nil pointer evaluating interface {{}}.{name}")

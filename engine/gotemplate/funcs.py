@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from ..gofmt import format_float, format_value, go_type, sprint, sprintf, sprintln, struct_fields
 from .errors import CallError
-from .values import MISSING, truth
+from .values import MISSING, GoStruct, truth
 
 _BASIC_KINDS = {bool: "bool", int: "int", float: "float", str: "string"}
 
@@ -49,6 +49,9 @@ def _to_json(value: object) -> str:
         return "[" + ",".join(map(_to_json, value)) + "]"
     if (fields := struct_fields(value)) is not None:
         value = fields
+    if isinstance(value, GoStruct):
+        items = (f"{_to_json(k)}:{_to_json(v)}" for k, v in value.json_items())
+        return "{" + ",".join(items) + "}"
     if isinstance(value, dict):
         items = (f"{_to_json(format_value(k))}:{_to_json(v)}" for k, v in value.items())
         return "{" + ",".join(items) + "}"

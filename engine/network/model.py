@@ -375,10 +375,13 @@ class NetworkStore:
             self._path(net.ID).unlink()
             return net
 
-    def prune(self) -> list[Network]:
-        """``docker network prune``: remove every user network without endpoints."""
+    def prune(self, select: Callable[[str, dict[str, str]], bool] | None = None,
+              ) -> list[Network]:
+        """``docker network prune``: remove every user network without endpoints (that
+        ``select(created, labels)`` lets go: a prune ``--filter``)."""
         with self._locked():
-            gone = [n for n in self.all() if n.user_defined and not n.Endpoints]
+            gone = [n for n in self.all() if n.user_defined and not n.Endpoints
+                    and (select is None or select(n.Created, n.Labels))]
             for net in gone:
                 self._path(net.ID).unlink()
             return gone

@@ -38,6 +38,7 @@ from ..errors import RuntimeFailure
 from ..fs.atomic import atomic_write
 from ..linux import procs
 from ..linux import syscalls as sc
+from ..oci.layertar import Sink
 
 T = TypeVar("T")
 RECORD = "keeper.json"
@@ -193,7 +194,7 @@ class Keeper:
         os.waitpid(pid, 0)
         return _answer(data)
 
-    def stream(self, fn: Callable[[BinaryIO], T], out: BinaryIO) -> T:
+    def stream(self, fn: Callable[[Sink], T], out: Sink) -> T:
         """``fn(pipe)`` inside the keeper, copying what it writes to ``out`` as it comes
         (layer tars: commit, export); its return value."""
         if inside(self.store):
@@ -209,7 +210,7 @@ class Keeper:
             try:
                 self.join(rec)
                 with os.fdopen(data_w, "wb") as raw:
-                    answer = ("ok", fn(_Pipe(raw)))  # type: ignore[arg-type]
+                    answer = ("ok", fn(_Pipe(raw)))
             except BaseException as e:
                 answer = ("err", _portable(e))
             _send(err_w, answer)

@@ -7,6 +7,7 @@ import contextlib
 import dataclasses
 import os
 import select
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,7 @@ from ..fs.atomic import atomic_write
 from ..oci import imageconfig, instructions
 from ..oci import reference as refs
 from ..oci.changes import Change
-from ..oci.digest import digest, short
+from ..oci.digest import digest
 from ..runtime.spec import merged_env
 from ..snapshot import copyout
 from ..store.containers import Container, now
@@ -69,17 +70,6 @@ class CreateOptions:
                 "SecurityOpt": opts or None}
 
 
-def _port(value: str) -> str:
-    """``80`` → ``80/tcp``, as ``ps --filter publish=/expose=`` reads a port."""
-    return value if "/" in value else f"{value}/tcp"
-
-
-def _has_label(labels: dict[str, str], wanted: str) -> bool:
-    """``label=key`` or ``label=key=value``."""
-    key, sep, value = wanted.partition("=")
-    return key in labels and (not sep or labels[key] == value)
-
-
 class Containers:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -99,24 +89,14 @@ class Containers:
         return [self.store.layers.get(cid) for cid in c.Layers]
 
     def matching(self, cs: list[Container], filters: dict[str, list[str]]) -> list[Container]:
-        """``ps --filter``: Docker's rule, the values of one key OR'ed, the keys AND'ed."""
-        tests = {
-            "status": lambda c, v: c.State.Status == v,
-            "name": lambda c, v: v in c.Name,
-            "id": lambda c, v: c.ID.startswith(v),
-            "ancestor": lambda c, v: v in (c.ImageRef, c.Image, short(c.Image)),
-            "label": lambda c, v: _has_label(c.Config.get("Labels") or {}, v),
-            "exited": lambda c, v: c.State.Status == "exited" and str(c.State.ExitCode) == v,
-            "network": lambda c, v: v in self.engine.networks.names(c),
-            "publish": lambda c, v: bool(self.engine.networks.port_settings(c).get(_port(v))),
-            "expose": lambda c, v: _port(v) in (c.Config.get("ExposedPorts") or {}),
-        }
-        for key in filters:
-            if key not in tests:
-                raise InvalidArgument(f"invalid filter '{key}' (supported: "
-                                      f"{', '.join(tests)})")
-        return [c for c in cs if all(any(tests[k](c, v) for v in values)
-                                     for k, values in filters.items() if values)]
+        """Those of ``cs`` that pass ``ps --filter`` as Docker's daemon applies it
+        (``services.filters``: the values of one key OR'ed, the keys AND'ed)."""
+        from . import filters as docker_filters
+
+        pairs = [(k, v) for k, values in filters.items() for v in values]
+        passing = {c.ID for c in docker_filters.containers(
+            self.engine, docker_filters.Filters(pairs), all=True)}
+        return [c for c in cs if c.ID in passing]
 
     def image_of(self, c: Container) -> Image | None:
         """The container's image, unless it was removed (``rmi -f``)."""
@@ -161,6 +141,9 @@ class Containers:
             cmd = opts.cmd
         if not entrypoint and not cmd:
             raise InvalidArgument("no command specified")
+        if opts.workdir and not opts.workdir.startswith("/"):
+            raise InvalidArgument(f"the working directory '{opts.workdir}' is invalid, it needs "
+                                  "to be an absolute path")
         net = self.engine.networks.plan(opts.network, ic.get("ExposedPorts") or {},
                                         opts.hostname)
         hostname = opts.hostname or (os.uname().nodename if net.mode.is_host else cid[:12])
@@ -187,6 +170,7 @@ class Containers:
                       {**opts.host_config(), **net.host_config})
         with self.store.journal.intent("create", cid=cid):
             self._make(c, driver, chain, hostname, net)
+        self.engine.events.container(c, "create")
         return c
 
     def _make(self, c: Container, driver: Any, chain: list[Layer], hostname: str,
@@ -214,9 +198,14 @@ class Containers:
                     "stop the container before removing or force remove")
             from .tasks import KILL_WAIT
 
+            self.engine.events.container(c, "kill", signal="9")
             self.engine.tasks.kill_all(c)
             if not self.engine.tasks.wait_exit(c, KILL_WAIT):
                 self.engine.tasks.abandon(c)  # never hang on a PID 1 that will not go
+            if c.HostConfig.get("AutoRemove"):
+                with contextlib.suppress(NotFound):  # its monitor removed it as it exited
+                    self.remove_stopped(c.ID)
+                return c
         self.remove_stopped(c.ID)
         return c
 
@@ -233,17 +222,44 @@ class Containers:
                     from .images import Removed
 
                     self.engine.images.gc_layers(Removed(), intent)
+        self.engine.events.container(c, "destroy")
 
-    def prune(self) -> tuple[list[str], int]:
-        """Remove every stopped container; (their IDs, bytes of RW layers reclaimed)."""
+    def prune(self, select: Callable[[str, dict[str, str]], bool] | None = None,
+              ) -> tuple[list[str], int]:
+        """Remove every stopped container (that ``select(created, labels)`` lets go, the
+        ``--filter``); (their IDs, bytes of RW layers reclaimed)."""
         removed, size = [], 0
         for c in self.all():
-            if not c.State.Running:
+            if not c.State.Running and (select is None or select(
+                    c.Created, c.Config.get("Labels") or {})):
                 size += self.rw_size(c)
                 with contextlib.suppress(NotFound):
                     self.remove_stopped(c.ID)
                     removed.append(c.ID)
+        self.engine.events.log("container", "prune", "", {"reclaimed": str(size)})
         return removed, size
+
+    def rename(self, name: str, new_name: str) -> Container:
+        """``docker rename``: a new name, running or not, with moby's checks and messages."""
+        old, new = name.strip(), new_name.strip().lstrip("/")
+        if not old.lstrip("/") or not new:
+            raise InvalidArgument("Neither old nor new names may be empty")
+        with self.store.lock():
+            c = self.get(old)
+            if c.Name == new:
+                raise InvalidArgument("Renaming a container with the same name as its current "
+                                      "name")
+            if not NAME_RE.match(new):
+                raise InvalidArgument(f"Invalid container name (/{new}), only "
+                                      "[a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
+            try:
+                self.store.containers.check_name_free(new)
+            except Conflict as e:
+                raise Conflict(f"Error when allocating new name: {e}") from None
+            self.store.containers.set_name(c.ID, new)
+            renamed = self.store.containers.get(c.ID)
+        self.engine.events.container(renamed, "rename", oldName="/" + c.Name)
+        return renamed
 
     # -- the read-write layer ----------------------------------------------------------
     def diff(self, name: str) -> list[Change]:
@@ -314,13 +330,17 @@ class Containers:
                     comment=message, container=c.ID)
                 image_id = digest(imageconfig.encode(config))
                 intent.note(new_images=[image_id])
-                self.engine.images.put(config, parent=c.Image if img else "", tag=ref)
+                self.engine.images.put(config, parent=c.Image if img else "", tag=ref,
+                                       event="create")
                 intent.note(done=True)
-                return image_id
+        self.engine.events.container(c, "commit", comment=message, imageID=image_id,
+                                     imageRef=tags[0] if tags else "")
+        return image_id
 
     def export(self, name: str, out: BinaryIO) -> None:
         """S20: the container's unified view as one flat tar, no metadata."""
         c = self.get(name)
+        self.engine.events.container(c, "export")
         driver, chain = self.engine.driver(c.Driver), self.chain(c)
         self.engine.stream_from_store(lambda pipe: copyout.export(driver, c.ID, chain, pipe), out)
 
@@ -329,11 +349,17 @@ class Containers:
         return c.State.Status == "created" and c.State.StartedAt[:4] in ("", "0001")
 
     # -- metadata and logs -------------------------------------------------------------
-    def inspect(self, name: str) -> dict[str, Any]:
+    def inspect(self, name: str, size: bool = False) -> dict[str, Any]:
+        """Docker's container JSON; with ``size``, ``SizeRw`` (the RW layer) and
+        ``SizeRootFs`` (it and every image layer below), as ``inspect -s`` adds them."""
         c = self.get(name)
         d = self.state_dir(c)
         s = c.State
         cmd = c.command
+        sizes = {}
+        if size:
+            rw = self.rw_size(c)
+            sizes = {"SizeRw": rw, "SizeRootFs": rw + sum(lay.size for lay in self.chain(c))}
         return {
             "Id": c.ID,
             "Created": c.Created,
@@ -358,6 +384,7 @@ class Containers:
                            "LogConfig": {"Type": "json-file", "Config": {}}},
             "GraphDriver": {"Name": c.Driver,
                             "Data": self.engine.driver(c.Driver).metadata(c.ID, self.chain(c))},
+            **sizes,
             "Mounts": [],
             "Config": c.Config,
             "NetworkSettings": self.engine.networks.settings(c),
@@ -373,10 +400,11 @@ class Containers:
         return {"Mode": runtime["mode"], "Pause": runtime["pause"], "Notes": notes}
 
     def logs(self, name: str, follow: bool = False, tail: int | None = None,
-             cancelled: Callable[[], bool] = lambda: False) -> Iterator[LogEntry]:
+             cancelled: Callable[[], bool] = lambda: False,
+             until_ns: int = 0) -> Iterator[LogEntry]:
         """Log entries (the last ``tail`` only, read from the end); with ``follow``, keep
-        reading until the container stops, or until ``cancelled()`` says the reader has
-        gone."""
+        reading until the container stops, until ``cancelled()`` says the reader has gone,
+        or until the time ``until_ns`` passes (``logs -f --until``)."""
         from ..runtime import logs
 
         c = self.get(name)
@@ -402,7 +430,7 @@ class Containers:
                     entry = logs.parse(line)
                     if entry:
                         yield entry
-                if not chunk and not alive:
+                if not chunk and (not alive or (until_ns and time.time_ns() > until_ns)):
                     return
                 if not chunk:
                     select.select([], [], [], 0.05)

@@ -1,9 +1,9 @@
 """The Engine API: one object per state root, composed of services by noun.
 
 ``engine.images``, ``engine.containers``, ``engine.tasks`` (a container's processes),
-``engine.networks`` and ``engine.system`` are what the command layer calls;
-``engine/builder`` and ``engine/transfer`` are services too and take the engine. Only
-services open the stores (``engine.store``).
+``engine.networks``, ``engine.system`` and ``engine.events`` (the event log) are what the
+command layer calls; ``engine/builder`` and ``engine/transfer`` are services too and take
+the engine. Only services open the stores (``engine.store``).
 
 Metadata changes happen under one store lock; a container's state changes under its own
 lock, because its monitor updates it while other commands run.
@@ -15,14 +15,16 @@ import functools
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, TypeVar
 
 from ..errors import ConfigError
+from ..oci.layertar import Sink
 from ..runtime.isolation import Isolation, default_driver, probe
 from ..runtime.keeper import Keeper
 from ..snapshot import DRIVERS, SnapshotDriver, make_driver
 from ..store import Store
 from .containers import Containers
+from .events import EventLog
 from .images import Images
 from .networks import Networks
 from .recovery import Recovery
@@ -41,6 +43,7 @@ class Engine:
             raise ConfigError(f"storage driver {self.driver_name!r} is unknown: choose "
                               f"{' or '.join(DRIVERS)}")
         self._drivers: dict[str, SnapshotDriver] = {}
+        self.events = EventLog(root)
         self.images = Images(self)
         self.containers = Containers(self)
         self.tasks = Tasks(self)
@@ -84,6 +87,6 @@ class Engine:
         keeper's namespaces for a rootless store, else right here."""
         return self.keeper.call(fn, *args) if self.rootless else fn(*args)
 
-    def stream_from_store(self, fn: Callable[[BinaryIO], T], out: BinaryIO) -> T:
+    def stream_from_store(self, fn: Callable[[Sink], T], out: Sink) -> T:
         """``fn(out)`` as ``in_store`` runs it, its output copied to ``out``; its result."""
         return self.keeper.stream(fn, out) if self.rootless else fn(out)

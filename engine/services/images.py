@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import re
+import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
 
@@ -17,6 +18,7 @@ from ..store.containers import ZERO_TIME, Container, now
 from ..store.images import Image
 from ..store.journal import Intent
 from ..store.layers import Layer
+from .events import image_event
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -64,6 +66,15 @@ class Images:
         """``repo:tag`` → image ID."""
         return self.store.images.refs()
 
+    def repo_digests(self, image_id: str) -> list[str]:
+        """``repo@sha256:…`` references of the image (pulled or pushed manifests)."""
+        return self.store.images.repo_digests(image_id)
+
+    def add_repo_digest(self, image_id: str, repo: str, manifest_digest: str) -> None:
+        """Record that ``repo`` serves the image under ``manifest_digest`` (caller holds the
+        store lock, or none is needed: the record is the image's own)."""
+        self.store.images.add_repo_digest(image_id, f"{repo}@{manifest_digest}")
+
     def layers(self, img: Image) -> list[Layer]:
         return self.store.layers.chain(img.diff_ids)
 
@@ -80,38 +91,14 @@ class Images:
 
     def listed(self, all: bool = False, filters: dict[str, list[str]] | None = None,
                ) -> list[tuple[Image, list[str]]]:
-        """``images``: each listed image with the tags it is shown under. Docker's filters:
-        ``dangling=true|false``, ``reference=PATTERN`` (a glob on ``name:tag`` or on the
-        name; only matching tags are shown), ``label=KEY[=VALUE]``; the values of one key
-        OR'ed, the keys AND'ed."""
-        filters = {k: v for k, v in (filters or {}).items() if v}
-        for key in filters:
-            if key not in ("dangling", "reference", "label"):
-                raise InvalidArgument(f"invalid filter '{key}' (supported: dangling, "
-                                      "reference, label)")
-        out = []
-        for img in self.listing(all=all or "dangling" in filters):
-            tags = img.tags
-            if "reference" in filters:
-                tags = [t for t in tags if any(_reference_match(p, t)
-                                               for p in filters["reference"])]
-                if not tags:
-                    continue
-            if "dangling" in filters:
-                wanted = {v.lower() for v in filters["dangling"]}
-                if not wanted <= {"true", "false", "1", "0"}:
-                    raise InvalidArgument(f"invalid filter 'dangling={filters['dangling'][0]}'")
-                if bool(wanted & {"true", "1"}) != (not img.tags):
-                    continue
-                if not img.tags and img.id in {i.parent for i in self.all() if i.parent}:
-                    continue  # an intermediate image is not dangling
-            labels = img.run_config.get("Labels") or {}
-            if "label" in filters and not any(
-                    k in labels and (not sep or labels[k] == v)
-                    for k, sep, v in (f.partition("=") for f in filters["label"])):
-                continue
-            out.append((img, tags))
-        return out
+        """``images``: each listed image with the tags it is shown under, through Docker's
+        image filters (``services.filters``: dangling, label, before, since, reference,
+        until; unknown keys refused)."""
+        from . import filters as docker_filters
+
+        pairs = [(k, v) for k, values in (filters or {}).items() for v in values]
+        return [(s.image, s.tags) for s in docker_filters.images(
+            self.engine, docker_filters.Filters(pairs), all=all)]
 
     def users(self, image_id: str) -> list[Container]:
         """The containers made from the image."""
@@ -119,17 +106,27 @@ class Images:
 
     # -- making images ---------------------------------------------------------------------
     def put(self, config: dict[str, Any], parent: str = "", tag: str = "",
-            build_key: str = "") -> str:
-        """Store a config assembled by ``imageconfig`` (caller holds the store lock)."""
+            build_key: str = "", event: str = "") -> str:
+        """Store a config assembled by ``imageconfig`` (caller holds the store lock).
+
+        ``event`` is the image event to log (``create`` for a commit, ``import``); a build
+        step's image (one with a ``build_key``) logs ``create``, as moby's CommitImage
+        does for every step."""
         image_id = self.store.images.put(imageconfig.encode(config), parent, build_key)
+        event = event or ("create" if build_key else "")
+        if event:
+            image_event(self.engine, image_id, image_id, event)
         if tag:
-            self.store.images.tag(image_id, tag)
+            self.tag(image_id, tag, locked=True)
         return image_id
 
-    def tag(self, source: str, target: str) -> None:
-        refs.parse(target)
-        with self.store.lock():
-            self.store.images.tag(self.resolve(source), target)
+    def tag(self, source: str, target: str, locked: bool = False) -> None:
+        """``docker tag``; ``locked`` when the caller already holds the store lock."""
+        name = str(refs.parse(target))
+        with contextlib.nullcontext() if locked else self.store.lock():
+            image_id = self.resolve(source)
+            self.store.images.tag(image_id, name)
+        image_event(self.engine, image_id, name, "tag")
 
     def import_tar(self, src: BinaryIO, ref: str = "", message: str = "",
                    changes: list[str] | None = None, source_name: str = "-") -> str:
@@ -157,7 +154,7 @@ class Images:
                 image_id = digest(raw)
                 intent.note(new_images=[] if self.exists(image_id) else [image_id],
                             tags_before={t: self.refs().get(t, "") for t in tags})
-                self.put(config, tag=ref)
+                self.put(config, tag=ref, event="import")
                 intent.note(done=True)
                 return image_id
 
@@ -212,7 +209,7 @@ class Images:
         return {
             "Id": img.id,
             "RepoTags": img.tags,
-            "RepoDigests": [],
+            "RepoDigests": self.repo_digests(img.id),
             "Parent": img.parent,
             "Comment": (img.history[-1].get("comment", "") if img.history else ""),
             "Created": cfg.get("created", ""),
@@ -227,62 +224,111 @@ class Images:
         }
 
     # -- removing --------------------------------------------------------------------------
-    def remove(self, ref: str, force: bool = False) -> Removed:
-        """``rmi``: untag, then delete the image and layers nothing else needs (S14)."""
+    def remove(self, ref: str, force: bool = False, prune: bool = True) -> Removed:
+        """``rmi`` (S14), as moby's ImageDelete: a name is untagged first, and the image goes
+        only when that was its last tag and nothing needs it, else it stays quietly (as an
+        intermediate if it has children); an ID removes the image itself, refused while
+        children, containers or other tags need it unless forced (a running container
+        cannot be forced). Untagged parents nothing else needs go too, unless not ``prune``."""
         store = self.store.images
         with self.store.lock():
-            out = Removed()
             image_id = self.resolve(ref)
             img = store.get(image_id)
-            tag = _tag_named(ref, img.tags)
-            users = self.users(image_id)
-            running = [c for c in users if c.State.Running]
-            if tag and len(img.tags) > 1:
-                store.untag(tag)
-                out.lines.append(("Untagged", tag))
-                return out
-            if not tag and len(img.tags) > 1 and not force:
-                raise Conflict(f"conflict: unable to delete {short(image_id)} (must be forced) "
-                               "- image is referenced in multiple repositories")
-            if running:
-                raise Conflict(
-                    f"conflict: unable to delete {short(image_id)} (cannot be forced) - image "
-                    f"is being used by running container {short(running[0].ID)}")
-            if users and not force:
-                raise Conflict(
-                    f"conflict: unable to remove repository reference \"{ref}\" (must force) "
-                    f"- container {short(users[0].ID)} is using its referenced image "
-                    f"{short(image_id)}")
-            children = store.children(image_id)
-            if children and not force:
-                raise Conflict(f"conflict: unable to delete {short(image_id)} (must be forced) "
-                               "- image has dependent child images")
-            chain = self._chain_to_delete(img)
-            with self.store.journal.intent("rmi", images=[i.id for i in chain],
-                                           tags=img.tags) as intent:
-                for t in img.tags:
-                    store.untag(t)
-                    out.lines.append(("Untagged", t))
-                for victim in chain:
-                    store.delete(victim.id)
-                    out.lines.append(("Deleted", victim.id))
-                for child in children:  # forced: the children keep their layers, lose the link
+            by_name = not _is_id_prefix(image_id, ref)
+            plan = _RmiPlan(self)
+            if by_name:
+                tag = str(refs.parse(ref))
+                users = self.users(image_id)
+                if not force and len(img.tags) == 1 and users:
+                    raise Conflict(
+                        f'conflict: unable to remove repository reference "{ref}" (must force) '
+                        f"- container {short(users[0].ID)} is using its referenced image "
+                        f"{short(image_id)}")
+                plan.untag(image_id, tag)
+                repo = tag.rpartition(":")[0]
+                if not any(t.rpartition(":")[0] == repo for t in plan.tags(image_id)):
+                    for dref in plan.digests(image_id):  # moby: the repo's digests go too
+                        if dref.partition("@")[0] == repo:
+                            plan.untag(image_id, dref)
+                if plan.tags(image_id):
+                    return self._apply(plan)
+            elif len(img.tags) == 1:
+                conflict = self._conflict(plan, image_id, hard=True, soft=not force,
+                                          children=not force, tags=False)
+                if conflict:
+                    raise conflict
+                plan.untag(image_id, img.tags[0])
+            self._delete(plan, image_id, force, prune, quiet=by_name)
+            return self._apply(plan)
+
+    def _conflict(self, plan: _RmiPlan, image_id: str, hard: bool, soft: bool,
+                  children: bool, tags: bool = True) -> Conflict | None:
+        """moby's checkImageDeleteConflict, in its order, on the state ``plan`` leaves.
+        Docker cannot force away child images; LayerLab's contract (S14) lets ``rmi -f ID``
+        do it, unlinking the children, so that check is its own switch."""
+        sid = short(image_id)
+        if children and plan.children(image_id):
+            return Conflict(f"conflict: unable to delete {sid} (must be forced) - image has "
+                            "dependent child images")
+        users = self.users(image_id)
+        running = [c for c in users if c.State.Running]
+        if hard and running:
+            conflict = Conflict(f"conflict: unable to delete {sid} (cannot be forced) - image "
+                                f"is being used by running container {short(running[0].ID)}")
+            conflict.used = True  # type: ignore[attr-defined]
+            return conflict
+        if soft and tags and plan.tags(image_id):
+            return Conflict(f"conflict: unable to delete {sid} (must be forced) - image is "
+                            "referenced in multiple repositories")
+        if soft and users:
+            conflict = Conflict(f"conflict: unable to delete {sid} (must be forced) - image is "
+                                f"being used by stopped container {short(users[0].ID)}")
+            conflict.used = True  # type: ignore[attr-defined]
+            return conflict
+        return None
+
+    def _delete(self, plan: _RmiPlan, image_id: str, force: bool, prune: bool,
+                quiet: bool) -> None:
+        """moby's imageDeleteHelper, planned: delete the image (and so the layers it alone
+        held), then its parent if that is left dangling. ``quiet``: the user named a tag,
+        not this image, so a conflict (children, a container) just keeps the image."""
+        conflict = self._conflict(plan, image_id, hard=True, soft=not force,
+                                  children=quiet or not force)
+        if conflict:
+            if quiet and (plan.children(image_id) or plan.tags(image_id)
+                          or getattr(conflict, "used", False)):
+                return
+            raise conflict
+        for t in plan.tags(image_id) + plan.digests(image_id):
+            plan.untag(image_id, t)
+        plan.delete(image_id)
+        parent = self.store.images.get(image_id).parent
+        if prune and parent and self.store.images.exists(parent):
+            self._delete(plan, parent, force=False, prune=True, quiet=True)
+
+    def _apply(self, plan: _RmiPlan) -> Removed:
+        """Carry the plan out in its order, announced (``rmi`` intent) when it deletes."""
+        store, out = self.store.images, Removed()
+        tags = [t for op, _, t in plan.ops if op == "untag" and "@" not in t]
+        with (self.store.journal.intent("rmi", images=plan.deleted, tags=tags)
+              if plan.deleted else contextlib.nullcontext()) as intent:
+            for op, image_id, ref in plan.ops:
+                if op == "untag":
+                    if "@" in ref:
+                        store.remove_repo_digest(image_id, ref)
+                    else:
+                        store.untag(ref)
+                        image_event(self.engine, image_id, image_id, "untag")
+                    out.lines.append(("Untagged", ref))
+                    continue
+                children = store.children(image_id)
+                store.delete(image_id)
+                image_event(self.engine, image_id, image_id, "delete")
+                out.lines.append(("Deleted", image_id))
+                for child in children:  # forced: the children keep their layers
                     store.unlink_parent(child.id)
                 self.gc_layers(out, intent)
-            return out
-
-    def _chain_to_delete(self, img: Image) -> list[Image]:
-        """``img`` and then its untagged, unused intermediate parents that have no other
-        child: what ``rmi`` deletes, decided before anything is (the intent lists it)."""
-        store = self.store.images
-        chain = [img]
-        while chain[-1].parent and store.exists(chain[-1].parent):
-            p = store.get(chain[-1].parent)
-            if p.tags or self.users(p.id) or [c for c in store.children(p.id)
-                                              if c.id != chain[-1].id]:
-                break
-            chain.append(p)
-        return chain
+        return out
 
     def gc_layers(self, out: Removed, intent: Intent | None = None) -> None:
         """Delete the layers no image or container needs (caller holds the store lock);
@@ -304,9 +350,11 @@ class Images:
         for name in DRIVERS:
             self.engine.driver(name).forget(layer.chain_id for layer in deleted)
 
-    def prune(self, all: bool = False) -> Removed:
-        """Remove dangling images (untagged leaves), or with ``all`` every unused image;
-        leaves first, so the untagged parents they free go too."""
+    def prune(self, all: bool = False,
+              select: Callable[[str, dict[str, str]], bool] | None = None) -> Removed:
+        """Remove dangling images (untagged leaves), or with ``all`` every unused image
+        (that ``select(created, labels)`` lets go, the ``--filter``); leaves first, so the
+        untagged parents they free go too."""
         out = Removed()
         store = self.store.images
         with self.store.lock(), self.store.journal.intent("prune") as intent:
@@ -315,7 +363,8 @@ class Images:
                 images = store.all()
                 parents = {i.parent for i in images if i.parent}
                 victims = [i for i in images if i.id not in used and i.id not in parents
-                           and (all or not i.tags)]
+                           and (all or not i.tags) and (select is None or select(
+                               i.config.get("created", ""), i.run_config.get("Labels") or {}))]
                 if not victims:
                     break
                 for img in victims:
@@ -323,24 +372,46 @@ class Images:
                                 tags=[*intent.data.get("tags", []), *img.tags])
                     for t in img.tags:
                         store.untag(t)
+                        image_event(self.engine, img.id, img.id, "untag")
                         out.lines.append(("untagged", t))
                     store.delete(img.id)
+                    image_event(self.engine, img.id, img.id, "delete")
                     out.lines.append(("deleted", img.id))
             self.gc_layers(out, intent)
+        self.engine.events.log("image", "prune", "", {"reclaimed": str(out.reclaimed)})
         return out
 
 
-def _reference_match(pattern: str, tag: str) -> bool:
-    """Docker's ``reference.FamiliarMatch``: Go's ``path.Match`` (``*`` stops at ``/``)
-    against ``name:tag``, then against the name alone."""
-    regex = re.compile("".join(
-        "[^/]*" if ch == "*" else "[^/]" if ch == "?" else re.escape(ch) for ch in pattern))
-    return bool(regex.fullmatch(tag) or regex.fullmatch(tag.rpartition(":")[0]))
+class _RmiPlan:
+    """What one ``rmi`` will do, decided before anything changes (so it can be announced):
+    untags (tags and ``repo@digest`` references) and deletions in moby's order, and the
+    state they leave, which later decisions look at."""
+
+    def __init__(self, images: Images) -> None:
+        self.store = images.store.images
+        self.images = images
+        self.ops: list[tuple[str, str, str]] = []  # ("untag"|"delete", image ID, reference)
+        self.gone: set[str] = set()
+        self.deleted: list[str] = []
+
+    def tags(self, image_id: str) -> list[str]:
+        return [t for t in self.store.get(image_id).tags if t not in self.gone]
+
+    def digests(self, image_id: str) -> list[str]:
+        return [r for r in self.images.repo_digests(image_id) if r not in self.gone]
+
+    def children(self, image_id: str) -> list[Image]:
+        return [c for c in self.store.children(image_id) if c.id not in self.deleted]
+
+    def untag(self, image_id: str, ref: str) -> None:
+        self.gone.add(ref)
+        self.ops.append(("untag", image_id, ref))
+
+    def delete(self, image_id: str) -> None:
+        self.deleted.append(image_id)
+        self.ops.append(("delete", image_id, ""))
 
 
-def _tag_named(ref: str, tags: list[str]) -> str:
-    """The tag ``ref`` names, if it names one of ``tags`` (rather than an image ID)."""
-    if not refs.looks_like_reference(ref):
-        return ""
-    tag = str(refs.parse(ref))
-    return tag if tag in tags else ""
+def _is_id_prefix(image_id: str, ref: str) -> bool:
+    """moby's isImageIDPrefix: ``ref`` is (a prefix of) the ID, with or without ``sha256:``."""
+    return image_id.startswith(ref) or image_id.partition(":")[2].startswith(ref)

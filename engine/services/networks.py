@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -113,8 +114,15 @@ class Networks:
                gateway: str | None = None, internal: bool = False,
                labels: dict[str, str] | None = None) -> Network:
         with self.store.lock():
-            return self._ready().create(name, driver=driver, subnet=subnet, gateway=gateway,
-                                        internal=internal, labels=labels)
+            net = self._ready().create(name, driver=driver, subnet=subnet, gateway=gateway,
+                                       internal=internal, labels=labels)
+        self._event(net, "create")
+        return net
+
+    def _event(self, net: Network, action: str) -> None:
+        """moby's LogNetworkEvent: the network's ``name`` and ``type`` (its driver)."""
+        self.engine.events.log("network", action, net.ID, {"name": net.Name,
+                                                           "type": net.Driver})
 
     def all(self) -> list[Network]:
         return self._ready().all()
@@ -134,14 +142,18 @@ class Networks:
             self._reap()
             net = self._ready().remove(ref)
         self._bridge_down(net)
+        self._event(net, "destroy")
         return net
 
-    def prune(self) -> list[Network]:
+    def prune(self, select: Callable[[str, dict[str, str]], bool] | None = None,
+              ) -> list[Network]:
+        """Unused custom networks go (those ``select(created, labels)`` lets go)."""
         with self.store.lock():
             self._reap()
-            gone = self._ready().prune()
+            gone = self._ready().prune(select)
         for net in gone:
             self._bridge_down(net)
+            self._event(net, "destroy")
         return gone
 
     @staticmethod

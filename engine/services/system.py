@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..fs.atomic import read_json, write_json
 from ..oci.digest import chain_ids
+from ..store.images import Image
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -41,6 +42,17 @@ class Usage:
     active: int
     size: int
     reclaimable: int
+
+
+@dataclass
+class ImageUsage:
+    """One image of ``system df -v``: its bytes, those it shares with other images, and how
+    many containers use it."""
+
+    image: Image
+    size: int
+    shared: int
+    containers: int
 
 
 class System:
@@ -129,6 +141,23 @@ class System:
             Usage("Local Volumes", 0, 0, 0, 0),
             Usage("Build Cache", 0, 0, 0, 0),
         ]
+
+    def image_usage(self) -> list[ImageUsage]:
+        """Every image, newest first, with Docker's shared/unique split of its layers."""
+        images = sorted(self.store.images.all(), key=lambda i: i.config.get("created", ""),
+                        reverse=True)
+        users: dict[str, int] = {}
+        for c in self.store.containers.all():
+            users[c.Image] = users.get(c.Image, 0) + 1
+        chains = {img.id: chain_ids(img.diff_ids) for img in images}
+        refs: dict[str, int] = {}
+        for ids in chains.values():
+            for cid in ids:
+                refs[cid] = refs.get(cid, 0) + 1
+        sizes = {lay.chain_id: lay.size for lay in self.store.layers.all()}
+        return [ImageUsage(img, sum(sizes.get(c, 0) for c in chains[img.id]),
+                           sum(sizes.get(c, 0) for c in chains[img.id] if refs[c] > 1),
+                           users.get(img.id, 0)) for img in images]
 
     def layer_graph(self) -> LayerGraph:
         """Layers, images and containers with how they share layers (S1, S2, S9)."""

@@ -17,6 +17,7 @@ import select
 import signal
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from ..errors import (
@@ -36,6 +37,7 @@ from ..runtime.confine import Confinement, Plan
 from ..runtime.devices import DeviceCgroup
 from ..runtime.spec import NAMESPACES, Attach, ContainerSpec, ProcessSpec, merged_env
 from ..store.containers import ZERO_TIME, Container, now
+from ..store.names import new_id
 from .recovery import mark_running, unmark_running
 
 if TYPE_CHECKING:
@@ -164,6 +166,8 @@ class Tasks:
         hooks = monitor.Hooks(started=lambda pid: self._on_started(c.ID, pid),
                               exited=exited, failed=failed, prepare=net.plumb)
         mark_running(self.store.root, c.ID)
+        if attach is not None:
+            self.engine.events.container(c, "attach")
         try:
             started = monitor.spawn(spec, attach, hooks)
         except BaseException:
@@ -223,6 +227,7 @@ class Tasks:
         self.store.containers.update_state(
             cid, Status="running", Running=True, Paused=False, Pid=pid, ExitCode=0, Error="",
             StartedAt=now(), FinishedAt=ZERO_TIME, MonitorPid=os.getpid())
+        self.engine.events.container(self.store.containers.get(cid), "start")
 
     def _on_exited(self, cid: str, code: int) -> None:
         c = self.store.containers.get(cid)
@@ -231,7 +236,10 @@ class Tasks:
         self.store.containers.update_state(cid, Status="exited", Running=False, Paused=False,
                                            Pid=0, ExitCode=code, FinishedAt=now(), MonitorPid=0)
         unmark_running(self.store.root, cid)
-        if c.HostConfig.get("AutoRemove"):
+        ran = int(human_seconds(c.State.StartedAt))
+        self.engine.events.container(c, "die", exitCode=str(code), execDuration=str(ran))
+        restarting = (self.engine.containers.state_dir(c) / RESTARTING).exists()
+        if c.HostConfig.get("AutoRemove") and not restarting:
             with contextlib.suppress(NotFound):
                 self.engine.containers.remove_stopped(cid)
 
@@ -285,21 +293,43 @@ class Tasks:
         return self.store.containers.get(c.ID).State.ExitCode
 
     def stop(self, name: str, timeout: float | None = None, sig: str = "") -> Container:
-        """S10: the stop signal to the main process, a grace period, then SIGKILL to all."""
+        """S10: the stop signal to the main process, a grace period, then SIGKILL to all.
+
+        A negative ``timeout`` waits for ever, as Docker's ``-t -1`` does."""
         c = self.engine.containers.get(name)
         if not c.State.Running:
             return c
         grace = 10.0 if timeout is None else timeout
+        signum = signal.Signals[signal_name(sig or c.Config.get("StopSignal") or "SIGTERM")]
         if c.State.Paused:
+            self.engine.events.container(c, "kill", signal=str(int(signal.SIGKILL)))
             self.kill_all(c)
         else:
-            signum = signal.Signals[signal_name(sig or c.Config.get("StopSignal") or "SIGTERM")]
+            self.engine.events.container(c, "kill", signal=str(int(signum)))
             self._send(c, signum)
-            if not self.wait_exit(c, grace):
+            if not self.wait_exit(c, None if grace < 0 else grace):
+                self.engine.events.container(c, "kill", signal=str(int(signal.SIGKILL)))
                 self.kill_all(c)
         if not self.wait_exit(c, KILL_WAIT):
             self.abandon(c)
+        self.engine.events.container(c, "stop")
         return self.store.containers.get(c.ID)
+
+    def restart(self, name: str, timeout: float | None = None, sig: str = "") -> Container:
+        """``docker restart``: stop (as ``stop`` does, if running), then start, detached.
+        A ``--rm`` container is not removed by the stop, as moby skips its auto-removal
+        for a manual restart."""
+        c = self.engine.containers.get(name)
+        marker = self.engine.containers.state_dir(c) / RESTARTING
+        marker.touch()
+        try:
+            self.stop(c.ID, timeout, sig)
+            self.start(c.ID)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                marker.unlink()
+        self.engine.events.container(c, "restart")
+        return c
 
     def kill_all(self, c: Container) -> None:
         """SIGKILL to every process of the container (a frozen one is thawed to die)."""
@@ -320,6 +350,7 @@ class Tasks:
         """S11: SIGKILL, or the given signal, to the container's main process."""
         c = self.running(name)
         signum = signal.Signals[signal_name(sig)]
+        self.engine.events.container(c, "kill", signal=str(int(signum)))
         if signum == signal.SIGKILL:
             self.kill_all(c)
             self.wait_exit(c, None)
@@ -347,6 +378,7 @@ class Tasks:
         else:
             raise Unsupported("pause needs a cgroup freezer, and this host has none writable")
         self.store.containers.update_state(c.ID, Status="paused", Paused=True)
+        self.engine.events.container(c, "pause")
         return c
 
     def unpause(self, name: str) -> Container:
@@ -365,6 +397,7 @@ class Tasks:
 
             proot.unpause(state_dir)
         self.store.containers.update_state(c.ID, Status="running", Paused=False)
+        self.engine.events.container(c, "unpause")
         return c
 
     @contextlib.contextmanager
@@ -392,6 +425,9 @@ class Tasks:
                               workdir or c.Config["WorkingDir"] or "/",
                               c.Config["User"] if user is None else user)
         process.plan = self._plan(c)
+        exec_id, shown = new_id(), " ".join(cmd)
+        self.engine.events.container(c, f"exec_create: {shown}", execID=exec_id)
+        self.engine.events.container(c, f"exec_start: {shown}", execID=exec_id)
         mode = self.runtime(c)["mode"]
         if mode == "proot":
             from ..runtime import proot
@@ -399,11 +435,15 @@ class Tasks:
             d = self.engine.containers.state_dir(c)
             rootfs = str(self.engine.driver(c.Driver).source(c.ID))
             etc = {f"/etc/{n}": str(d / n) for n in ("hostname", "hosts", "resolv.conf")}
-            return proot.exec_in(str(d), rootfs, etc, process, stdin, stdout, stderr, detach)
-        process.rootless = mode == "rootless"
-        groups = [g for g in (Cgroup.open(c.ID), DeviceCgroup.open(c.ID)) if g is not None]
-        return exec_in(c.State.Pid, groups, process, stdin, stdout, stderr, detach,
-                       userns_of=c.State.MonitorPid if process.rootless else None)
+            code = proot.exec_in(str(d), rootfs, etc, process, stdin, stdout, stderr, detach)
+        else:
+            process.rootless = mode == "rootless"
+            groups = [g for g in (Cgroup.open(c.ID), DeviceCgroup.open(c.ID)) if g is not None]
+            code = exec_in(c.State.Pid, groups, process, stdin, stdout, stderr, detach,
+                           userns_of=c.State.MonitorPid if process.rootless else None)
+        if not detach:
+            self.engine.events.container(c, "exec_die", execID=exec_id, exitCode=str(code))
+        return code
 
     def top(self, name: str) -> list[Process]:
         """The container's processes as the host sees them (host PIDs)."""
@@ -421,6 +461,18 @@ class Tasks:
 
 
 RUNTIME = "runtime.json"
+RESTARTING = "restarting"  # marker in the state dir while ``restart`` stops the container
+
+
+def human_seconds(stamp: str) -> float:
+    """Seconds since one of our RFC 3339 stamps (the ``execDuration`` of a ``die`` event)."""
+    try:
+        started = datetime.fromisoformat(stamp)
+    except ValueError:
+        return 0.0
+    if started.year == 1:
+        return 0.0
+    return max((datetime.now(UTC) - started).total_seconds(), 0.0)
 
 
 def start_failure(cid: str, e: RuntimeFailure) -> RuntimeFailure:

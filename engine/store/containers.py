@@ -100,6 +100,17 @@ class ContainerStore:
             write_json(d / "state.json", asdict(state))
         return state
 
+    def set_name(self, cid: str, name: str) -> None:
+        """``rename``: the one change to ``config.json`` after ``create`` (caller holds the
+        store lock, which also serialises name checks)."""
+        path = self.dir(cid) / "config.json"
+        try:
+            record = read_json(path)
+        except FileNotFoundError:
+            raise NotFound(f"No such container: {cid}") from None
+        record["Name"] = name
+        write_json(path, record)
+
     def ids(self) -> list[str]:
         return [d.name for d in self.root.iterdir() if (d / "config.json").exists()]
 

@@ -120,6 +120,24 @@ class ImageStore:
                 out.append(("sha256:" + d.name, meta.get("parent", ""), meta["build_key"]))
         return out
 
+    def repo_digests(self, image_id: str) -> list[str]:
+        """``repo@sha256:…`` references of the image: the manifest digests it was pulled
+        or pushed under (Docker's ``RepoDigests``); they go with the image."""
+        try:
+            return list(read_json(self._dir(image_id) / "repodigests.json"))
+        except FileNotFoundError:
+            return []
+
+    def add_repo_digest(self, image_id: str, ref: str) -> None:
+        known = self.repo_digests(image_id)
+        if ref not in known:
+            write_json(self._dir(image_id) / "repodigests.json", sorted([*known, ref]))
+
+    def remove_repo_digest(self, image_id: str, ref: str) -> None:
+        known = self.repo_digests(image_id)
+        if ref in known:
+            write_json(self._dir(image_id) / "repodigests.json", [r for r in known if r != ref])
+
     def unlink_parent(self, image_id: str) -> None:
         """Forget the image's parent link (its parent was removed by force)."""
         write_json(self._dir(image_id) / "meta.json", {"parent": ""})

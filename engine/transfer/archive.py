@@ -46,6 +46,7 @@ from ..oci.manifest import (
 )
 from ..oci.manifest import image_manifest as oci_image_manifest
 from ..services.engine import Engine
+from ..services.events import image_event
 from ..store.ids import hex_of, is_digest
 from .staging import DigestReader, NewImage, Staging, is_parent, loaded_lines
 
@@ -171,6 +172,8 @@ def save(engine: Engine, names: list[str], out: BinaryIO) -> None:
             ti = tarfile.TarInfo(name)
             ti.size, ti.mode = len(data), 0o644
             tf.addfile(ti, io.BytesIO(data))
+    for image_id in selected:
+        image_event(engine, image_id, image_id, "save")
 
 
 # -- load ----------------------------------------------------------------------------------
@@ -416,4 +419,6 @@ def load(engine: Engine, src: BinaryIO) -> list[str]:
                             f"invalid archive: layer {layer.path} has diffID {got} but the "
                             f"image config expects {expected}")
             committed = staging.commit([plan.image for plan in plans])
+    for c in committed:
+        image_event(engine, c.image_id, c.image_id, "load")
     return loaded_lines(committed)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -38,6 +37,8 @@ from ..oci.manifest import (
     platform_matches,
 )
 from ..services.engine import Engine
+from ..services.events import image_event
+from . import auth
 from .archive import image_manifest
 from .bootstrap import REF as BUSYBOX_REF
 from .bootstrap import bootstrap
@@ -62,17 +63,28 @@ def registry_base(domain: str) -> str:
     return f"{'http' if plain else 'https'}://{domain}"
 
 
+def _opener(domain: str) -> urllib.request.OpenerDirector:
+    """A loopback registry is never reached through a proxy from the environment."""
+    handlers = [urllib.request.ProxyHandler({})] if _host(domain) in LOOPBACK else []
+    return urllib.request.build_opener(*handlers)
+
+
+def login(domain: str, creds: auth.Credentials) -> str:
+    """``docker login``: the registry accepts ``creds`` (``GET /v2/``), or Unauthorized."""
+    return auth.login(registry_base(domain), domain, creds, _opener(domain))
+
+
 class _Client:
-    """One repository on one registry; fetches a Bearer token when the registry asks."""
+    """One repository on one registry; answers its 401 challenge (Basic, or a Bearer token)
+    with the credentials ``docker login`` stored, if any (``auth``)."""
 
     def __init__(self, domain: str, repo: str, actions: str) -> None:
         self.domain = domain
         self.base = f"{registry_base(domain)}/v2/{repo}"
         self.scope = f"repository:{repo}:{actions}"
-        self.token = ""
-        # A loopback registry is never reached through a proxy from the environment.
-        handlers = [urllib.request.ProxyHandler({})] if _host(domain) in LOOPBACK else []
-        self.opener = urllib.request.build_opener(*handlers)
+        self.creds = auth.lookup(domain)
+        self.authorization = ""
+        self.opener = _opener(domain)
 
     def request(self, method: str, url: str, what: str, *, headers: dict[str, str] | None = None,
                 data: bytes | BinaryIO | None = None, expect: tuple[int, ...] = (200,),
@@ -82,14 +94,15 @@ class _Client:
         retried = False
         while True:
             req = urllib.request.Request(url, data=data, method=method, headers=headers or {})
-            if self.token:
-                req.add_unredirected_header("Authorization", f"Bearer {self.token}")
+            if self.authorization:
+                req.add_unredirected_header("Authorization", self.authorization)
             try:
                 resp: Any = self.opener.open(req, timeout=TIMEOUT)
                 status = resp.status
             except urllib.error.HTTPError as e:
                 resp, status = e, e.code
                 if status == 401 and not retried and self._authenticate(e):
+                    e.close()
                     retried = True
                     if hasattr(data, "seek"):
                         data.seek(0)  # type: ignore[union-attr]
@@ -103,23 +116,10 @@ class _Client:
             raise _http_error(what, status, resp)
 
     def _authenticate(self, e: urllib.error.HTTPError) -> bool:
-        """Anonymous token from the ``WWW-Authenticate: Bearer realm=…`` challenge."""
-        scheme, _, params = (e.headers.get("WWW-Authenticate") or "").partition(" ")
-        fields = dict(re.findall(r'(\w+)="([^"]*)"', params))
-        if scheme.lower() != "bearer" or "realm" not in fields:
-            return False
-        query = {"scope": fields.get("scope") or self.scope}
-        if "service" in fields:
-            query["service"] = fields["service"]
-        url = f"{fields['realm']}?{urllib.parse.urlencode(query)}"
-        try:
-            with self.opener.open(url, timeout=TIMEOUT) as resp:
-                body = json.loads(resp.read(MAX_JSON))
-        except (urllib.error.URLError, OSError, ValueError) as err:
-            raise EngineError(f"cannot get a token from {fields['realm']}: {err}") from None
-        if isinstance(body, dict):
-            self.token = body.get("token") or body.get("access_token") or ""
-        return bool(self.token)
+        """Answer the ``WWW-Authenticate`` challenge; False if there is nothing to answer."""
+        self.authorization = auth.authorization(e.headers.get("WWW-Authenticate") or "",
+                                                self.creds, self.scope, self.opener)
+        return bool(self.authorization)
 
     def manifest(self, reference: str, what: str) -> tuple[dict[str, Any], str, str]:
         """(manifest, its media type, its digest) for a tag or digest, checked if by digest."""
@@ -191,7 +191,7 @@ def _http_error(what: str, status: int, resp: Any) -> EngineError:
         return NotFound(f"{what} not found: {detail}")
     if status in (401, 403):
         return NotFound(f"{what}: access denied ({detail}): the repository does not exist or "
-                        "needs credentials, which LayerLab does not support")
+                        "may require 'docker login'")
     return EngineError(f"{what}: registry answered {detail}")
 
 
@@ -215,6 +215,7 @@ def _from_hub(engine: Engine, ref: refs.Reference, progress: Progress) -> str:
     progress(f"{ref.tag}: Docker Hub is not reachable from here; making {BUSYBOX_REF} from "
              "this host's static busybox instead")
     image_id = bootstrap(engine)
+    image_event(engine, BUSYBOX_REF, ref.repo, "pull")
     status = "Image is up to date" if existed == image_id else "Downloaded newer image"
     progress(f"Status: {status} for {BUSYBOX_REF}")
     return image_id
@@ -266,6 +267,8 @@ def pull(engine: Engine, ref: str, progress: Progress) -> str:
                                     f"expects {diff_id}")
             progress(f"{short}: Pull complete")
         staging.commit([NewImage(raw, [] if r.digest else [name])])
+    engine.images.add_repo_digest(image_id, r.repo, top_digest)
+    image_event(engine, name, r.repo, "pull")
     progress(f"Digest: {top_digest}")
     status = "Image is up to date" if up_to_date else "Downloaded newer image"
     progress(f"Status: {status} for {name}")
@@ -303,4 +306,6 @@ def push(engine: Engine, ref: str, progress: Progress) -> None:
     client.request("PUT", f"{client.base}/manifests/{r.tag}", f"manifest for {r}",
                    data=manifest, expect=(201,),
                    headers={"Content-Type": MT_OCI_MANIFEST})[1].close()
+    engine.images.add_repo_digest(image_id, r.repo, digest(manifest))
+    image_event(engine, str(r), r.repo, "push")
     progress(f"{r.tag}: digest: {digest(manifest)} size: {len(manifest)}")

@@ -15,6 +15,12 @@ from ..grammar import UsageError
 from ..results import Lines, Result
 
 
+class ClientError(EngineError):
+    """What the docker CLI itself reports (no "Error response from daemon:"), exit 1."""
+
+    daemon = False
+
+
 def ellipsis(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
@@ -34,15 +40,6 @@ def env_values(items: list[str]) -> list[str]:
             out.append(item)
         elif item in os.environ:
             out.append(f"{item}={os.environ[item]}")
-    return out
-
-
-def filter_values(items: list[str]) -> dict[str, list[str]]:
-    """``-f key=value`` flags as Docker's ``filters`` argument: each key → its values."""
-    out: dict[str, list[str]] = {}
-    for item in items:
-        key, _, value = item.partition("=")
-        out.setdefault(key, []).append(value)
     return out
 
 
@@ -108,3 +105,43 @@ def open_input(path: str, io: IO) -> contextlib.AbstractContextManager[BinaryIO]
         return open(path, "rb")
     except FileNotFoundError:
         raise InvalidArgument(f"open {path}: no such file or directory") from None
+
+
+def read_kv_files(files: list[str], command: str, from_env: bool) -> list[str]:
+    """``--env-file``/``--label-file``: ``KEY=value`` lines, as Docker's kvfile reads them.
+
+    Leading whitespace and ``#`` comment lines are skipped, the value is kept verbatim; a
+    bare ``KEY`` takes the caller's environment (env files) or is dropped (label files).
+    Errors are the CLI's, exit 125."""
+    out: list[str] = []
+    for name in files:
+        try:
+            with open(name, "rb") as f:
+                data = f.read()
+        except OSError as e:
+            raise _kv_error(command, f"open {name}: {(e.strerror or str(e)).lower()}") from None
+        for number, raw in enumerate(data.splitlines(), 1):
+            try:
+                text = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise _kv_error(command, f"invalid env file ({name}): invalid utf8 bytes at "
+                                f"line {number}: {list(raw)}") from None
+            line = (text.removeprefix("\ufeff") if number == 1 else text).lstrip()
+            if not line or line.startswith("#"):
+                continue
+            key, eq, _ = line.partition("=")
+            if not key:
+                raise _kv_error(command, f"invalid env file ({name}): no variable name on line "
+                                f"'{line}'")
+            if " " in key or "\t" in key:
+                raise _kv_error(command, f"invalid env file ({name}): variable '{key}' contains "
+                                "whitespaces")
+            if eq:
+                out.append(line)
+            elif from_env and key in os.environ:
+                out.append(f"{key}={os.environ[key]}")
+    return out
+
+
+def _kv_error(command: str, message: str) -> UsageError:
+    return UsageError(f"docker: {message.rstrip('.')}.\nSee 'docker {command} --help'.")

@@ -1,5 +1,5 @@
-"""Container commands: create, run, start, stop, kill, pause, rm, exec, ps, logs, diff,
-commit, export (S2–S8, S10–S13, S15, S17, S20)."""
+"""Container commands: create, run, start, stop, restart, kill, pause, rm, rename, exec,
+ps, logs, diff, commit, export (S2–S8, S10–S13, S15, S17, S20)."""
 
 from __future__ import annotations
 
@@ -16,15 +16,17 @@ from ...network.ports import displayable_ports, summary_ports
 from ...oci import reference as refs
 from ...oci.digest import short
 from ...runtime.spec import Attach
+from ...services import filters
 from ...services.containers import CreateOptions
 from ...services.engine import Engine
 from ...services.networks import NetworkRequest
 from ...services.tasks import start_failure
 from ...store.containers import Container
-from .. import IO, human
+from ...timestamps import format_nanos, rfc3339_nanos, to_nanos
+from .. import IO, error_message, human
 from ..grammar import UsageError
 from ..results import Changes, Committed, Lines, Result, Streamed, Table
-from .common import each, ellipsis, env_values, filter_values, go_time, open_output
+from .common import ClientError, each, ellipsis, env_values, go_time, open_output, read_kv_files
 from .transfer import pull
 
 PS_COLUMNS = [("ID", "CONTAINER ID"), ("Image", "IMAGE"), ("Command", "COMMAND"),
@@ -47,13 +49,16 @@ def _create(engine: Engine, args: argparse.Namespace, io: IO) -> Container:
     """``create``/``run`` fail with Docker's exit code 125 whatever went wrong."""
     try:
         _ensure_image(engine, args.image, io)
-        labels = dict(item.partition("=")[::2] for item in args.label)
+        command = "run" if hasattr(args, "detach") else "create"
+        label_items = read_kv_files(args.label_file, command, from_env=False) + args.label
+        labels = dict(item.partition("=")[::2] for item in label_items)
+        env = read_kv_files(args.env_file, command, from_env=True) + env_values(args.env)
         network = NetworkRequest(
             networks=args.network, ip=args.ip, aliases=args.network_alias,
             publish=args.publish, publish_all=args.publish_all, expose=args.expose,
             dns=args.dns, dns_search=args.dns_search, dns_option=args.dns_option,
             add_host=args.add_host)
-        opts = CreateOptions(cmd=args.command, name=args.name, env=env_values(args.env),
+        opts = CreateOptions(cmd=args.command, name=args.name, env=env,
                              workdir=args.workdir, user=args.user, hostname=args.hostname,
                              entrypoint=args.entrypoint, interactive=args.interactive,
                              tty=args.tty, auto_remove=args.rm, labels=labels,
@@ -156,8 +161,22 @@ def cmd_unpause(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
     return each(args.containers, engine.tasks.unpause, io)
 
 
+def cmd_restart(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
+    return each(args.containers, lambda n: engine.tasks.restart(n, args.time, args.signal), io)
+
+
 def cmd_rm(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
     return each(args.containers, lambda n: engine.containers.remove(n, args.force), io)
+
+
+def cmd_rename(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
+    """Docker prints the daemon's error, then its own line naming the container."""
+    try:
+        engine.containers.rename(args.container, args.new_name)
+    except EngineError as e:
+        io.say(error_message(e))
+        raise ClientError(f"Error: failed to rename container named {args.container}") from None
+    return Lines([])
 
 
 def cmd_wait(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
@@ -169,7 +188,7 @@ def cmd_container_prune(engine: Engine, args: argparse.Namespace, io: IO) -> Res
 
     if not args.force and not confirm(io, "WARNING! This will remove all stopped containers."):
         return Lines(["Total reclaimed space: 0B"])
-    removed, size = engine.containers.prune()
+    removed, size = engine.containers.prune(filters.prune_filter(args.filter, "container"))
     head = ["Deleted Containers:", *removed, ""] if removed else []
     return Lines([*head, f"Total reclaimed space: {human.size(size)}"])
 
@@ -200,8 +219,14 @@ def cmd_top(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
 
 # -- listing -----------------------------------------------------------------------------
 def _ps_row(engine: Engine, c: Container, trunc: bool, size: bool) -> dict[str, Any]:
+    """The fields of Docker's ContainerContext for one container."""
     command = " ".join(c.command)
     image = c.ImageRef if engine.images.exists(c.Image) else short(c.Image)
+    shown_size = "0B"  # what Docker's Size() shows when sizes were not asked for
+    if size:
+        rw = engine.containers.rw_size(c)
+        rootfs = rw + sum(layer.size for layer in engine.containers.chain(c))
+        shown_size = human.size(rw) + (f" (virtual {human.size(rootfs)})" if rootfs else "")
     return {
         "ID": c.ID[:12] if trunc else c.ID,
         "Image": image,
@@ -211,28 +236,48 @@ def _ps_row(engine: Engine, c: Container, trunc: bool, size: bool) -> dict[str, 
         "Ports": displayable_ports(summary_ports(engine.networks.port_settings(c))),
         "State": c.State.Status,
         "Status": human.status(c.State),
-        "Size": human.size(engine.containers.rw_size(c)) if size else "",
+        "Size": shown_size,
         "Names": c.Name,
         "Labels": ",".join(f"{k}={v}" for k, v in (c.Config.get("Labels") or {}).items()),
+        "LocalVolumes": "0",
         "Mounts": "",
         "Networks": ",".join(engine.networks.names(c)),
     }
 
 
 def cmd_ps(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
-    """S8: running and paused containers; ``-a`` adds created and exited ones."""
-    cs = engine.containers.all()
-    if args.latest:
-        args.last = 1
-    if not args.all and args.last < 0:
-        cs = [c for c in cs if c.State.Running]
-    cs = engine.containers.matching(cs, filter_values(args.filter))
-    if args.last >= 0:
-        cs = cs[: args.last]
-    rows = [_ps_row(engine, c, not args.no_trunc, args.size) for c in cs]
+    """S8: running and paused containers; ``-a`` adds created and exited ones; ``-n``/``-l``
+    the last created (in any state); ``--filter`` as Docker's daemon applies it."""
+    if args.format and args.quiet:
+        io.say("WARNING: Ignoring custom format, because both --format and --quiet are set.")
+    elif args.format:
+        _check_ps_format(args.format)
+    limit = 1 if args.latest else args.last
+    cs = filters.containers(engine, filters.Filters(args.filter), all=args.all, limit=limit)
+    size = args.size or (not args.quiet and "{{.Size}}" in args.format.replace(" ", ""))
+    rows = [_ps_row(engine, c, not args.no_trunc, size) for c in cs]
     columns = PS_COLUMNS + ([("Size", "SIZE")] if args.size else [])
     template = "{{.ID}}" if args.quiet else args.format
     return Table("ps", rows, columns, template)
+
+
+def _check_ps_format(text: str) -> None:
+    """The docker CLI runs a ``ps`` format once on an empty container before listing, so a
+    bad one fails even when no container would be shown."""
+    from ... import gotemplate
+    from ..results import FormatError
+
+    try:
+        tmpl = gotemplate.parse(text)
+    except gotemplate.TemplateError as e:
+        raise FormatError(f"failed to parse template: {e}") from None
+    empty = {name: "" for name in ("Command", "CreatedAt", "ID", "Image", "Labels",
+                                   "LocalVolumes", "Mounts", "Names", "Networks", "Ports",
+                                   "RunningFor", "Size", "State", "Status")}
+    try:
+        tmpl.render(gotemplate.GoStruct("*formatter.ContainerContext", empty))
+    except gotemplate.TemplateError as e:
+        raise FormatError(f"failed to execute template: {e}") from None
 
 
 # -- the read-write layer ----------------------------------------------------------------
@@ -242,17 +287,38 @@ def cmd_diff(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
 
 
 def cmd_logs(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
+    """Entries in order (``--tail``: the last N, read from the end); ``--since``/``--until``
+    bound them by time, ``-t`` prefixes each with its time (Go's RFC3339NanoFixed),
+    ``--details`` with its extra attributes (none here: LayerLab's log has no ``--log-opt``
+    labels, so Docker's lone space remains)."""
+    since = _log_time(args.since)
+    until = _log_time(args.until)
     tail = None
     if args.tail != "all":
         if not args.tail.isdigit():
             raise UsageError(f"invalid value for --tail: {args.tail!r} (a number or all)")
         tail = int(args.tail)
-    for entry in engine.containers.logs(args.container, follow=args.follow, tail=tail):
+    for entry in engine.containers.logs(args.container, follow=args.follow, tail=tail,
+                                        until_ns=until):
+        stamp = rfc3339_nanos(entry.time)
+        if stamp < since:
+            continue
+        if until and stamp > until:
+            break
         stream = io.stdout if entry.stream == "stdout" else io.stderr
-        stamp = (entry.time + " ").encode() if args.timestamps else b""
-        stream.write(stamp + entry.text)
+        prefix = (format_nanos(stamp, local=False) + " ").encode() if args.timestamps else b""
+        stream.write(prefix + (b" " if args.details else b"") + entry.text)
         stream.flush()
     return Streamed()
+
+
+def _log_time(value: str) -> int:
+    if not value:
+        return 0
+    try:
+        return to_nanos(value)
+    except ValueError as e:
+        raise ClientError(str(e)) from None
 
 
 def cmd_commit(engine: Engine, args: argparse.Namespace, io: IO) -> Result:

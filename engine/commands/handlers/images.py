@@ -7,12 +7,12 @@ from typing import Any
 
 from ...errors import EngineError
 from ...oci.digest import strip_algo
+from ...services import filters
 from ...services.engine import Engine
 from ...services.images import Removed
-from ...store.images import Image
 from .. import IO, error_message, human
 from ..results import Graph, History, Lines, Result, Table
-from .common import confirm, ellipsis, filter_values, go_time, open_input
+from .common import confirm, ellipsis, go_time, open_input
 
 IMAGES_COLUMNS = [("Repository", "REPOSITORY"), ("Tag", "TAG"), ("ID", "IMAGE ID"),
                   ("CreatedSince", "CREATED"), ("Size", "SIZE")]
@@ -20,39 +20,62 @@ HISTORY_COLUMNS = [("ID", "IMAGE"), ("CreatedSince", "CREATED"), ("CreatedBy", "
                    ("Size", "SIZE"), ("Comment", "COMMENT")]
 
 
-def _image_rows(engine: Engine, img: Image, tags: list[str], trunc: bool,
-                ) -> list[dict[str, Any]]:
+def _image_rows(engine: Engine, summary: filters.ImageSummary, trunc: bool,
+                digests: bool) -> list[dict[str, Any]]:
+    """Docker's imageContext rows of one image: a row per repository tag (per digest of
+    its repository too, when digests are shown), then digest-only repositories, else one
+    ``<none>`` row (the docker CLI's imageFormatTaggedAndDigest)."""
+    img = summary.image
     size = human.size(engine.images.size(img))
     created = img.config.get("created", "")
     base = {"ID": strip_algo(img.id)[:12] if trunc else img.id,
             "CreatedSince": human.ago(created), "CreatedAt": go_time(created), "Size": size,
-            "Digest": "<none>", "Containers": "N/A", "SharedSize": "N/A",
-            "UniqueSize": "N/A", "VirtualSize": size}
-    if not tags:
-        return [{"Repository": "<none>", "Tag": "<none>", **base}]
-    rows = []
-    for t in tags:
+            "Containers": "N/A", "SharedSize": "N/A", "UniqueSize": "N/A",
+            "VirtualSize": size}
+    if not summary.tags and not summary.digests:
+        return [{"Repository": "<none>", "Tag": "<none>", "Digest": "<none>", **base}]
+    tags: dict[str, list[str]] = {}
+    by_repo: dict[str, list[str]] = {}
+    for t in summary.tags:
         repo, _, tag = t.rpartition(":")
-        rows.append({"Repository": repo, "Tag": tag, **base})
+        tags.setdefault(repo, []).append(tag)
+    for d in summary.digests:
+        repo, _, dgst = d.partition("@")
+        by_repo.setdefault(repo, []).append(dgst)
+    rows = []
+    for repo, names in tags.items():
+        shown = by_repo.pop(repo, []) if digests else []
+        for tag in names:
+            for dgst in shown or ["<none>"]:
+                rows.append({"Repository": repo, "Tag": tag, "Digest": dgst, **base})
+    for repo, dgsts in by_repo.items():
+        for dgst in dgsts if digests else [""]:
+            rows.append({"Repository": repo, "Tag": "<none>", "Digest": dgst, **base})
     return rows
 
 
 def cmd_images(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
-    """S9: top-level images; ``-a`` adds intermediates; ``--tree`` shows shared layers."""
+    """S9: top-level images; ``-a`` adds intermediates; ``--tree`` shows shared layers;
+    ``--filter`` and a ``REPOSITORY[:TAG]`` (a ``reference`` glob) as Docker's daemon."""
     if args.tree:
         return Graph.of(engine.system.layer_graph())
-    filters = filter_values(args.filter)
-    if args.reference:
-        filters.setdefault("reference", []).append(args.reference)
-    listed = engine.images.listed(all=args.all, filters=filters)
-    rows = [r for img, tags in listed for r in _image_rows(engine, img, tags, not args.no_trunc)]
+    pairs = list(args.filter) + ([("reference", args.reference)] if args.reference else [])
+    summaries = filters.images(engine, filters.Filters(pairs), all=args.all)
+    digests = args.digests or "{{.Digest}}" in args.format.replace(" ", "")
+    rows = [r for s in summaries for r in _image_rows(engine, s, not args.no_trunc, digests)]
     if args.quiet:
         seen: list[str] = []
         for r in rows:
             if r["ID"] not in seen:
                 seen.append(r["ID"])
         return Table("images", [{"ID": i} for i in seen], IMAGES_COLUMNS, "{{.ID}}")
-    return Table("images", rows, IMAGES_COLUMNS, args.format)
+    columns = IMAGES_COLUMNS
+    template = args.format
+    if args.digests:
+        columns = [*IMAGES_COLUMNS[:2], ("Digest", "DIGEST"), *IMAGES_COLUMNS[2:]]
+        if template.startswith("table") and "{{.Digest}}" not in template:
+            template += "\t{{.Digest}}"
+    return Table("images", rows, columns, template)
 
 
 def cmd_history(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
@@ -88,7 +111,8 @@ def cmd_rmi(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
     failed = False
     for name in args.images:
         try:
-            lines += _removed_lines(engine.images.remove(name, args.force))
+            lines += _removed_lines(engine.images.remove(name, args.force,
+                                                         prune=not args.no_prune))
         except EngineError as e:
             io.stdout.write("".join(x + "\n" for x in lines).encode())
             lines = []
@@ -102,7 +126,8 @@ def cmd_image_prune(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
             else "all dangling images")
     if not args.force and not confirm(io, f"WARNING! This will remove {what}."):
         return Lines(["Total reclaimed space: 0B"])
-    r = engine.images.prune(all=args.all)
+    selector = filters.prune_filter(args.filter, "image")
+    r = engine.images.prune(all=args.all or selector.all_images, select=selector)
     body = _removed_lines(r)
     head = ["Deleted Images:", *body, ""] if body else []
     return Lines([*head, f"Total reclaimed space: {human.size(r.reclaimed)}"])

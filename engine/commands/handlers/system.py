@@ -1,17 +1,25 @@
-"""System commands: info, version, system df, inspect (S18)."""
+"""System commands: info, version, system df, system prune, events, inspect (S18)."""
 
 from __future__ import annotations
 
 import argparse
 import contextlib
 import platform
-from typing import Any
+import time
+from typing import TYPE_CHECKING, Any
 
-from ...errors import NotFound
+from ...errors import InvalidArgument, NotFound
+from ...oci.digest import strip_algo
 from ...services.engine import Engine
-from ...services.system import VERSION
+from ...services.system import VERSION, Usage
+from ...timestamps import format_nanos, to_nanos
 from .. import IO, error_message, human
-from ..results import Document, Lines, Result, Table
+from ..results import Document, Lines, Result, Streamed, Table
+from .common import ClientError, go_time
+
+if TYPE_CHECKING:
+    from ...gotemplate import GoStruct
+    from ...services.events import Event
 
 DF_COLUMNS = [("Type", "TYPE"), ("TotalCount", "TOTAL"), ("Active", "ACTIVE"),
               ("Size", "SIZE"), ("Reclaimable", "RECLAIMABLE")]
@@ -27,7 +35,7 @@ def cmd_inspect(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
         found, kind = None, ""
         if args.type in ("", "container"):
             with contextlib.suppress(NotFound):
-                found, kind = engine.containers.inspect(name), "container"
+                found, kind = engine.containers.inspect(name, size=args.size), "container"
         if found is None and args.type in ("", "image"):
             with contextlib.suppress(NotFound):
                 found, kind = engine.images.inspect(name), "image"
@@ -48,18 +56,76 @@ def cmd_inspect(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
     return Document(objects, kinds.pop() if len(kinds) == 1 else "", args.format)
 
 
-def cmd_system_df(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
-    def pct(part: int, whole: int) -> str:
-        return f"{human.size(part)} ({round(100 * part / whole) if whole else 0}%)"
+DF_TYPES = {"Images": "*formatter.diskUsageImagesContext",
+            "Containers": "*formatter.diskUsageContainersContext",
+            "Local Volumes": "*formatter.diskUsageVolumesContext",
+            "Build Cache": "*formatter.diskUsageBuilderContext"}
 
-    rows = []
-    for u in engine.system.disk_usage():
-        shares = u.kind in ("Images", "Containers")
-        rows.append({"Type": u.kind, "TotalCount": str(u.total), "Active": str(u.active),
-                     "Size": human.size(u.size),
-                     "Reclaimable": pct(u.reclaimable, u.size) if shares
-                     else human.size(u.reclaimable)})
+
+def cmd_system_df(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
+    """``system df``: a row per kind; ``-v`` a table of each kind's objects."""
+    from ...gotemplate import GoStruct
+
+    if args.verbose:
+        return _df_verbose(engine, args.format)
+
+    def reclaimable(u: Usage) -> str:
+        if u.kind != "Build Cache" and u.size:  # Go's integer division, as the CLI prints
+            return f"{human.size(u.reclaimable)} ({u.reclaimable * 100 // u.size}%)"
+        return human.size(u.reclaimable)
+
+    rows: list[dict[str, Any]] = [
+        GoStruct(DF_TYPES[u.kind], {"Type": u.kind, "TotalCount": str(u.total),
+                                    "Active": str(u.active), "Size": human.size(u.size),
+                                    "Reclaimable": reclaimable(u)})
+        for u in engine.system.disk_usage()]
     return Table("df", rows, DF_COLUMNS, args.format)
+
+
+DF_IMAGES = [("Repository", "REPOSITORY"), ("Tag", "TAG"), ("ID", "IMAGE ID"),
+             ("CreatedSince", "CREATED"), ("Size", "SIZE"), ("SharedSize", "SHARED SIZE"),
+             ("UniqueSize", "UNIQUE SIZE"), ("Containers", "CONTAINERS")]
+DF_CONTAINERS = [("ID", "CONTAINER ID"), ("Image", "IMAGE"), ("Command", "COMMAND"),
+                 ("LocalVolumes", "LOCAL VOLUMES"), ("Size", "SIZE"),
+                 ("RunningFor", "CREATED"), ("Status", "STATUS"), ("Names", "NAMES")]
+DF_VOLUMES = [("Name", "VOLUME NAME"), ("Links", "LINKS"), ("Size", "SIZE")]
+DF_CACHE = [("ID", "CACHE ID"), ("CacheType", "CACHE TYPE"), ("Size", "SIZE"),
+            ("CreatedSince", "CREATED"), ("LastUsedSince", "LAST USED"),
+            ("UsageCount", "USAGE"), ("Shared", "SHARED")]
+
+
+def _df_verbose(engine: Engine, template: str) -> Result:
+    """Docker's ``system df -v``: images with their shared and unique bytes and how many
+    containers use them, containers with their RW layer, volumes, build cache."""
+    from ...gotemplate import GoStruct
+    from .containers import _ps_row
+
+    images: list[dict[str, Any]] = []
+    for u in engine.system.image_usage():
+        repo, _, tag = (u.image.tags[0].rpartition(":") if u.image.tags else ("<none>", "",
+                                                                                "<none>"))
+        created = u.image.config.get("created", "")
+        images.append(GoStruct("*formatter.imageContext", {
+            "Containers": str(u.containers), "CreatedAt": go_time(created),
+            "CreatedSince": human.ago(created), "Digest": "<none>",
+            "ID": strip_algo(u.image.id)[:12], "Repository": repo,
+            "SharedSize": human.size(u.shared), "Size": human.size(u.size), "Tag": tag,
+            "UniqueSize": human.size(u.size - u.shared)}))
+    containers: list[dict[str, Any]] = []
+    for c in engine.containers.all():
+        row = _ps_row(engine, c, trunc=True, size=False)
+        row["Size"] = human.size(engine.containers.rw_size(c))  # no "virtual" here
+        containers.append(GoStruct("*formatter.ContainerContext", dict(sorted(row.items()))))
+    if template and template != "table":
+        doc = GoStruct("*formatter.diskUsageContext", {"Images": images,
+                                                       "Containers": containers,
+                                                       "Volumes": [], "BuildCache": []})
+        return Document([doc], "df", template)
+    parts = ["Images space usage:\n", Table("df", images, DF_IMAGES).text(),
+             "\nContainers space usage:\n", Table("df", containers, DF_CONTAINERS).text(),
+             "\nLocal Volumes space usage:\n", Table("df", [], DF_VOLUMES).text(),
+             "\nBuild cache usage: 0B\n", Table("df", [], DF_CACHE).text()]
+    return Lines(parts, kind="df-verbose")
 
 
 CHECK_COLUMNS = [("Kind", "KIND"), ("Object", "OBJECT"), ("Problem", "PROBLEM"),
@@ -84,7 +150,9 @@ def cmd_system_check(engine: Engine, args: argparse.Namespace, io: IO) -> Result
 def cmd_info(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
     info = engine.system.info()
     if args.format:
-        return Document([info], "info", args.format)
+        from ...gotemplate import GoStruct
+
+        return Document([GoStruct("system.dockerInfo", info)], "info", args.format)
     lines = [
         "Client:",
         " Context:    default",
@@ -148,9 +216,137 @@ def cmd_system_service(engine: Engine, args: argparse.Namespace, io: IO) -> Resu
 def cmd_version(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
     data = engine.system.version()
     if args.format:
-        return Document([data], "version", args.format)
+        from ...gotemplate import GoStruct
+
+        typed = GoStruct("system.versionInfo", {
+            "Client": GoStruct("system.clientVersion", data["Client"]),
+            "Server": GoStruct("*system.serverVersion", data["Server"])})
+        return Document([typed], "version", args.format)
     return Lines([
         "Client:", f" Version:           {VERSION}",
         f" Python version:    {platform.python_version()}", " OS/Arch:           linux/"
         + platform.machine(), "", "Server: LayerLab Engine", f" Version:          {VERSION}",
         f" Kernel Version:   {platform.release()}"])
+
+
+# -- system prune ------------------------------------------------------------------------------
+def cmd_system_prune(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
+    """Docker's ``system prune``: stopped containers, unused custom networks, then dangling
+    (``-a``: unused) images and the untagged parents they free. LayerLab's build cache is
+    its intermediate images, which go with them; there are no volumes to prune yet."""
+    from ...services import filters
+    from .common import confirm
+
+    containers = filters.prune_filter(args.filter, "container")
+    images = filters.prune_filter(args.filter, "image")
+    warnings = ["all stopped containers", "all networks not used by at least one container"]
+    if args.volumes:
+        warnings.append("all anonymous volumes not used by at least one container")
+    warnings.append("all images without at least one container associated to them"
+                    if args.all else "all dangling images")
+    shown = [f"{k}={v}" for k, v in sorted(args.filter) if k in ("label", "label!", "until")]
+    text = "WARNING! This will remove:\n" + "".join(f"  - {w}\n" for w in warnings)
+    if shown:
+        text += "\n  Items to be pruned will be filtered with:\n" + "".join(
+            f"  - {f}\n" for f in shown)
+    if not args.force and not confirm(io, text.rstrip("\n") + "\n"):
+        return Lines(["Total reclaimed space: 0B"])
+    out: list[str] = []
+    removed, size = engine.containers.prune(containers)
+    if removed:
+        out += ["Deleted Containers:", *removed, ""]
+    networks = engine.networks.prune(containers)  # label/until, as for containers
+    if networks:
+        out += ["Deleted Networks:", *(n.Name for n in networks), ""]
+    r = engine.images.prune(all=args.all or images.all_images, select=images)
+    if r.lines:
+        out += ["Deleted Images:", *(f"{what}: {ident}" for what, ident in r.lines), ""]
+    return Lines([*out, f"Total reclaimed space: {human.size(size + r.reclaimed)}"])
+
+
+# -- events ------------------------------------------------------------------------------------
+_MESSAGE_TAGS = {"Status": "status,omitempty", "ID": "id,omitempty", "From": "from,omitempty",
+                 "Scope": "scope,omitempty", "Time": "time,omitempty",
+                 "TimeNano": "timeNano,omitempty"}
+
+
+def _message(ev: Event | None) -> GoStruct:
+    """The docker CLI's ``events.Message`` (with the fields of API < 1.52) for templates."""
+    from ...gotemplate import GoStruct
+
+    rec = ev.legacy_record() if ev else {}
+    actor = rec.get("Actor") or {"ID": "", "Attributes": {}}
+    return GoStruct("*events.Message", {
+        "Status": rec.get("status", ""), "ID": rec.get("id", ""), "From": rec.get("from", ""),
+        "Type": rec.get("Type", ""), "Action": rec.get("Action", ""),
+        "Actor": GoStruct("events.Actor", {"ID": actor["ID"],
+                                           "Attributes": actor["Attributes"]}),
+        "Scope": rec.get("scope", ""), "Time": rec.get("time", 0),
+        "TimeNano": rec.get("timeNano", 0)}, _MESSAGE_TAGS)
+
+
+def _pretty(ev: Event) -> str:
+    """The docker CLI's prettyPrintEvent."""
+    line = f"{format_nanos(ev.timeNano)} {ev.Type} {ev.Action} {ev.ID}"
+    if ev.Attributes:
+        line += " (" + ", ".join(f"{k}={v}" for k, v in sorted(ev.Attributes.items())) + ")"
+    return line
+
+
+def cmd_events(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
+    """``docker events``: the logged events since ``--since`` (none without it), then new
+    ones as they happen, until ``--until`` (if that is past: only the logged ones)."""
+    from ... import gotemplate
+    from ...services.events import EventFilter
+    from ..results import FormatError
+
+    tmpl = None
+    if args.format:
+        try:
+            tmpl = gotemplate.parse("{{json .}}" if args.format == "json" else args.format)
+            tmpl.render(_message(None))  # Docker checks a bad field on an empty message
+        except gotemplate.TemplateError as e:
+            raise FormatError(f"Error parsing format: {e}", 64) from None
+    start = time.time_ns()
+    since = _event_time(args.since, start)
+    until = _event_time(args.until, start)
+    if until and until < since:
+        raise InvalidArgument(f"`since` time ({_as_query(since)}) cannot be after `until` time "
+                              f"({_as_query(until)})")
+    wanted = EventFilter(args.filter)
+
+    def show(ev: Event) -> None:
+        if not wanted(ev):
+            return
+        if tmpl is None:
+            text = _pretty(ev)
+        else:
+            try:
+                text = tmpl.render(_message(ev))
+            except gotemplate.TemplateError as e:
+                raise FormatError(str(e)) from None
+        io.stdout.write(text.encode("utf-8", "surrogateescape") + b"\n")
+        io.stdout.flush()
+
+    last = start
+    if since or until:
+        for ev in engine.events.read(since, until):
+            show(ev)
+            last = max(last, ev.timeNano)
+    if not until or until > start:
+        for ev in engine.events.follow(last, until):
+            show(ev)
+    return Streamed()
+
+
+def _event_time(value: str, now_ns: int) -> int:
+    if not value:
+        return 0
+    try:
+        return to_nanos(value, now_ns / 1e9)
+    except ValueError as e:
+        raise ClientError(str(e)) from None
+
+
+def _as_query(nanos: int) -> str:
+    return f"{nanos // 1_000_000_000}.{nanos % 1_000_000_000:09d}"
