@@ -38,8 +38,8 @@ from pathlib import Path
 
 BENCH_DIR = Path(__file__).resolve().parent
 RESULTS_FILE = BENCH_DIR / "results" / "latest.md"
-PODMAN_SETUP = BENCH_DIR.parents[1] / "shared" / "tools" / "podman-reference.sh"
-PODMAN_IMAGE = "localhost/busybox:latest"  # imported by podman-reference.sh
+PODMAN_SETUP = BENCH_DIR.parent / "tests" / "podman-setup.sh"
+PODMAN_IMAGE = "localhost/busybox:latest"  # imported by podman-setup.sh
 LAYERLAB_IMAGE = "busybox:latest"  # bootstrapped by `layerlab pull busybox`
 PREFIX = f"llbench{os.getpid()}"  # unique names, so cleanup never touches others' podman objects
 NET_PREFIX = f"b{os.getpid() % 4096:03x}"  # LayerLab's interfaces in this run: b<pid>br0 …
@@ -334,17 +334,17 @@ def setup_podman(skip: bool) -> str | None:
     if skip:
         return "--no-podman was given"
     if os.geteuid() != 0:
-        return "not running as root (podman-reference.sh and rootful Podman need root)"
+        return "not running as root (podman-setup.sh and rootful Podman need root)"
     if not PODMAN_SETUP.is_file():
         return f"{PODMAN_SETUP} not found"
     try:
         proc = subprocess.run(["bash", str(PODMAN_SETUP)], cwd="/tmp", capture_output=True,
                               text=True, timeout=1800, check=False)
     except subprocess.TimeoutExpired:
-        return "podman-reference.sh timed out"
+        return "podman-setup.sh timed out"
     if proc.returncode != 0:
         last = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-        return f"podman-reference.sh failed (exit {proc.returncode}): {last[0][:200]}"
+        return f"podman-setup.sh failed (exit {proc.returncode}): {last[0][:200]}"
     if shutil.which("podman") is None:
         return "podman is not installed"
     return None
@@ -544,7 +544,7 @@ def main(argv: list[str] | None = None) -> int:
         layerlab.call("pull", "busybox")
 
         podman: Engine | None = None
-        log("Podman: running podman-reference.sh ...")
+        log("Podman: running podman-setup.sh ...")
         why_not = setup_podman(args.no_podman)
         if why_not is None:
             (tmp / "podman").mkdir()

@@ -1,19 +1,27 @@
 """Shared fixtures: a fresh engine root per test, on each snapshot driver, cleaned up fully.
 
 Tests leave no mounts, processes or cgroups behind, even when they fail.
+
+Tests marked ``@pytest.mark.unprivileged("rootless", "proot")`` also run as the Binder
+user would: uid 65534 under ``setpriv --no-new-privs``, the mode forced with
+``LAYERLAB_RUNTIME`` (rootless on both drivers, PRoot on vfs); ``isolation`` names the
+mode, and such a test asserts what its mode reports where it cannot show a claim.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import unprivileged_kit as kit
 from layerlab.engine.commands import IO, execute
 from layerlab.engine.errors import EngineError
 from layerlab.engine.services.engine import Engine
@@ -96,25 +104,105 @@ def cleanup_root(root: Path) -> None:
         subprocess.run(["umount", "-l", m], check=False)
 
 
-@pytest.fixture(params=["overlay", "vfs"])
-def driver(request: pytest.FixtureRequest) -> str:
-    return request.param
+UNPRIVILEGED_DRIVERS = {"rootless": ("overlay", "vfs"), "proot": ("vfs",)}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "unprivileged(*modes): also run as uid 65534 in "
+                            "these isolation modes (rootless, proot)")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test on a driver runs on both (unless it pins one); a marked one also as
+    nobody in the modes it names."""
+    if "driver" not in metafunc.fixturenames or any(
+            m.args and m.args[0] == "driver"
+            for m in metafunc.definition.iter_markers("parametrize")):
+        return
+    marker = metafunc.definition.get_closest_marker("unprivileged")
+    if marker is None:
+        metafunc.parametrize("driver", ["overlay", "vfs"])
+        return
+    combos = [("root", d) for d in ("overlay", "vfs")]
+    combos += [(mode, d) for mode in marker.args for d in UNPRIVILEGED_DRIVERS[mode]]
+    metafunc.parametrize(("isolation", "driver"), combos,
+                         ids=[f"{mode}-{d}" for mode, d in combos])
 
 
 @pytest.fixture
-def root(tmp_path: Path) -> Iterator[Path]:
-    r = tmp_path / "root"
-    r.mkdir()
+def driver() -> str:
+    """The snapshot driver (parametrized by ``pytest_generate_tests``)."""
+    return "overlay"
+
+
+@pytest.fixture
+def isolation() -> str:
+    """The mode a test runs in: root unless the test is marked ``unprivileged``."""
+    return "root"
+
+
+@pytest.fixture(scope="session")
+def nobody_python() -> Iterator[Path]:
+    """A venv nobody can run, with this tree installed (built once per session)."""
+    if not ROOT or shutil.which("setpriv") is None:
+        pytest.skip("dropping to nobody needs root and setpriv")
+    top = Path(tempfile.mkdtemp(prefix="ll-nobody-py-"))
+    try:
+        yield kit.build_python(top)
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
+
+
+@pytest.fixture
+def nobody(request: pytest.FixtureRequest, isolation: str) -> Iterator[kit.Nobody | None]:
+    """The unprivileged session of an unprivileged-mode test (None in root mode); at the
+    end its containers are removed, its keeper killed, and nothing of it may be left."""
+    if isolation == "root":
+        yield None
+        return
+    python = request.getfixturevalue("nobody_python")
+    with kit.session(python, LAYERLAB_RUNTIME=isolation) as n:
+        try:
+            yield n
+        finally:
+            ids = n.docker("ps", "-aq", check=False).stdout.split()
+            if ids:
+                n.docker("rm", "-f", *ids, check=False)
+
+
+@pytest.fixture
+def tmp_path(tmp_path_factory: pytest.TempPathFactory, nobody: kit.Nobody | None) -> Path:
+    """pytest's, or in an unprivileged-mode test one that nobody can use (pytest's own
+    live in a root-only directory)."""
+    if nobody is None:
+        return tmp_path_factory.mktemp("t")
+    path = nobody.top / "tmp"
+    path.mkdir()
+    os.chown(path, kit.NOBODY, kit.NOBODY)
+    return path
+
+
+@pytest.fixture
+def root(tmp_path: Path, nobody: kit.Nobody | None) -> Iterator[Path]:
+    r = tmp_path / "root" if nobody is None else nobody.store
+    r.mkdir(parents=True)
+    if nobody is not None:
+        for path in (nobody.home / ".local", nobody.home / ".local/share"):
+            os.chown(path, kit.NOBODY, kit.NOBODY)
     try:
         yield r
     finally:
-        cleanup_root(r)
+        if nobody is None:
+            cleanup_root(r)
 
 
 @pytest.fixture
-def engine(root: Path, driver: str) -> Engine:
+def engine(root: Path, driver: str, nobody: kit.Nobody | None) -> Engine:
     e = Engine(root, driver)
     bootstrap(e)
+    if nobody is not None:  # the store is the unprivileged user's
+        for path in [root, *root.rglob("*")]:
+            os.lchown(path, kit.NOBODY, kit.NOBODY)
     return e
 
 
@@ -142,9 +230,35 @@ class Docker:
         return self(*args).stdout.strip()
 
 
+class UnprivilegedDocker(Docker):
+    """The same command lines, run by nobody in an unprivileged isolation mode."""
+
+    def __init__(self, nobody: kit.Nobody, root: Path, driver: str) -> None:
+        self.nobody = nobody
+        self.env = nobody.environment(LAYERLAB_ROOT=str(root), LAYERLAB_STORAGE_DRIVER=driver)
+
+    def __call__(self, *args: str, input: bytes | None = None, check: bool = True,
+                 timeout: float = 60) -> subprocess.CompletedProcess[str]:
+        raw = self.nobody.run([str(self.nobody.python), "-m", "layerlab.engine.cli", *args],
+                              input=input, timeout=timeout, env=self.env)
+        p = subprocess.CompletedProcess(raw.args, raw.returncode,
+                                        raw.stdout.decode(errors="replace"),
+                                        raw.stderr.decode(errors="replace"))
+        if check and p.returncode != 0:
+            raise AssertionError(f"docker {' '.join(args)} (as nobody) exited "
+                                 f"{p.returncode}:\n{p.stdout}\n{p.stderr}")
+        return p
+
+
+def without_notices(text: str) -> str:
+    """A command's stderr less the engine's one-line mode notices (tested on their own)."""
+    return "".join(line for line in text.splitlines(keepends=True)
+                   if not line.startswith("notice: "))
+
+
 @pytest.fixture
-def docker(engine: Engine, root: Path, driver: str) -> Docker:
-    return Docker(root, driver)
+def docker(engine: Engine, root: Path, driver: str, nobody: kit.Nobody | None) -> Docker:
+    return Docker(root, driver) if nobody is None else UnprivilegedDocker(nobody, root, driver)
 
 
 def run_cmd(engine: Engine, *argv: str) -> tuple[int, str]:

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq python3 python3-venv python3-pip busybox-static libseccomp2 graphviz \
+$SUDO apt-get install -y -qq python3 python3-venv python3-pip busybox-static libseccomp2 graphviz proot \
   iproute2 util-linux podman runc skopeo docker-registry chromium fonts-wqy-zenhei >/dev/null
 # Debian's docker-registry package may start its own service; the tests start their own.
 $SUDO sh -c 'command -v systemctl >/dev/null && systemctl disable --now docker-registry' \

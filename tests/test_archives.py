@@ -29,7 +29,7 @@ from layerlab.engine.services.engine import Engine
 from layerlab.engine.transfer import archive as archives
 from layerlab.engine.transfer.bootstrap import bootstrap
 
-PODMAN_SETUP = Path(__file__).resolve().parents[2] / "shared" / "tools" / "podman-reference.sh"
+PODMAN_SETUP = Path(__file__).resolve().parent / "podman-setup.sh"  # shipped in the repo
 CREATED = "2026-01-02T03:04:05Z"
 
 

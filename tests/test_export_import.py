@@ -6,11 +6,13 @@ import json
 import tarfile
 from pathlib import Path
 
+import pytest
 from conftest import Docker, needs_root
 
 pytestmark = needs_root
 
 
+@pytest.mark.unprivileged("rootless", "proot")
 def test_s20_export_is_flat_union_view(docker: Docker, tmp_path: Path) -> None:
     docker("run", "--name", "ee", "busybox", "sh", "-c",
            "echo hello > /root/greeting; rm /etc/group; ln -s /root/greeting /link")
@@ -26,6 +28,7 @@ def test_s20_export_is_flat_union_view(docker: Docker, tmp_path: Path) -> None:
     assert "manifest.json" not in names and "proc/self" not in names
 
 
+@pytest.mark.unprivileged("rootless")
 def test_s20_import_gives_one_layer_one_history_entry(docker: Docker, tmp_path: Path) -> None:
     docker("run", "--name", "ee", "busybox", "sh", "-c", "echo v > /v")
     docker("commit", "ee", "two:1")

@@ -8,11 +8,13 @@ import os
 import tarfile
 from pathlib import Path
 
+import pytest
 from conftest import Docker, needs_root
 from layerlab.engine.oci.digest import chain_ids
 from layerlab.engine.services.engine import Engine
 
 pytestmark = needs_root
+UNPRIVILEGED = pytest.mark.unprivileged("rootless", "proot")
 
 
 def tree_digest(path: Path) -> str:
@@ -70,8 +72,9 @@ def test_s1_image_lists_diffids_and_layers_never_change(docker: Docker, engine: 
     assert {k: v for k, v in after.items() if k in before} == before
 
 
+@UNPRIVILEGED
 def test_s2_container_has_lower_upper_merged_and_writes_land_in_upper(
-        docker: Docker, driver: str) -> None:
+        docker: Docker, driver: str, isolation: str, root: Path) -> None:
     docker("run", "-d", "--name", "rw", "busybox", "sh", "-c", "echo data > /root/file; sleep 30")
     docker("exec", "rw", "sh", "-c", "test -f /root/file")  # the write has happened
     data = inspect(docker, "rw")["GraphDriver"]
@@ -80,8 +83,13 @@ def test_s2_container_has_lower_upper_merged_and_writes_land_in_upper(
         d = data["Data"]
         assert set(d) >= {"LowerDir", "UpperDir", "MergedDir", "WorkDir"}
         assert Path(d["UpperDir"], "root/file").read_text() == "data\n"
-        assert Path(d["MergedDir"], "root/file").read_text() == "data\n"
-        assert Path(d["MergedDir"], "bin/busybox").exists()
+        merged = d["MergedDir"]
+        if isolation == "rootless":  # mounted in the keeper's mount namespace only
+            assert not os.path.ismount(merged)
+            keeper = json.loads((root / "keeper.json").read_text())["pid"]
+            merged = f"/proc/{keeper}/root{merged}"
+        assert Path(merged, "root/file").read_text() == "data\n"
+        assert Path(merged, "bin/busybox").exists()
         assert not Path(d["UpperDir"], "bin/busybox").exists()
         for lower in d["LowerDir"].split(":"):
             assert not Path(lower, "root/file").exists()
@@ -90,6 +98,7 @@ def test_s2_container_has_lower_upper_merged_and_writes_land_in_upper(
     docker("rm", "-f", "rw")
 
 
+@UNPRIVILEGED
 def test_s4_diff_shows_added_changed_deleted(docker: Docker, engine: Engine,
                                              tmp_path: Path) -> None:
     docker("run", "--name", "dd", "busybox", "sh", "-c",
@@ -113,6 +122,7 @@ def test_s4_diff_shows_added_changed_deleted(docker: Docker, engine: Engine,
     assert "No such file" in out and out.endswith("hi")
 
 
+@UNPRIVILEGED
 def test_s4_opaque_directory_roundtrip(docker: Docker, engine: Engine) -> None:
     docker("run", "--name", "oo", "busybox", "sh", "-c",
            "rm -rf /var && mkdir /var && echo only > /var/only")
@@ -122,6 +132,7 @@ def test_s4_opaque_directory_roundtrip(docker: Docker, engine: Engine) -> None:
     assert image_id
 
 
+@UNPRIVILEGED
 def test_s15_commit_adds_one_layer_and_leaves_container(docker: Docker) -> None:
     docker("run", "--name", "src", "busybox", "sh", "-c", "echo v1 > /version")
     before_diff = docker.out("diff", "src")
@@ -141,6 +152,7 @@ def test_s15_commit_adds_one_layer_and_leaves_container(docker: Docker) -> None:
     assert inspect(docker, "src")["State"]["Status"] == "exited"
 
 
+@UNPRIVILEGED
 def test_s15_commit_of_running_container_pauses_and_resumes(docker: Docker) -> None:
     docker("run", "-d", "--name", "live", "busybox", "sh", "-c", "echo a > /a; sleep 30")
     docker("exec", "live", "test", "-f", "/a")

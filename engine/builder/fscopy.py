@@ -76,9 +76,11 @@ def lstat_or_none(path: str) -> os.stat_result | None:
 
 
 def chown(host: str, owner: tuple[int, int]) -> None:
-    """Set ownership where we may: an unprivileged build keeps the builder's own."""
-    if os.geteuid() == 0:
-        os.chown(host, *owner, follow_symlinks=False)
+    """Set ownership: a real chown as root, else kept where an unprivileged store keeps
+    owners (``oci.ownership``), so the layer still records them."""
+    from ..oci.ownership import set_owner
+
+    set_owner(host, *owner)
 
 
 def ensure_dir(root: str, path: str, owner: tuple[int, int]) -> tuple[str, bool]:

@@ -56,6 +56,14 @@ class StepRunner:
         with self.engine.containers.rootfs(c) as root:
             yield root
 
+    def _in_rootfs(self, c: Container, fn: Callable[[str], object]) -> None:
+        """``fn(root)`` on the step container's mounted root, where the store's files are
+        fully reachable (in a rootless store's keeper: CAP_DAC_OVERRIDE, xattr owners)."""
+        def body() -> None:
+            with self._rootfs(c) as root:
+                fn(root)
+        self.engine.in_store(body)
+
     def commit(self, c: Container) -> Layer | None:
         """The step's changes as a layer; None when it changed nothing."""
         with self.engine.store.lock():
@@ -74,11 +82,13 @@ class StepRunner:
         heredoc with ``#!`` to put at ``argv[0]`` for the run only."""
         c = self._container(image_id, argv, env)
         if script is not None:
-            with self._rootfs(c) as root, opened_dir(root) as root_fd:
-                fd = os.open(script_name(argv[0]), os.O_WRONLY | os.O_CREAT | os.O_EXCL
-                             | os.O_NOFOLLOW | os.O_CLOEXEC, 0o755, dir_fd=root_fd)
-                with os.fdopen(fd, "w") as f:
-                    f.write(script)
+            def put(root: str) -> None:
+                with opened_dir(root) as root_fd:
+                    fd = os.open(script_name(argv[0]), os.O_WRONLY | os.O_CREAT | os.O_EXCL
+                                 | os.O_NOFOLLOW | os.O_CLOEXEC, 0o755, dir_fd=root_fd)
+                    with os.fdopen(fd, "w") as f:
+                        f.write(script)
+            self._in_rootfs(c, put)
         started(c.ID)
         try:
             code = self.engine.tasks.run_step(c.ID, output)
@@ -87,8 +97,10 @@ class StepRunner:
                 self.engine.containers.remove(c.ID, force=True)
             raise
         if script is not None:
-            with self._rootfs(c) as root, opened_dir(root) as root_fd:
-                os.unlink(script_name(argv[0]), dir_fd=root_fd)
+            def drop(root: str) -> None:
+                with opened_dir(root) as root_fd:
+                    os.unlink(script_name(argv[0]), dir_fd=root_fd)
+            self._in_rootfs(c, drop)
         return c, code
 
     def change(self, image_id: str, cmd: list[str], modify: Callable[[str], object],
@@ -97,8 +109,7 @@ class StepRunner:
         (never started) whose changes become the layer."""
         c = self._container(image_id, cmd)
         try:
-            with self._rootfs(c) as root:
-                modify(root)
+            self._in_rootfs(c, modify)
             return self.commit(c)
         finally:
             self.remove(c)

@@ -33,6 +33,7 @@ from typing import Any, BinaryIO, Literal, Protocol, cast
 
 from ..errors import InvalidArgument
 from ..fs import tree
+from . import ownership
 from .changes import Change
 
 WH_PREFIX = ".wh."
@@ -167,7 +168,8 @@ class _Extractor:
     def __init__(self, root_fd: int, whiteouts: Whiteouts, opaque_xattr: str) -> None:
         self.whiteouts = whiteouts
         self.opaque_xattr = opaque_xattr
-        self.root_user = os.geteuid() == 0
+        self.root_user = ownership.chown_allowed()
+        self.owners: dict[str, ownership.IndexEntry] = {}  # symlinks' owners, unprivileged
         self.dirs = tree.DirChain(root_fd)
         self.made: set[str] = set()  # paths this archive wrote (the rest came from below)
         self.dir_meta: dict[str, tuple[tuple[int, int], tarfile.TarInfo]] = {}
@@ -175,7 +177,7 @@ class _Extractor:
     def owner(self, m: tarfile.TarInfo) -> tuple[int, int] | None:
         """Who owns what a member makes: its recorded uid/gid as root; nobody else may
         give files away, so an unprivileged extraction keeps its own."""
-        return (m.uid, m.gid) if self.root_user else None
+        return (m.uid, m.gid) if self.root_user else None  # else kept: see ``ownership``
 
     def parent(self, rel: str) -> tuple[int, str]:
         """(descriptor of the member's directory, its name there), making parents."""
@@ -265,6 +267,8 @@ class _Extractor:
         elif info.issym():
             os.symlink(info.linkname, name, dir_fd=dir_fd)
             self.meta_at(dir_fd, name, info, symlink=True)
+            if not self.root_user and (kept := ownership.index_entry(info)) is not None:
+                self.owners[rel] = kept
         elif info.islnk():
             target = member_path(info.linkname)
             tdir, tname = posixpath.split(target)
@@ -295,6 +299,8 @@ class _Extractor:
         owner = self.owner(m)
         if owner is not None:
             os.fchown(fd, *owner)
+        else:
+            ownership.keep_fd(fd, m)
         for key, value in _xattrs(m):
             with contextlib.suppress(OSError):
                 os.setxattr(fd, key, value)
@@ -350,7 +356,8 @@ def _is_whiteout_at(dir_fd: int, name: str) -> bool:
 
 def _xattrs(m: tarfile.TarInfo) -> list[tuple[str, bytes]]:
     return [(key[13:], value.encode("utf-8", "surrogateescape"))
-            for key, value in m.pax_headers.items() if key.startswith("SCHILY.xattr.")]
+            for key, value in m.pax_headers.items()
+            if key.startswith("SCHILY.xattr.") and ownership.tar_xattr_allowed(key[13:])]
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -364,8 +371,10 @@ def extract(
     root: Path,
     whiteouts: Whiteouts,
     opaque_xattr: str = "trusted.overlay.opaque",
-) -> None:
-    """Extract a layer tar (or, with ``whiteouts="plain"``, any archive) into ``root``.
+) -> dict[str, ownership.IndexEntry]:
+    """Extract a layer tar (or, with ``whiteouts="plain"``, any archive) into ``root``;
+    returns the owners an unprivileged extraction could keep neither on disk nor in an
+    xattr (symlinks': see ``ownership``).
 
     Whiteouts are processed before content so that an opaque marker never hides files of
     the same layer, whatever order the writer chose.
@@ -383,6 +392,7 @@ def extract(
                     if not m.whiteout:
                         ex.entry(tf, m)
                 ex.finish()
+                return ex.owners
             finally:
                 ex.dirs.close()
     except tarfile.TarError as e:
@@ -405,12 +415,13 @@ class TarWriter:
     is cut at the size in its header.
     """
 
-    def __init__(self, out: Sink) -> None:
+    def __init__(self, out: Sink, owners: ownership.Recorder | None = None) -> None:
         # Stream mode ("w|") only ever writes: the output may be a pipe or a socket.
         self.tf = tarfile.open(  # noqa: SIM115 - closed by close()
             fileobj=cast(BinaryIO, out), mode="w|", format=tarfile.PAX_FORMAT,
             **BIG_COPIES)
         self.inodes: dict[tuple[int, int], str] = {}
+        self.owners = owners  # an unprivileged store's: who owns a file in the image
 
     def add(self, dir_fd: int, name: str, arcname: str) -> None:
         """The entry ``name`` of the directory ``dir_fd``; gone meanwhile is skipped."""
@@ -445,6 +456,8 @@ class TarWriter:
 
     def add_file(self, fd: int, st: os.stat_result, arcname: str) -> None:
         ti = self._info(arcname, st)
+        if self.owners is not None:
+            ti.uid, ti.gid = self.owners.owner(arcname, st, ownership.override(fd))
         key = (st.st_dev, st.st_ino)
         if st.st_nlink > 1 and key in self.inodes:
             ti.type, ti.linkname = tarfile.LNKTYPE, self.inodes[key]
@@ -480,6 +493,15 @@ class TarWriter:
             ti.type = tarfile.FIFOTYPE
         else:
             return  # sockets cannot be archived; Docker skips them too
+        if self.owners is not None:
+            kept = None
+            if fmt == stat.S_IFDIR:
+                fd = tree.open_dir_at(dir_fd, name)
+                try:
+                    kept = ownership.override(fd)
+                finally:
+                    os.close(fd)
+            ti.uid, ti.gid = self.owners.owner(arcname, st, kept, ti.linkname)
         self.tf.addfile(ti)
 
     def close(self) -> None:
@@ -507,11 +529,12 @@ class _Exactly(io.RawIOBase):
 
 
 def write_changes(out: Sink, root_fd: int, changes: Iterable[Change],
-                  opaque_dirs: Iterable[str] = ()) -> None:
+                  opaque_dirs: Iterable[str] = (),
+                  owners: ownership.Recorder | None = None) -> None:
     """Write a layer tar of ``changes`` (read below the directory ``root_fd``, never
     through a symlink) with OCI whiteouts."""
     opaque = set(opaque_dirs)
-    w = TarWriter(out)
+    w = TarWriter(out, owners)
     dirs = tree.DirChain(root_fd)
     try:
         for ch in sorted(changes, key=lambda c: c.path):
@@ -536,10 +559,10 @@ def write_changes(out: Sink, root_fd: int, changes: Iterable[Change],
     w.close()
 
 
-def write_tree(out: Sink, root_fd: int) -> None:
+def write_tree(out: Sink, root_fd: int, owners: ownership.Recorder | None = None) -> None:
     """Write the whole tree below the directory ``root_fd`` as one flat tar (``docker
     export``), by descriptor and without recursion (deep trees, live containers)."""
-    w = TarWriter(out)
+    w = TarWriter(out, owners)
     for entry in tree.walk(root_fd):
         w.add(entry.dir_fd, entry.name, entry.rel)
     w.close()

@@ -228,7 +228,7 @@ def apply_mounts(plan: Plan) -> None:
         _readonly("/sys")
 
 
-def apply_process(plan: Plan, user: User) -> None:
+def apply_process(plan: Plan, user: User, set_groups: bool = True) -> None:
     """Become ``user`` with the plan's capabilities; the caller's next step is ``execve``.
 
     Order (runc's): no_new_privs first; a seccomp filter without no_new_privs needs
@@ -237,6 +237,7 @@ def apply_process(plan: Plan, user: User) -> None:
     across setuid, and capset then leaves exactly the plan's set in permitted and
     effective (inheritable and ambient empty). ``execve`` finishes the job: root gets the
     bounding set as its effective set, any other uid gets nothing, as under Docker.
+    ``set_groups=False``: in a rootless user namespace, where setgroups is denied.
     """
     pdeath = caps.parent_death_signal()
     if plan.no_new_privs:
@@ -245,7 +246,8 @@ def apply_process(plan: Plan, user: User) -> None:
         plan.seccomp_filter.load()
     caps.drop_bounding(plan.capabilities)
     caps.set_keepcaps(True)
-    os.setgroups(user.groups)
+    if set_groups:
+        os.setgroups(user.groups)
     os.setgid(user.gid)
     os.setuid(user.uid)
     caps.set_keepcaps(False)

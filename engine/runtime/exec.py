@@ -9,6 +9,11 @@ before joining and chrooted into after.
 The process is forked twice inside the container's PID namespace: its parent is then a
 process of the container, so a detached process (``exec -d``) is adopted by the
 container's init when that parent leaves, never by the host's PID 1.
+
+Rootless, the other namespaces belong to the store keeper's user namespace, which must be
+joined first (the kernel refuses a mount namespace join without its capabilities). It is
+taken from the container's monitor, which lives in it, rather than from the init, which
+may be in a nested one (``-u UID``); ``exec -u`` then nests again as the init does.
 """
 
 from __future__ import annotations
@@ -22,17 +27,21 @@ from .devices import DeviceCgroup
 from .init import ExecFailure, exec_as, report
 from .spec import ProcessSpec
 
-# user first would matter for rootless; pid only affects children, so it is joined too.
+# pid only affects children, so it is joined too.
 NS_ORDER = ("ipc", "uts", "net", "pid", "mnt")
 
 
 def exec_in(pid: int, groups: Sequence[Cgroup | DeviceCgroup], process: ProcessSpec,
-            stdin: int, stdout: int, stderr: int, detach: bool = False) -> int:
+            stdin: int, stdout: int, stderr: int, detach: bool = False,
+            userns_of: int | None = None) -> int:
     """Run ``process`` in the namespaces of ``pid``; returns its exit code (128+N if killed),
-    or 0 as soon as it has been exec'd when ``detach``."""
+    or 0 as soon as it has been exec'd when ``detach``. ``userns_of``: rootless, the
+    process whose user namespace to join first (the monitor)."""
     fail_r, fail_w = os.pipe2(os.O_CLOEXEC)
     try:
-        ns_fds = [os.open(f"/proc/{pid}/ns/{ns}", os.O_RDONLY | os.O_CLOEXEC) for ns in NS_ORDER]
+        users = [f"/proc/{userns_of}/ns/user"] if userns_of else []
+        ns_fds = [os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+                  for path in [*users, *(f"/proc/{pid}/ns/{ns}" for ns in NS_ORDER)]]
         root_fd = os.open(f"/proc/{pid}/root", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except FileNotFoundError:
         raise RuntimeFailure("container is not running", 126) from None

@@ -65,12 +65,15 @@ def exec_as(process: ProcessSpec, stdin: int, stdout: int, stderr: int,
     except OSError as e:  # runc's words, which Docker passes on for run and exec alike
         raise ExecFailure(126, f'chdir to cwd ("{process.cwd}") set in config.json failed: '
                                f"{(e.strerror or '').lower()}") from None
+    if process.rootless:
+        become_mapped(user)
     if process.plan is not None:
         from .confine import apply_process
 
-        apply_process(process.plan, user)
+        apply_process(process.plan, user, set_groups=not process.rootless)
     else:
-        os.setgroups(user.groups)
+        if not process.rootless:
+            os.setgroups(user.groups)
         os.setgid(user.gid)
         os.setuid(user.uid)
     os.dup2(stdin, 0)
@@ -85,6 +88,26 @@ def exec_as(process: ProcessSpec, stdin: int, stdout: int, stderr: int,
         raise ExecFailure(126, f'exec: "{argv0}": permission denied') from None
     except OSError as e:
         raise ExecFailure(126, f'exec: "{argv0}": {e.strerror}') from None
+
+
+def become_mapped(user: users.User) -> None:
+    """Rootless ``-u``: only our own uid is mapped (as 0), so ``setuid(1000)`` is EINVAL.
+    For another uid (or gid), a nested user namespace maps it onto that 0: the command
+    then really is that uid, without capabilities after exec, though every file (all of
+    them ours on disk) looks owned by it. Supplementary groups cannot be set at all
+    (setgroups is denied in the namespace, and inherited so)."""
+    if (user.uid, user.gid) == (0, 0):
+        return
+    try:
+        sc.unshare(sc.CLONE_NEWUSER)
+        with open("/proc/self/uid_map", "w") as f:
+            f.write(f"{user.uid} 0 1")
+        with open("/proc/self/gid_map", "w") as f:
+            f.write(f"{user.gid} 0 1")
+    except OSError as e:
+        raise ExecFailure(126, f"cannot become {user.uid}:{user.gid}: only uid 0 is mapped in "
+                               f"the rootless user namespace and a nested one failed: "
+                               f"{e.strerror}") from None
 
 
 def run_init(spec: ContainerSpec, groups: Sequence[Cgroup | DeviceCgroup], stdin: int,

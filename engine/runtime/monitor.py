@@ -6,6 +6,10 @@ attached client), records the exit status, then releases ``monitor.lock`` so any
 blocked in ``wait`` wakes up at once.
 
     caller ──fork──► (setsid) ──fork──► monitor ──unshare(PID)+fork──► init (PID 1) ─exec─► CMD
+
+Rootless, the monitor first joins the store keeper's user and mount namespaces (where the
+container's view is mounted), so the PID namespace and everything the init makes belong
+to that user namespace. In PRoot mode the monitor runs ``proot.run`` instead of an init.
 """
 
 from __future__ import annotations
@@ -130,6 +134,12 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
             setproctitle.setproctitle(f"layerlab-monitor {spec.id[:12]}")
         for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGPIPE, signal.SIGTSTP):
             signal.signal(sig, signal.SIG_IGN)
+        if spec.mode == "rootless":
+            from pathlib import Path
+
+            from .keeper import Keeper
+
+            Keeper(Path(spec.store)).join()
         lock = os.open(os.path.join(spec.state_dir, "monitor.lock"),
                        os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -144,6 +154,10 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
             write_all(ready_w, f"err 125 {e}".encode())
             os._exit(0)
         log = logs.open_for_append(os.path.join(spec.state_dir, "container.log"))
+        if spec.mode == "proot":
+            from . import proot
+
+            proot.monitor(spec, hooks, stdin, sinks, log, ready_w, exit_w)
         out_r, out_w = os.pipe2(os.O_CLOEXEC)
         err_r, err_w = os.pipe2(os.O_CLOEXEC)
         fail_r, fail_w = os.pipe2(os.O_CLOEXEC)
@@ -156,7 +170,10 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
             run_init(spec, groups, stdin, out_w, err_w, fail_w, ns_w, go_r)
         # Back to our own PID namespace for children: no thread can be born while it points
         # at the container's (clone(2) EINVAL), and the network services need threads.
-        sc.setns(own_pidns, sc.CLONE_NEWPID)
+        # Rootless, the host's PID namespace is not ours to join (EPERM); nor does it have
+        # network services, and the monitor forks nothing more.
+        if spec.mode != "rootless":
+            sc.setns(own_pidns, sc.CLONE_NEWPID)
         os.close(own_pidns)
         for fd in (out_w, err_w, fail_w, stdin, devnull, ns_w, go_r):
             os.close(fd)
@@ -171,6 +188,7 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
         hooks.started(pid)
         write_all(ready_w, f"ok {pid}".encode())
         os.close(ready_w)
+        ready_w = -1  # reported: nothing more may go there (the number may be reused)
         _pump({out_r: "stdout", err_r: "stderr"}, log, sinks)
         _, status = os.waitpid(pid, 0)
         exited_with = exit_code(status)
@@ -179,6 +197,9 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
         if exit_w is not None:
             with contextlib.suppress(OSError):
                 write_all(exit_w, str(exited_with).encode())
+    except BaseException as e:  # before "ok": the starter gets the reason (after: no one)
+        with contextlib.suppress(OSError):
+            write_all(ready_w, f"err 125 monitor: {e}".encode())
     finally:
         os._exit(0)
 

@@ -1,4 +1,11 @@
-"""Inside the new mount namespace: build the container's ``/`` and pivot into it (S3)."""
+"""Inside the new mount namespace: build the container's ``/`` and pivot into it (S3).
+
+Rootless (in a user namespace) the same steps run with three differences: ``mknod`` is
+refused, so the host's device nodes are bound onto empty files (the binds keep devtmpfs'
+superblock, so they work although a userns tmpfs is nodev); a fresh procfs or sysfs may
+be refused where an outer runtime masked parts of them, so the host's are bound instead
+(``info`` says so); and devpts gets no ``gid=5``, a group that is not mapped.
+"""
 
 from __future__ import annotations
 
@@ -29,11 +36,15 @@ def _mountpoint(root: str, rel: str) -> str:
     return path
 
 
-def _make_dev(root: str) -> None:
+def _make_dev(root: str, bind_nodes: bool) -> None:
     dev = _mountpoint(root, "dev")
     sc.mount("tmpfs", dev, "tmpfs", sc.MS_NOSUID | sc.MS_STRICTATIME, "mode=755,size=65536k")
     for name, (major, minor) in DEVICES.items():
         path = os.path.join(dev, name)
+        if bind_nodes:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666))
+            sc.mount(f"/dev/{name}", path, None, sc.MS_BIND, None)
+            continue
         os.mknod(path, stat.S_IFCHR | 0o666, os.makedev(major, minor))
         os.chmod(path, 0o666)
     for name, target in DEV_LINKS.items():
@@ -59,16 +70,34 @@ def _loopback_up() -> None:
         s.close()
 
 
+def _bind_host(source: str, target: str) -> None:
+    """The host's /proc or /sys, where a fresh one is refused (masked by an outer runtime)."""
+    sc.mount(source, target, None, sc.MS_BIND | sc.MS_REC, None)
+
+
+def _mount_sysfs(target: str, rootless: bool) -> None:
+    flags = sc.MS_RDONLY | sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC
+    try:
+        sc.mount("sysfs", target, "sysfs", flags, None)
+    except PermissionError:
+        if not rootless:
+            raise
+        _bind_host("/sys", target)
+
+
 def enter_rootfs(spec: ContainerSpec) -> None:
     """Mount proc/dev/sys and the /etc files into the rootfs, then pivot_root into it."""
     root = spec.rootfs
+    rootless = spec.mode == "rootless"
     sc.mount(None, "/", None, sc.MS_REC | sc.MS_PRIVATE, None)
     sc.mount(root, root, None, sc.MS_BIND | sc.MS_REC, None)
-    sc.mount("proc", _mountpoint(root, "proc"), "proc",
-             sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC, None)
-    _make_dev(root)
-    sc.mount("sysfs", _mountpoint(root, "sys"), "sysfs",
-             sc.MS_RDONLY | sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC, None)
+    proc = _mountpoint(root, "proc")
+    if spec.fresh_proc:
+        sc.mount("proc", proc, "proc", sc.MS_NOSUID | sc.MS_NODEV | sc.MS_NOEXEC, None)
+    else:
+        _bind_host("/proc", proc)
+    _make_dev(root, bind_nodes=rootless)
+    _mount_sysfs(_mountpoint(root, "sys"), rootless)
     for target, source in spec.etc_files.items():
         path = securejoin.join(root, target)
         with contextlib.suppress(FileNotFoundError):

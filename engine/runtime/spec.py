@@ -23,6 +23,7 @@ class ProcessSpec:
     cwd: str = "/"
     user: str = ""  # Docker's -u: name|uid[:group|gid], resolved inside the container
     plan: Plan | None = None  # confinement applied just before exec (None: none)
+    rootless: bool = False  # in a user namespace mapping one uid: no setgroups, nested -u
 
 
 @dataclass
@@ -39,6 +40,9 @@ class ContainerSpec:
     netns_fd: int | None = None  # a network namespace for the init to setns into
     pass_fds: list[int] = field(default_factory=list)  # kept open in the monitor (the
     # published ports' listeners, netns_fd), closed everywhere else
+    mode: str = "root"  # the isolation mode: root, rootless (the store's keeper) or proot
+    store: str = ""  # rootless: the store whose keeper's namespaces the monitor joins
+    fresh_proc: bool = True  # False: a fresh procfs is refused here, bind the host's
 
 
 @dataclass

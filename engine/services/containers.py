@@ -292,7 +292,8 @@ class Containers:
             driver = self.engine.driver(c.Driver)
             chain = self.chain(c)
             with self.store.content.writer() as w:
-                if not copyout.layer(driver, c.ID, chain, w, keep_empty):
+                if not self.engine.stream_from_store(  # in a rootless store's keeper
+                        lambda out: copyout.layer(driver, c.ID, chain, out, keep_empty), w):
                     return None
                 dgst = "sha256:" + w.hash.hexdigest()
                 if intent is not None and not self.store.content.has(dgst):
@@ -340,7 +341,12 @@ class Containers:
         """S20: the container's unified view as one flat tar, no metadata."""
         c = self.get(name)
         self.engine.events.container(c, "export")
-        copyout.export(self.engine.driver(c.Driver), c.ID, self.chain(c), out)
+        driver, chain = self.engine.driver(c.Driver), self.chain(c)
+        self.engine.stream_from_store(lambda pipe: copyout.export(driver, c.ID, chain, pipe), out)
+
+    def never_ran(self, c: Container) -> bool:
+        """Created and never started: its read-write layer holds only what was copied in."""
+        return c.State.Status == "created" and c.State.StartedAt[:4] in ("", "0001")
 
     # -- metadata and logs -------------------------------------------------------------
     def inspect(self, name: str, size: bool = False) -> dict[str, Any]:
@@ -382,7 +388,16 @@ class Containers:
             "Mounts": [],
             "Config": c.Config,
             "NetworkSettings": self.engine.networks.settings(c),
+            "Isolation": self._isolation(c),
         }
+
+    def _isolation(self, c: Container) -> dict[str, Any]:
+        """LayerLab's own: the mode the container runs (or would run) in, and what that
+        mode cannot show, so a reader never takes a different result for Docker's."""
+        iso = self.engine.isolation()
+        runtime = self.engine.tasks.runtime(c)
+        notes = iso.limits() if runtime["mode"] == iso.mode else []
+        return {"Mode": runtime["mode"], "Pause": runtime["pause"], "Notes": notes}
 
     def logs(self, name: str, follow: bool = False, tail: int | None = None,
              cancelled: Callable[[], bool] = lambda: False,

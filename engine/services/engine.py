@@ -11,10 +11,16 @@ lock, because its monitor updates it while other commands run.
 
 from __future__ import annotations
 
+import functools
+import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 from ..errors import ConfigError
+from ..oci.layertar import Sink
 from ..runtime.isolation import Isolation, default_driver, probe
+from ..runtime.keeper import Keeper
 from ..snapshot import DRIVERS, SnapshotDriver, make_driver
 from ..store import Store
 from .containers import Containers
@@ -25,12 +31,14 @@ from .recovery import Recovery
 from .system import System
 from .tasks import Tasks
 
+T = TypeVar("T")
+
 
 class Engine:
     def __init__(self, root: Path, driver: str | None = None) -> None:
-        self.root = root
-        self.store = Store(root)
-        self.driver_name = driver or default_driver()
+        self.root = Path(os.path.abspath(root))  # a keeper join moves the cwd to "/"
+        self.store = Store(self.root)
+        self.driver_name = driver or default_driver(self.root)
         if self.driver_name not in DRIVERS:
             raise ConfigError(f"storage driver {self.driver_name!r} is unknown: choose "
                               f"{' or '.join(DRIVERS)}")
@@ -52,9 +60,33 @@ class Engine:
         """The snapshot driver ``name`` (default: this engine's), made once."""
         name = name or self.driver_name
         if name not in self._drivers:
-            self._drivers[name] = make_driver(name, self.root, self.store.layers)
+            rootless = self.rootless
+            made = make_driver(name, self.root, self.store.layers, userxattr=rootless)
+            if rootless:
+                from ..snapshot.kept import KeptDriver
+
+                made = KeptDriver(made, self.keeper)
+            self._drivers[name] = made
         return self._drivers[name]
 
     def isolation(self) -> Isolation:
         """What this host lets the current user run (probed once per boot)."""
-        return probe()
+        return probe(self.root)
+
+    @property
+    def rootless(self) -> bool:
+        return self.isolation().mode == "rootless"
+
+    @functools.cached_property
+    def keeper(self) -> Keeper:
+        """The store's user-namespace keeper (rootless mode)."""
+        return Keeper(self.root)
+
+    def in_store(self, fn: Callable[..., T], *args: Any) -> T:
+        """``fn(*args)`` where the store's files and views are fully reachable: inside the
+        keeper's namespaces for a rootless store, else right here."""
+        return self.keeper.call(fn, *args) if self.rootless else fn(*args)
+
+    def stream_from_store(self, fn: Callable[[Sink], T], out: Sink) -> T:
+        """``fn(out)`` as ``in_store`` runs it, its output copied to ``out``; its result."""
+        return self.keeper.stream(fn, out) if self.rootless else fn(out)

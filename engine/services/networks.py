@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..errors import Conflict, InvalidArgument, NotFound
+from ..errors import Conflict, InvalidArgument, NotFound, Unsupported
 from ..network import etcfiles, ipam, ports
 from ..network.model import DEFAULT_BRIDGE, Endpoint, Network, NetworkStore, network_settings
 from ..network.sandbox import (
@@ -218,7 +218,9 @@ class Networks:
              hostname: str) -> Planned:
         """Check ``create``'s network flags against the records, in Docker's words, and
         say what to record. Runs under the store lock."""
-        modes = req.networks or ["bridge"]
+        privileged = self.engine.isolation().mode == "root"
+        # unprivileged (rootless, PRoot), no bridge can be made: a namespace with loopback
+        modes = req.networks or ["bridge" if privileged else "none"]
         mode = NetworkMode.parse(modes[0])
         bindings = [b for spec in req.publish for b in ports.parse_publish(spec)]
         exposed = dict(image_exposed)
@@ -243,6 +245,10 @@ class Networks:
         if len(modes) > 1 and special:
             raise InvalidArgument("conflicting options: cannot attach both user-defined and "
                                   "non-user-defined network-modes")
+        if not special and not privileged:
+            raise Unsupported(f"network {modes[0]}: bridge networks need root; in "
+                              f"{self.engine.isolation().mode} mode use --network none "
+                              "(loopback only) or host")
         if not special:
             records = self._ready()
             for i, name in enumerate(modes):

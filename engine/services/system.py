@@ -72,6 +72,11 @@ class System:
             "Driver": self.engine.driver_name,
             "Isolation": iso.mode,
             "IsolationReason": iso.reason,
+            "IsolationProbes": [{"Mode": f.mode, "Works": f.ok, "Found": f.detail}
+                                for f in iso.findings],
+            "IsolationLimits": iso.limits(),
+            "DriverReason": iso.driver_reason,
+            "Pause": iso.pause_method or "unavailable",
             "CgroupFreezer": iso.cgroup or "",
             "KernelVersion": platform.release(),
             "OperatingSystem": _os_name(),

@@ -1,10 +1,17 @@
 """Tasks: a container's processes — start, stop, kill, pause, exec, top (S3, S6, S10–S12,
 S17). Like containerd's tasks service: the container record is the containers service's;
-this one runs what is in it."""
+this one runs what is in it.
+
+The isolation mode a container was started in is kept in its state dir (``runtime.json``):
+without a cgroup (rootless, PRoot) its processes are found by PID namespace or by tracer,
+and pause falls back to SIGSTOP or to stopping the tracers (``runtime/nofreezer.py``,
+``runtime/proot.py``).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import select
 import signal
@@ -21,8 +28,10 @@ from ..errors import (
     RuntimeFailure,
     Unsupported,
 )
+from ..fs.atomic import atomic_write
+from ..linux import procs
 from ..linux import syscalls as sc
-from ..runtime import devices
+from ..runtime import devices, nofreezer
 from ..runtime.cgroups import Cgroup
 from ..runtime.confine import Confinement, Plan
 from ..runtime.devices import DeviceCgroup
@@ -62,6 +71,13 @@ class Tasks:
         return c
 
     # -- start -------------------------------------------------------------------------
+    def check_can_run(self) -> None:
+        """Refuse (before anything is created) where no isolation mode can run containers,
+        naming what each probe found."""
+        iso = self.engine.isolation()
+        if not iso.can_run:
+            raise Unsupported(f"cannot start containers here: {iso.reason}")
+
     def start(self, name: str, attach: Attach | None = None) -> Started | None:
         """S6: create the isolated process space and run the command in it.
 
@@ -104,8 +120,11 @@ class Tasks:
     def _spawn(self, c: Container, iso: Isolation, attach: Attach | None) -> Started:
         from ..runtime import monitor
 
-        if not iso.can_run:
-            raise Unsupported(f"cannot start containers here: {iso.reason}")
+        self.check_can_run()
+        if iso.mode == "proot" and c.Driver != "vfs":
+            raise Unsupported(f"container {c.Name} is on the {c.Driver} driver: PRoot mode "
+                              "runs containers on the vfs driver only (LAYERLAB_STORAGE_DRIVER"
+                              "=vfs)")
         driver = self.engine.driver(c.Driver)
         net = self.engine.networks.start(c)
         try:
@@ -114,13 +133,16 @@ class Tasks:
             net.abort()
             raise
         d = self.engine.containers.state_dir(c)
+        atomic_write(d / RUNTIME, json.dumps({"mode": iso.mode,
+                                              "pause": iso.pause_method}).encode())
         etc = net.etc_dir or d
         spec = ContainerSpec(
             id=c.ID,
             rootfs=str(rootfs),
             hostname=net.hostname or c.Config["Hostname"],
             process=ProcessSpec(c.command, c.Config["Env"], c.Config["WorkingDir"] or "/",
-                                c.Config["User"], self._plan(c)),
+                                c.Config["User"], self._plan(c),
+                                rootless=iso.mode == "rootless"),
             state_dir=str(d),
             cgroup=iso.cgroup is not None,
             devices=devices.probe().enforced,
@@ -128,6 +150,9 @@ class Tasks:
             namespaces=NAMESPACES if net.private else NAMESPACES & ~sc.CLONE_NEWNET,
             netns_fd=net.netns_fd,
             pass_fds=net.pass_fds,
+            mode=iso.mode,
+            store=str(self.engine.root),
+            fresh_proc=iso.fresh_proc,
         )
 
         def exited(code: int) -> None:
@@ -153,6 +178,41 @@ class Tasks:
             raise
         net.starter_done()
         return started
+
+    def runtime(self, c: Container) -> dict[str, str]:
+        """How the container was started: {"mode": root|rootless|proot, "pause": how}; for
+        one never started, how it would be."""
+        try:
+            found: dict[str, str] = json.loads(
+                (self.engine.containers.state_dir(c) / RUNTIME).read_bytes())
+        except (OSError, ValueError):
+            if self.engine.containers.never_ran(c):
+                iso = self.engine.isolation()
+                return {"mode": iso.mode, "pause": iso.pause_method}
+            return {"mode": "root", "pause": "freezer"}  # started before modes were recorded
+        return found
+
+    def _send(self, c: Container, signum: int) -> None:
+        """A signal to the main process; in PRoot mode only as a PID 1 would get it."""
+        if self.runtime(c)["mode"] == "proot":
+            from ..runtime import proot
+
+            proot.deliver(c.State.Pid, signum)
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(c.State.Pid, signum)
+
+    def members(self, c: Container) -> list[int]:
+        """Host PIDs of every process of the running container."""
+        cg = Cgroup.open(c.ID)
+        if cg:
+            return sorted(cg.pids())
+        mode = self.runtime(c)["mode"]
+        if mode == "proot":
+            from ..runtime import proot
+
+            return proot.members(str(self.engine.containers.state_dir(c)))
+        return procs.in_pid_namespace(c.State.Pid) or [c.State.Pid]
 
     @staticmethod
     def _plan(c: Container) -> Plan:
@@ -246,8 +306,7 @@ class Tasks:
             self.kill_all(c)
         else:
             self.engine.events.container(c, "kill", signal=str(int(signum)))
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(c.State.Pid, signum)
+            self._send(c, signum)
             if not self.wait_exit(c, None if grace < 0 else grace):
                 self.engine.events.container(c, "kill", signal=str(int(signal.SIGKILL)))
                 self.kill_all(c)
@@ -279,6 +338,11 @@ class Tasks:
             cg.kill_all(signal.SIGKILL)
             if cg.frozen():
                 cg.thaw()
+        elif self.runtime(c)["mode"] == "proot":
+            from ..runtime import proot
+
+            proot.kill_all(str(self.engine.containers.state_dir(c)), c.State.Pid)
+            return
         with contextlib.suppress(ProcessLookupError):
             os.kill(c.State.Pid, signal.SIGKILL)  # PID 1 gone = every process of the ns gone
 
@@ -291,7 +355,7 @@ class Tasks:
             self.kill_all(c)
             self.wait_exit(c, None)
         else:
-            os.kill(c.State.Pid, signum)
+            self._send(c, signum)
         return c
 
     # -- freezing ----------------------------------------------------------------------
@@ -301,9 +365,18 @@ class Tasks:
         if c.State.Paused:
             raise Conflict(f"container {c.ID} is already paused")
         cg = Cgroup.open(c.ID)
-        if cg is None:
+        method = self.runtime(c)["pause"]
+        state_dir = str(self.engine.containers.state_dir(c))
+        if cg is not None:
+            cg.freeze()
+        elif method == "sigstop":
+            nofreezer.stop(lambda: self.members(c), state_dir)
+        elif method == "tracer":
+            from ..runtime import proot
+
+            proot.pause(state_dir)
+        else:
             raise Unsupported("pause needs a cgroup freezer, and this host has none writable")
-        cg.freeze()
         self.store.containers.update_state(c.ID, Status="paused", Paused=True)
         self.engine.events.container(c, "pause")
         return c
@@ -313,8 +386,16 @@ class Tasks:
         if not c.State.Paused:
             raise Conflict(f"container {c.ID} is not paused")
         cg = Cgroup.open(c.ID)
+        method = self.runtime(c)["pause"]
+        state_dir = str(self.engine.containers.state_dir(c))
         if cg:
             cg.thaw()
+        elif method == "sigstop":
+            nofreezer.resume(lambda: self.members(c), state_dir)
+        elif method == "tracer":
+            from ..runtime import proot
+
+            proot.unpause(state_dir)
         self.store.containers.update_state(c.ID, Status="running", Paused=False)
         self.engine.events.container(c, "unpause")
         return c
@@ -344,11 +425,22 @@ class Tasks:
                               workdir or c.Config["WorkingDir"] or "/",
                               c.Config["User"] if user is None else user)
         process.plan = self._plan(c)
-        groups = [g for g in (Cgroup.open(c.ID), DeviceCgroup.open(c.ID)) if g is not None]
         exec_id, shown = new_id(), " ".join(cmd)
         self.engine.events.container(c, f"exec_create: {shown}", execID=exec_id)
         self.engine.events.container(c, f"exec_start: {shown}", execID=exec_id)
-        code = exec_in(c.State.Pid, groups, process, stdin, stdout, stderr, detach)
+        mode = self.runtime(c)["mode"]
+        if mode == "proot":
+            from ..runtime import proot
+
+            d = self.engine.containers.state_dir(c)
+            rootfs = str(self.engine.driver(c.Driver).source(c.ID))
+            etc = {f"/etc/{n}": str(d / n) for n in ("hostname", "hosts", "resolv.conf")}
+            code = proot.exec_in(str(d), rootfs, etc, process, stdin, stdout, stderr, detach)
+        else:
+            process.rootless = mode == "rootless"
+            groups = [g for g in (Cgroup.open(c.ID), DeviceCgroup.open(c.ID)) if g is not None]
+            code = exec_in(c.State.Pid, groups, process, stdin, stdout, stderr, detach,
+                           userns_of=c.State.MonitorPid if process.rootless else None)
         if not detach:
             self.engine.events.container(c, "exec_die", execID=exec_id, exitCode=str(code))
         return code
@@ -356,8 +448,7 @@ class Tasks:
     def top(self, name: str) -> list[Process]:
         """The container's processes as the host sees them (host PIDs)."""
         c = self.running(name)
-        cg = Cgroup.open(c.ID)
-        pids = sorted(cg.pids()) if cg else [c.State.Pid]
+        pids = self.members(c)
         out = []
         for pid in pids:
             with contextlib.suppress(OSError):
@@ -369,6 +460,7 @@ class Tasks:
         return out
 
 
+RUNTIME = "runtime.json"
 RESTARTING = "restarting"  # marker in the state dir while ``restart`` stops the container
 
 

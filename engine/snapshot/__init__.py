@@ -106,6 +106,11 @@ class SnapshotDriver(ABC):
         keeps them)."""
         return {}
 
+    def owner_index(self, cid: str, chain: list[Layer]) -> dict[str, list[Any]]:
+        """Owners of the container's files that only an index holds (symlinks of an
+        unprivileged store's image layers; see ``oci.ownership``), by path."""
+        return {}
+
     def forget(self, chain_ids: Iterable[str]) -> None:  # noqa: B027 - most keep nothing
         """Drop what the driver keeps for deleted layers (caches of unpacked layers)."""
 
@@ -154,9 +159,13 @@ class SnapshotDriver(ABC):
 DRIVERS = ("overlay", "vfs")
 
 
-def make_driver(name: str, root: Path, layers: LayerStore) -> SnapshotDriver:
+def make_driver(name: str, root: Path, layers: LayerStore,
+                userxattr: bool = False) -> SnapshotDriver:
+    """``userxattr``: overlayfs mounted in a user namespace (rootless), which keeps its
+    whiteout metadata in ``user.overlay.*`` instead of ``trusted.overlay.*``."""
     from .overlay import OverlayDriver
     from .vfs import VfsDriver
 
-    drivers: dict[str, type[SnapshotDriver]] = {"overlay": OverlayDriver, "vfs": VfsDriver}
-    return drivers[name](root, layers)
+    if name == "overlay":
+        return OverlayDriver(root, layers, userxattr)
+    return VfsDriver(root, layers)

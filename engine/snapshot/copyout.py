@@ -17,7 +17,7 @@ import contextlib
 from collections.abc import Iterator
 
 from ..fs import tree
-from ..oci import layertar
+from ..oci import layertar, ownership
 from ..oci.changes import Change
 from ..store.layers import Layer
 from . import SnapshotDriver
@@ -32,8 +32,9 @@ def opened_view(driver: SnapshotDriver, cid: str, chain: list[Layer]) -> Iterato
 
 def export(driver: SnapshotDriver, cid: str, chain: list[Layer], out: layertar.Sink) -> None:
     """``docker export``: the unified view as one flat tar."""
+    owners = ownership.recorder(driver.owner_index(cid, chain))  # unprivileged stores
     with opened_view(driver, cid, chain) as root:
-        layertar.write_tree(out, root)
+        layertar.write_tree(out, root, owners)
 
 
 def diff(driver: SnapshotDriver, cid: str, chain: list[Layer]) -> tuple[list[Change], list[str]]:
@@ -48,6 +49,7 @@ def layer(driver: SnapshotDriver, cid: str, chain: list[Layer], out: layertar.Si
     changes, opaque = diff(driver, cid, chain)
     if not changes and not keep_empty:
         return False
+    owners = ownership.recorder(driver.owner_index(cid, chain))  # unprivileged stores
     with tree.opened_dir(driver.source(cid)) as source:
-        layertar.write_changes(out, source, changes, opaque)
+        layertar.write_changes(out, source, changes, opaque, owners)
     return True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import tempfile
@@ -11,16 +12,17 @@ from typing import Any
 
 from ..errors import Unsupported
 from ..fs import tree
-from ..fs.atomic import private_dir, remove_tree
+from ..fs.atomic import atomic_write, private_dir, remove_tree
 from ..linux import syscalls
 from ..oci import layertar
 from ..oci.changes import Change
 from ..oci.digest import strip_algo
 from ..store.journal import discard
-from ..store.layers import Layer
+from ..store.layers import Layer, LayerStore
 from . import SnapshotDriver
 
 OPAQUE_XATTR = "trusted.overlay.opaque"
+USER_OPAQUE_XATTR = "user.overlay.opaque"  # with -o userxattr (in a user namespace)
 MOUNT_DATA_MAX = 4000  # the kernel takes one page of mount options
 
 
@@ -28,14 +30,14 @@ def is_whiteout(st: os.stat_result) -> bool:
     return stat.S_ISCHR(st.st_mode) and st.st_rdev == 0
 
 
-def is_opaque(path: str) -> bool:
+def is_opaque(path: str, xattr: str = OPAQUE_XATTR) -> bool:
     try:
-        return os.getxattr(path, OPAQUE_XATTR, follow_symlinks=False) == b"y"
+        return os.getxattr(path, xattr, follow_symlinks=False) == b"y"
     except OSError:
         return False
 
 
-def lower_has(lowers: list[str], rel: str) -> bool:
+def lower_has(lowers: list[str], rel: str, opaque_xattr: str = OPAQUE_XATTR) -> bool:
     """Whether ``rel`` is visible in the stack of lowerdirs (top first). ``rel`` comes from
     a container's upper directory: it is looked up one verified directory at a time, so a
     symlink in a layer ends the lookup there instead of leading out of it."""
@@ -48,7 +50,8 @@ def lower_has(lowers: list[str], rel: str) -> bool:
                 st = os.lstat(path)
             except (FileNotFoundError, NotADirectoryError):
                 # not in this layer: an opaque directory above it here hides the layers below
-                if any(is_opaque(os.path.join(lower, *parts[:j])) for j in range(1, i + 1)):
+                if any(is_opaque(os.path.join(lower, *parts[:j]), opaque_xattr)
+                       for j in range(1, i + 1)):
                     return False
                 break
             if i == len(parts) - 1:
@@ -60,6 +63,11 @@ def lower_has(lowers: list[str], rel: str) -> bool:
 
 class OverlayDriver(SnapshotDriver):
     name = "overlay"
+
+    def __init__(self, root: Path, layers: LayerStore, userxattr: bool = False) -> None:
+        super().__init__(root, layers)
+        self.userxattr = userxattr
+        self.opaque_xattr = USER_OPAQUE_XATTR if userxattr else OPAQUE_XATTR
 
     def upper(self, cid: str) -> Path:
         return self.dir(cid) / "diff"
@@ -77,7 +85,9 @@ class OverlayDriver(SnapshotDriver):
         tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".unpack-{os.getpid()}-"))
         try:
             with self.layers.open_tar(layer) as f:
-                layertar.extract(f, tmp, "overlay", OPAQUE_XATTR)
+                owners = layertar.extract(f, tmp, "overlay", self.opaque_xattr)
+            if owners:  # beside the layer, not in it: a container must not see it
+                atomic_write(self._owners_file(layer.chain_id), json.dumps(owners).encode())
             os.chmod(tmp, 0o755)
             os.replace(tmp, final)
         except BaseException:
@@ -88,10 +98,23 @@ class OverlayDriver(SnapshotDriver):
     def lowers(self, chain: list[Layer]) -> list[str]:
         return [str(self.lower(layer)) for layer in reversed(chain)]
 
+    def _owners_file(self, chain_id: str) -> Path:
+        return self.root / "lower" / f"{strip_algo(chain_id)}.owners.json"
+
+    def owner_index(self, cid: str, chain: list[Layer]) -> dict[str, list[Any]]:
+        index: dict[str, list[Any]] = {}
+        for layer in chain:  # bottom first: a higher layer's entry wins
+            try:
+                index.update(json.loads(self._owners_file(layer.chain_id).read_bytes()))
+            except FileNotFoundError:
+                continue
+        return index
+
     def forget(self, chain_ids: Iterable[str]) -> None:
         """Drop unpacked layers, each in one rename (whole or gone, never half there)."""
         for chain_id in chain_ids:
             discard(self.root.parent, self.root / "lower" / strip_algo(chain_id))
+            self._owners_file(chain_id).unlink(missing_ok=True)
 
     def image_metadata(self, chain: list[Layer]) -> dict[str, Any]:
         if not chain:
@@ -115,7 +138,7 @@ class OverlayDriver(SnapshotDriver):
         data = (
             f"lowerdir={':'.join(lowers)},upperdir={self.upper(cid)},"
             f"workdir={self.dir(cid) / 'work'}"
-        )
+        ) + (",userxattr" if self.userxattr else "")
         if len(data) > MOUNT_DATA_MAX:
             raise Unsupported(
                 f"image has {len(chain)} layers: too many for one overlay mount here; "
@@ -143,7 +166,8 @@ class OverlayDriver(SnapshotDriver):
         hidden: list[str] = []  # opaque dirs: nothing below them comes from the lowers
 
         def in_lower(rel: str) -> bool:
-            return not any(rel.startswith(h + "/") for h in hidden) and lower_has(lowers, rel)
+            return not any(rel.startswith(h + "/") for h in hidden) and lower_has(
+                lowers, rel, self.opaque_xattr)
 
         with tree.opened_dir(self.upper(cid)) as upper:  # by descriptor: it may be live
             for e in tree.walk(upper):
@@ -151,7 +175,8 @@ class OverlayDriver(SnapshotDriver):
                     out.append(Change("D", "/" + e.rel))
                     continue
                 out.append(Change("C" if in_lower(e.rel) else "A", "/" + e.rel))
-                if e.is_dir and is_opaque(f"/proc/self/fd/{e.dir_fd}/{e.name}"):
+                if e.is_dir and is_opaque(f"/proc/self/fd/{e.dir_fd}/{e.name}",
+                                          self.opaque_xattr):
                     opaque.append("/" + e.rel)
                     hidden.append(e.rel)
         return sorted(out, key=lambda c: c.path), opaque

@@ -6,6 +6,7 @@ tree with an index of the image's layers, as Docker's naive diff does.
 
 from __future__ import annotations
 
+import json
 import os
 import posixpath
 import stat
@@ -13,8 +14,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from ..fs import tree
-from ..fs.atomic import private_dir
-from ..oci import layertar
+from ..fs.atomic import atomic_write, private_dir
+from ..oci import layertar, ownership
 from ..oci.changes import Change
 from ..store.journal import discard
 from ..store.layers import Layer
@@ -85,9 +86,19 @@ class VfsDriver(SnapshotDriver):
         private_dir(self.dir(cid))
         root.mkdir()
         os.chmod(root, 0o755)
+        owners: dict[str, ownership.IndexEntry] = {}
         for layer in chain:
             with self.layers.open_tar(layer) as f:
-                layertar.extract(f, root, "apply")
+                owners.update(layertar.extract(f, root, "apply"))
+        if owners:  # an unprivileged store's symlinks that belong to others (ownership.py)
+            atomic_write(self.dir(cid) / "owners.json", json.dumps(owners).encode())
+
+    def owner_index(self, cid: str, chain: list[Layer]) -> dict[str, list[Any]]:
+        try:
+            found: dict[str, list[Any]] = json.loads((self.dir(cid) / "owners.json").read_bytes())
+        except FileNotFoundError:
+            return {}
+        return found
 
     def _mount(self, cid: str, chain: list[Layer]) -> Path:
         return self.rootfs(cid)
@@ -100,7 +111,7 @@ class VfsDriver(SnapshotDriver):
 
     def changes(self, cid: str, chain: list[Layer]) -> tuple[list[Change], list[str]]:
         index = image_index(chain, self.layers.open_tar)
-        check_owner = os.geteuid() == 0
+        owners = ownership.recorder(self.owner_index(cid, chain))
         seen: set[str] = set()
         out: list[Change] = []
         with tree.opened_dir(self.rootfs(cid)) as root:  # by descriptor: it may be live
@@ -109,7 +120,7 @@ class VfsDriver(SnapshotDriver):
                 old = index.get(e.rel)
                 if old is None:
                     out.append(Change("A", "/" + e.rel))
-                elif self._differs(old, e.st, e.dir_fd, e.name, check_owner):
+                elif self._differs(old, e, owners):
                     out.append(Change("C", "/" + e.rel))
         for rel in index:
             parent = posixpath.dirname(rel)
@@ -118,11 +129,21 @@ class VfsDriver(SnapshotDriver):
         return sorted(out, key=lambda c: c.path), []
 
     @staticmethod
-    def _differs(old: Entry, st: os.stat_result, dir_fd: int, name: str,
-                 check_owner: bool) -> bool:
+    def _differs(old: Entry, e: tree.Entry, owners: ownership.Recorder | None) -> bool:
+        """``owners``: an unprivileged store's, where the owner on disk is always ours."""
+        st, dir_fd, name = e.st, e.dir_fd, e.name
         if stat.S_IFMT(st.st_mode) != old.kind or stat.S_IMODE(st.st_mode) != old.mode:
             return True
-        if check_owner and (st.st_uid, st.st_gid) != (old.uid, old.gid):
+        owner = (st.st_uid, st.st_gid)
+        if owners is not None:
+            kept, link = None, ""
+            path = f"/proc/self/fd/{dir_fd}/{name}"
+            if stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode):
+                kept = ownership.override(path)
+            elif stat.S_ISLNK(st.st_mode):
+                link = os.readlink(name, dir_fd=dir_fd)
+            owner = owners.owner(e.rel, st, kept, link)
+        if owner != (old.uid, old.gid):
             return True
         if old.kind == stat.S_IFLNK:
             try:

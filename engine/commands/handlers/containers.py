@@ -100,8 +100,21 @@ def _start_attached(engine: Engine, c: Container, io: IO, stdin: bool) -> int:
             signal.signal(sig, handler)
 
 
+def _notice_mode(engine: Engine, io: IO) -> None:
+    """One line on stderr where this mode cannot show what the command claims (S3)."""
+    if engine.isolation().mode == "proot":
+        io.say("notice: PRoot mode: the command is not PID 1 and sees the host's PIDs, "
+               "hostname and network (see docker info)")
+
+
 def cmd_run(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
+    try:
+        engine.tasks.check_can_run()  # refuse before creating anything
+    except EngineError as e:
+        e.exit_code = 125
+        raise
     c = _create(engine, args, io)
+    _notice_mode(engine, io)
     try:
         if args.detach:
             engine.tasks.start(c.ID)
@@ -115,6 +128,8 @@ def cmd_run(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
 
 
 def cmd_start(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
+    engine.tasks.check_can_run()
+    _notice_mode(engine, io)
     if args.attach or args.interactive:
         if len(args.containers) > 1:
             raise UsageError("docker start: you cannot start and attach multiple containers "
@@ -134,7 +149,12 @@ def cmd_kill(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
 
 
 def cmd_pause(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
-    return each(args.containers, engine.tasks.pause, io)
+    result = each(args.containers, engine.tasks.pause, io)
+    method = engine.isolation().pause_method
+    if method in ("sigstop", "tracer"):  # not the freezer: say how they were held
+        note = next(n for n in engine.isolation().limits() if n.startswith("pause:"))
+        io.say(f"notice: {note}")
+    return result
 
 
 def cmd_unpause(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
@@ -177,6 +197,7 @@ def cmd_container_prune(engine: Engine, args: argparse.Namespace, io: IO) -> Res
 def cmd_exec(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
     if not args.command:
         raise UsageError('docker exec: requires at least 2 arguments\nSee \'docker exec --help\'.')
+    _notice_mode(engine, io)
     io.flush()
     devnull = os.open(os.devnull, os.O_RDWR)
     try:
@@ -302,6 +323,10 @@ def _log_time(value: str) -> int:
 
 def cmd_commit(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
     """S15: the RW layer becomes a new read-only layer of a new image."""
+    c = engine.containers.get(args.container)
+    if engine.containers.never_ran(c) and not engine.containers.diff(c.ID):
+        io.say(f"WARNING: container {c.Name} never ran: its layer is empty (start it first "
+               "to commit what its command does)")
     image_id = engine.containers.commit(args.container, args.reference, args.message,
                                         args.author, args.change, pause=args.pause == "true")
     return Committed([image_id], kind="id", image_id=image_id, ref=args.reference)
