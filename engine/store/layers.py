@@ -23,6 +23,19 @@ from .content import CHUNK, ContentStore
 from .ids import hex_of, is_digest
 from .journal import discard
 
+# moby's maxLayerDepth: Docker refuses to make a layer deeper than this (commit, build,
+# load, pull), and the overlay driver mounts up to this many lowerdirs.
+MAX_DEPTH = 125
+
+
+def check_depth(depth: int) -> None:
+    """Refuse an image of more than ``MAX_DEPTH`` layers, with Docker's words first."""
+    if depth > MAX_DEPTH:
+        raise InvalidArgument(
+            f"max depth exceeded: an image has at most {MAX_DEPTH} layers (Docker's limit), "
+            f"this one would have {depth}; squash some (fewer RUN/COPY steps, or "
+            "export | import)")
+
 
 @dataclass(frozen=True)
 class Layer:
