@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...errors import EngineError, NotFound, RuntimeFailure
 from ...network.ports import displayable_ports, summary_ports
@@ -18,7 +18,6 @@ from ...oci.digest import short
 from ...runtime.spec import Attach
 from ...services import filters
 from ...services.containers import CreateOptions
-from ...services.engine import Engine
 from ...services.networks import NetworkRequest
 from ...services.tasks import start_failure
 from ...store.containers import Container
@@ -28,6 +27,9 @@ from ..grammar import UsageError
 from ..results import Changes, Committed, Lines, Result, Streamed, Table
 from .common import ClientError, each, ellipsis, env_values, go_time, open_output, read_kv_files
 from .transfer import pull
+
+if TYPE_CHECKING:
+    from ...services.engine import Engine
 
 PS_COLUMNS = [("ID", "CONTAINER ID"), ("Image", "IMAGE"), ("Command", "COMMAND"),
               ("RunningFor", "CREATED"), ("Status", "STATUS"), ("Ports", "PORTS"),

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...errors import EngineError
 from ...oci.digest import strip_algo
 from ...services import filters
-from ...services.engine import Engine
 from ...services.images import Removed
 from .. import IO, error_message, human
 from ..results import Graph, History, Lines, Result, Table
 from .common import confirm, ellipsis, go_time, open_input
+
+if TYPE_CHECKING:
+    from ...services.engine import Engine
 
 IMAGES_COLUMNS = [("Repository", "REPOSITORY"), ("Tag", "TAG"), ("ID", "IMAGE ID"),
                   ("CreatedSince", "CREATED"), ("Size", "SIZE")]

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...errors import InvalidArgument, NotFound
 from ...network.model import Network
 from ...network.ports import port_lines
-from ...services.engine import Engine
 from .. import IO, error_message
 from ..results import Document, Lines, NetworkGraph, Result, Table
 from .common import confirm, each, go_time
+
+if TYPE_CHECKING:
+    from ...services.engine import Engine
 
 NETWORK_COLUMNS = [("ID", "NETWORK ID"), ("Name", "NAME"), ("Driver", "DRIVER"),
                    ("Scope", "SCOPE")]
