@@ -129,8 +129,18 @@ class LayerStore:
             raise NotFound(f"layer {chain_id} does not exist")
         return layer
 
-    def chain(self, diff_ids: list[str]) -> list[Layer]:
-        return [self.get(c) for c in chain_ids(diff_ids)]
+    def chain(self, diff_ids: list[str], known: dict[str, Layer] | None = None) -> list[Layer]:
+        """The layers of an image, bottom first. ``known`` (chainID → layer) is a memo a
+        caller walking many images passes to each call, so that layers images share (a
+        base, a deep chain's prefix) are read once per listing, not once per image."""
+        if known is None:
+            return [self.get(c) for c in chain_ids(diff_ids)]
+        out = []
+        for c in chain_ids(diff_ids):
+            if c not in known:
+                known[c] = self.get(c)
+            out.append(known[c])
+        return out
 
     def open_tar(self, layer: Layer) -> BinaryIO:
         return self.content.open(layer.diff_id)
