@@ -10,6 +10,7 @@ Docker's "max depth exceeded", as is a load of 126 layers.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import json
@@ -98,14 +99,20 @@ def test_125_layers_mount_and_the_126th_is_refused(docker: Docker, tmp_path: Pat
 @pytest.mark.parametrize("driver", ["overlay"])
 def test_classic_mount_where_the_kernel_lacks_lowerdir_plus(
         engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
-    """On a kernel without ``lowerdir+`` the driver mounts with one option string, and an
-    image whose lowerdirs overflow that page gets an error naming the way out."""
-    monkeypatch.setattr(overlay, "_LAYERED", False)
+    """On a kernel without ``lowerdir+`` (its overlayfs answers EINVAL) the driver mounts
+    with one option string from then on, and an image whose lowerdirs overflow that page
+    gets an error naming the way out."""
+    def no_lowerdir_plus(fstype: str) -> None:
+        raise OSError(errno.EINVAL, "fsconfig(overlay, lowerdir+): Unknown parameter")
+
+    monkeypatch.setattr(overlay, "_LAYERED", True)
+    monkeypatch.setattr(overlay.syscalls, "FsContext", no_lowerdir_plus)
     c = engine.containers.create("busybox", CreateOptions(cmd=["true"]))
     drv = engine.driver(c.Driver)
     assert isinstance(drv, overlay.OverlayDriver)
     chain = engine.containers.chain(c)
     with engine.containers.rootfs(c) as view:
         assert (Path(view) / "bin" / "busybox").is_file()
+    assert overlay._LAYERED is False
     with pytest.raises(Unsupported, match=r"too many for one overlay mount.*vfs"):
         drv.mount_options(c.ID, drv.lowers(chain) * 200)

@@ -155,44 +155,42 @@ class OverlayDriver(SnapshotDriver):
             )
         return data
 
-    def _mount_layered(self, cid: str, lowers: list[str], target: Path) -> bool:
+    def _mount_layered(self, cid: str, lowers: list[str], target: Path) -> None:
         """Mount through the new mount API, one ``lowerdir+`` per layer, so depth is not
-        bounded by the page of options ``mount(2)`` takes. False where the kernel lacks it
-        (no fsopen: before 5.2; no ``lowerdir+``: before 6.8), remembered per process."""
-        global _LAYERED
-        if not _LAYERED:
-            return False
-        try:
-            fs = syscalls.FsContext("overlay")
-        except OSError as e:
-            if e.errno not in (errno.ENOSYS, errno.EPERM):
-                raise
-            _LAYERED = False  # seccomp'd sandboxes answer EPERM; mount(2) may still work
-            return False
-        with fs:
-            try:
-                fs.set_string("lowerdir+", lowers[0])
-            except OSError as e:
-                if e.errno != errno.EINVAL or not os.path.isdir(lowers[0]):
-                    raise
-                _LAYERED = False  # "Unknown parameter 'lowerdir+'"
-                return False
-            for lower in lowers[1:]:
+        bounded by the page of options ``mount(2)`` takes (Linux 6.8)."""
+        with syscalls.FsContext("overlay") as fs:
+            for lower in lowers:
                 fs.set_string("lowerdir+", lower)
             fs.set_string("upperdir", self.upper(cid))
             fs.set_string("workdir", self.dir(cid) / "work")
             if self.userxattr:
                 fs.set_flag("userxattr")
             fs.mount(target)
-        return True
 
     def _mount(self, cid: str, chain: list[Layer]) -> Path:
+        global _LAYERED
         target = self.merged(cid)
-        if not self.is_mounted(cid):
-            lowers = self._mount_lowers(chain)
-            if not self._mount_layered(cid, lowers, target):
-                syscalls.mount("overlay", str(target), "overlay", 0,
-                               self.mount_options(cid, lowers))
+        if self.is_mounted(cid):
+            return target
+        lowers = self._mount_lowers(chain)
+        if _LAYERED:
+            try:
+                self._mount_layered(cid, lowers, target)
+                return target
+            except OSError as e:
+                # Kernels without it answer: no fsopen (ENOSYS, before 5.2; EPERM under
+                # some seccomp sandboxes), "Unknown parameter 'lowerdir+'" (EINVAL, 6.5 to
+                # 6.7), or EINVAL at create (before 6.5, which passes unknown keys on to
+                # the old option parser). Anything else is a real failure: mount(2) below
+                # then fails too, and says why.
+                if e.errno not in (errno.ENOSYS, errno.EPERM, errno.EINVAL):
+                    raise
+                layered_error = e
+        else:
+            layered_error = None
+        syscalls.mount("overlay", str(target), "overlay", 0, self.mount_options(cid, lowers))
+        if layered_error is not None:
+            _LAYERED = False  # the old way works where the new did not: use it from now on
         return target
 
     def _unmount(self, cid: str) -> None:
