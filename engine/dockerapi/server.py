@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from ..services.system import VERSION
+from ..version import VERSION
 from . import build, containers, execs, images, networks, system, transfer
 from .connection import ClientConnection
 from .daemon import Daemon

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..oci.imageconfig import host_arch
-from ..services.system import VERSION
+from ..version import VERSION
 from .responses import JSON, Raw, Response
 from .routing import API_VERSION, MIN_API_VERSION, Request, RouteTable
 

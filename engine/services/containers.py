@@ -24,7 +24,7 @@ from ..snapshot import copyout
 from ..store.containers import Container, now
 from ..store.images import Image
 from ..store.journal import Intent
-from ..store.layers import Layer
+from ..store.layers import Layer, check_depth
 from ..store.names import NAME_RE, new_id, random_name
 from .networks import NetworkRequest, Planned
 
@@ -288,9 +288,10 @@ class Containers:
                         intent: Intent | None = None) -> Layer | None:
         """The RW layer as a layer tar in the content store. A running container is frozen
         meanwhile (``pause``), so the layer is one consistent instant."""
+        chain = self.chain(c)
+        check_depth(len(chain) + 1)  # before the copy: nothing to take back
         with self.engine.tasks.frozen(c, pause):
             driver = self.engine.driver(c.Driver)
-            chain = self.chain(c)
             with self.store.content.writer() as w:
                 if not self.engine.stream_from_store(  # in a rootless store's keeper
                         lambda out: copyout.layer(driver, c.ID, chain, out, keep_empty), w):

@@ -12,11 +12,10 @@ from typing import TYPE_CHECKING, Any
 from ..fs.atomic import read_json, write_json
 from ..oci.digest import chain_ids
 from ..store.images import Image
+from ..version import VERSION, version_info
 
 if TYPE_CHECKING:
     from .engine import Engine
-
-VERSION = "0.1.0"
 
 
 @dataclass
@@ -115,10 +114,7 @@ class System:
         return uris
 
     def version(self) -> dict[str, Any]:
-        return {"Client": {"Version": VERSION, "GoVersion": "python" + platform.python_version(),
-                           "Os": "linux", "Arch": platform.machine()},
-                "Server": {"Version": VERSION, "Engine": "LayerLab",
-                           "KernelVersion": platform.release()}}
+        return version_info()
 
     def disk_usage(self) -> list[Usage]:
         """``system df``: layers of images (shared ones once), RW layers of containers."""

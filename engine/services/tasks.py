@@ -133,8 +133,8 @@ class Tasks:
             net.abort()
             raise
         d = self.engine.containers.state_dir(c)
-        atomic_write(d / RUNTIME, json.dumps({"mode": iso.mode,
-                                              "pause": iso.pause_method}).encode())
+        atomic_write(d / RUNTIME, json.dumps({"mode": iso.mode, "pause": iso.pause_method})
+                     .encode(), durable=False)
         etc = net.etc_dir or d
         spec = ContainerSpec(
             id=c.ID,

@@ -97,7 +97,9 @@ class ContainerStore:
                 raise NotFound(f"No such container: {cid}") from None
             for key, value in changes.items():
                 setattr(state, key, value)
-            write_json(d / "state.json", asdict(state))
+            # not synced: after a power loss no process of it runs, whatever it says, and
+            # recovery records the exit of a container whose monitor is gone
+            write_json(d / "state.json", asdict(state), durable=False)
         return state
 
     def set_name(self, cid: str, name: str) -> None:

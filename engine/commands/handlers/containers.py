@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...errors import EngineError, NotFound, RuntimeFailure
 from ...network.ports import displayable_ports, summary_ports
@@ -18,7 +18,6 @@ from ...oci.digest import short
 from ...runtime.spec import Attach
 from ...services import filters
 from ...services.containers import CreateOptions
-from ...services.engine import Engine
 from ...services.networks import NetworkRequest
 from ...services.tasks import start_failure
 from ...store.containers import Container
@@ -28,6 +27,9 @@ from ..grammar import UsageError
 from ..results import Changes, Committed, Lines, Result, Streamed, Table
 from .common import ClientError, each, ellipsis, env_values, go_time, open_output, read_kv_files
 from .transfer import pull
+
+if TYPE_CHECKING:
+    from ...services.engine import Engine
 
 PS_COLUMNS = [("ID", "CONTAINER ID"), ("Image", "IMAGE"), ("Command", "COMMAND"),
               ("RunningFor", "CREATED"), ("Status", "STATUS"), ("Ports", "PORTS"),
@@ -218,10 +220,15 @@ def cmd_top(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
 
 
 # -- listing -----------------------------------------------------------------------------
-def _ps_row(engine: Engine, c: Container, trunc: bool, size: bool) -> dict[str, Any]:
-    """The fields of Docker's ContainerContext for one container."""
+def _ps_row(engine: Engine, c: Container, trunc: bool, size: bool,
+            images: dict[str, bool] | None = None) -> dict[str, Any]:
+    """The fields of Docker's ContainerContext for one container; ``images`` memoizes
+    which images exist across the rows of one listing."""
     command = " ".join(c.command)
-    image = c.ImageRef if engine.images.exists(c.Image) else short(c.Image)
+    known = {} if images is None else images
+    if c.Image not in known:
+        known[c.Image] = engine.images.exists(c.Image)
+    image = c.ImageRef if known[c.Image] else short(c.Image)
     shown_size = "0B"  # what Docker's Size() shows when sizes were not asked for
     if size:
         rw = engine.containers.rw_size(c)
@@ -255,7 +262,8 @@ def cmd_ps(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
     limit = 1 if args.latest else args.last
     cs = filters.containers(engine, filters.Filters(args.filter), all=args.all, limit=limit)
     size = args.size or (not args.quiet and "{{.Size}}" in args.format.replace(" ", ""))
-    rows = [_ps_row(engine, c, not args.no_trunc, size) for c in cs]
+    images: dict[str, bool] = {}
+    rows = [_ps_row(engine, c, not args.no_trunc, size, images) for c in cs]
     columns = PS_COLUMNS + ([("Size", "SIZE")] if args.size else [])
     template = "{{.ID}}" if args.quiet else args.format
     return Table("ps", rows, columns, template)

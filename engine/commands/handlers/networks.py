@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...errors import InvalidArgument, NotFound
 from ...network.model import Network
 from ...network.ports import port_lines
-from ...services.engine import Engine
-from ...services.networks import NETWORK_FILTERS
 from .. import IO, error_message
 from ..results import Document, Lines, NetworkGraph, Result, Table
 from .common import confirm, each, go_time
+
+if TYPE_CHECKING:
+    from ...services.engine import Engine
 
 NETWORK_COLUMNS = [("ID", "NETWORK ID"), ("Name", "NAME"), ("Driver", "DRIVER"),
                    ("Scope", "SCOPE")]
@@ -40,6 +41,8 @@ def _row(net: Network, trunc: bool) -> dict[str, Any]:
 def cmd_network_ls(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
     if args.graph:
         return NetworkGraph.of(engine.networks.graph())
+    from ...services.networks import NETWORK_FILTERS
+
     wanted: dict[str, list[str]] = {}
     for f in args.filter:
         key, sep, value = f.partition("=")

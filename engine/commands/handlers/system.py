@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import platform
 import time
 from typing import TYPE_CHECKING, Any
 
 from ...errors import InvalidArgument, NotFound
-from ...oci.digest import strip_algo
-from ...services.engine import Engine
-from ...services.system import VERSION, Usage
-from ...timestamps import format_nanos, to_nanos
+from ...version import version_info
 from .. import IO, error_message, human
 from ..results import Document, Lines, Result, Streamed, Table
 from .common import ClientError, go_time
 
 if TYPE_CHECKING:
     from ...gotemplate import GoStruct
+    from ...services.engine import Engine
     from ...services.events import Event
+    from ...services.system import Usage
 
 DF_COLUMNS = [("Type", "TYPE"), ("TotalCount", "TOTAL"), ("Active", "ACTIVE"),
               ("Size", "SIZE"), ("Reclaimable", "RECLAIMABLE")]
@@ -98,6 +96,7 @@ def _df_verbose(engine: Engine, template: str) -> Result:
     """Docker's ``system df -v``: images with their shared and unique bytes and how many
     containers use them, containers with their RW layer, volumes, build cache."""
     from ...gotemplate import GoStruct
+    from ...oci.digest import strip_algo
     from .containers import _ps_row
 
     images: list[dict[str, Any]] = []
@@ -214,7 +213,7 @@ def cmd_system_service(engine: Engine, args: argparse.Namespace, io: IO) -> Resu
 
 
 def cmd_version(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
-    data = engine.system.version()
+    data = version_info()
     if args.format:
         from ...gotemplate import GoStruct
 
@@ -222,11 +221,13 @@ def cmd_version(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
             "Client": GoStruct("system.clientVersion", data["Client"]),
             "Server": GoStruct("*system.serverVersion", data["Server"])})
         return Document([typed], "version", args.format)
+    client, server = data["Client"], data["Server"]
     return Lines([
-        "Client:", f" Version:           {VERSION}",
-        f" Python version:    {platform.python_version()}", " OS/Arch:           linux/"
-        + platform.machine(), "", "Server: LayerLab Engine", f" Version:          {VERSION}",
-        f" Kernel Version:   {platform.release()}"])
+        "Client:", f" Version:           {client['Version']}",
+        f" Python version:    {client['GoVersion'].removeprefix('python')}",
+        f" OS/Arch:           {client['Os']}/{client['Arch']}", "",
+        "Server: LayerLab Engine", f" Version:          {server['Version']}",
+        f" Kernel Version:   {server['KernelVersion']}"])
 
 
 # -- system prune ------------------------------------------------------------------------------
@@ -287,6 +288,8 @@ def _message(ev: Event | None) -> GoStruct:
 
 def _pretty(ev: Event) -> str:
     """The docker CLI's prettyPrintEvent."""
+    from ...timestamps import format_nanos
+
     line = f"{format_nanos(ev.timeNano)} {ev.Type} {ev.Action} {ev.ID}"
     if ev.Attributes:
         line += " (" + ", ".join(f"{k}={v}" for k, v in sorted(ev.Attributes.items())) + ")"
@@ -336,6 +339,8 @@ def cmd_events(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
 def _event_time(value: str, now_ns: int) -> int:
     if not value:
         return 0
+    from ...timestamps import to_nanos
+
     try:
         return to_nanos(value, now_ns / 1e9)
     except ValueError as e:
