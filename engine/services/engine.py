@@ -1,7 +1,8 @@
 """The Engine API: one object per state root, composed of services by noun.
 
 ``engine.images``, ``engine.containers``, ``engine.tasks`` (a container's processes),
-``engine.networks``, ``engine.system`` and ``engine.events`` (the event log) are what the
+``engine.networks``, ``engine.volumes``, ``engine.cp`` (files in and out of
+a container), ``engine.system`` and ``engine.events`` (the event log) are what the
 command layer calls; ``engine/builder`` and ``engine/transfer`` are services too and take
 the engine. Only services open the stores (``engine.store``).
 
@@ -24,12 +25,14 @@ from ..runtime.keeper import Keeper
 from ..snapshot import DRIVERS, SnapshotDriver, make_driver
 from ..store import Store
 from .containers import Containers
+from .cp import Copies
 from .events import EventLog
 from .images import Images
 from .networks import Networks
 from .recovery import Recovery
 from .system import System
 from .tasks import Tasks
+from .volumes import Volumes
 
 T = TypeVar("T")
 
@@ -48,6 +51,8 @@ class Engine:
         self.containers = Containers(self)
         self.tasks = Tasks(self)
         self.networks = Networks(self)
+        self.volumes = Volumes(self)
+        self.cp = Copies(self)
         self.system = System(self)
         self.recovery = Recovery(self)
         self.store.on_lock = self._recover

@@ -132,6 +132,13 @@ class Tasks:
         except BaseException:
             net.abort()
             raise
+        try:
+            mounts = self.engine.volumes.mounts_for(c, str(rootfs), iso.mode)
+        except BaseException:
+            net.abort()
+            with contextlib.suppress(OSError):
+                driver.unmount(c.ID)
+            raise
         d = self.engine.containers.state_dir(c)
         atomic_write(d / RUNTIME, json.dumps({"mode": iso.mode,
                                               "pause": iso.pause_method}).encode())
@@ -153,6 +160,8 @@ class Tasks:
             mode=iso.mode,
             store=str(self.engine.root),
             fresh_proc=iso.fresh_proc,
+            mounts=mounts,
+            readonly_rootfs=bool(c.HostConfig.get("ReadonlyRootfs")),
         )
 
         def exited(code: int) -> None:
@@ -435,7 +444,8 @@ class Tasks:
             d = self.engine.containers.state_dir(c)
             rootfs = str(self.engine.driver(c.Driver).source(c.ID))
             etc = {f"/etc/{n}": str(d / n) for n in ("hostname", "hosts", "resolv.conf")}
-            code = proot.exec_in(str(d), rootfs, etc, process, stdin, stdout, stderr, detach)
+            code = proot.exec_in(str(d), rootfs, etc, process, stdin, stdout, stderr, detach,
+                                 binds=self.engine.volumes.binds(c))
         else:
             process.rootless = mode == "rootless"
             groups = [g for g in (Cgroup.open(c.ID), DeviceCgroup.open(c.ID)) if g is not None]

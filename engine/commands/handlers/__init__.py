@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import build, containers, explore, images, networks, system, transfer
+from . import build, containers, copy, explore, images, networks, system, transfer, volumes
 
-_MODULES = (containers, images, build, transfer, system, explore, networks)
+_MODULES = (containers, images, build, transfer, system, explore, networks, volumes, copy)
 Handler = Callable[..., Any]
 
 
