@@ -67,6 +67,8 @@ def _copy_out(engine: Engine, name: str, src: str, dest: str, io: IO,
     if os.path.isdir(dest):
         target, new_top = dest, "" if contents else None
     else:
+        if dest.endswith(("/", "/.")):
+            raise ClientError(f'destination directory "{dest}" does not exist')
         if os.path.lexists(dest) and found.is_dir:
             raise ClientError(f'cannot overwrite non-directory "{dest}" with directory '
                               f'"{name}:{src}"')
@@ -132,6 +134,8 @@ def _copy_in(engine: Engine, src: str, name: str, dest: str, io: IO, archive: bo
     if found is not None and found.is_dir:
         into, arcname = dest, "" if contents else base
     else:
+        if found is None and dest.endswith(("/", "/.")):  # says it is a directory
+            raise NotFound(f"Could not find the file {dest} in container {name}")
         if found is not None and is_dir:
             raise ClientError(f'cannot overwrite non-directory "{name}:{dest}" with '
                               f'directory "{src}"')

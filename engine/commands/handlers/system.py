@@ -119,7 +119,7 @@ def _df_verbose(engine: Engine, template: str) -> Result:
         row = _ps_row(engine, c, trunc=True, size=False)
         row["Size"] = human.size(engine.containers.rw_size(c))  # no "virtual" here
         containers.append(GoStruct("*formatter.ContainerContext", dict(sorted(row.items()))))
-    volumes = [GoStruct("*formatter.volumeContext", {
+    volumes: list[dict[str, Any]] = [GoStruct("*formatter.volumeContext", {
         "Name": v.Name, "Driver": v.Driver, "Scope": v.Scope, "Labels": ",".join(
             f"{k}={val}" for k, val in v.Labels.items()),
         "Mountpoint": engine.volumes.mountpoint(v.Name),
