@@ -58,7 +58,8 @@ def _create(engine: Engine, args: argparse.Namespace, io: IO) -> Container:
             publish=args.publish, publish_all=args.publish_all, expose=args.expose,
             dns=args.dns, dns_search=args.dns_search, dns_option=args.dns_option,
             add_host=args.add_host)
-        points = [*map(mounts.parse_volume, args.volume), *map(mounts.parse_mount, args.mount)]
+        binds = [_absolute_bind(v) for v in args.volume]
+        points = [*map(mounts.parse_volume, binds), *map(mounts.parse_mount, args.mount)]
         tmpfs = dict(t.partition(":")[::2] for t in args.tmpfs)
         for t in args.tmpfs:
             mounts.parse_tmpfs(t)  # a bad path fails create, not start
@@ -69,13 +70,22 @@ def _create(engine: Engine, args: argparse.Namespace, io: IO) -> Container:
                              cap_add=args.cap_add,
                              cap_drop=args.cap_drop, privileged=args.privileged,
                              security_opt=args.security_opt, network=network,
-                             mounts=points, binds=args.volume, mount_flags=args.mount,
+                             mounts=points, binds=binds, mount_flags=args.mount,
                              tmpfs=tmpfs, read_only=args.read_only,
                              volumes_from=args.volumes_from)
         return engine.containers.create(args.image, opts)
     except EngineError as e:
         e.exit_code = 125
         raise
+
+
+def _absolute_bind(spec: str) -> str:
+    """``-v ./dir:/x``: the docker CLI (23+) makes a source starting with "." absolute,
+    relative to where the command runs (a notebook's folder, in the kernel)."""
+    if not spec.startswith("."):
+        return spec
+    source, sep, rest = spec.partition(":")
+    return os.path.abspath(source) + sep + rest
 
 
 def cmd_create(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
