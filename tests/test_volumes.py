@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tarfile
 from pathlib import Path
 
@@ -192,6 +193,30 @@ def test_rootless_named_volume_and_bind(nobody_python: Path) -> None:
             assert seen == "v\nroot:"  # the second container sees the first's + copy-up
             assert "vol" in n.docker("volume", "ls", "-q").stdout.split()
             n.docker("volume", "rm", "vol")
+        finally:
+            ids = n.docker("ps", "-aq", check=False).stdout.split()
+            if ids:
+                n.docker("rm", "-f", *ids, check=False)
+
+
+def test_proot_binds_volumes_and_refuses_what_it_cannot_mount(nobody_python: Path) -> None:
+    """PRoot mounts nothing: binds and volumes are its ``-b`` (read-write), and ``:ro``,
+    ``--tmpfs`` and ``--read-only`` are refused before the container starts."""
+    if shutil.which("proot") is None:
+        pytest.skip("proot is not installed")
+    with kit.session(nobody_python, LAYERLAB_RUNTIME="proot",
+                     LAYERLAB_STORAGE_DRIVER="vfs") as n:
+        try:
+            n.docker("pull", "busybox")
+            host = n.home / "shared"
+            host.mkdir()
+            os.chown(host, kit.NOBODY, kit.NOBODY)
+            out = n.docker("run", "--rm", "-v", f"{host}:/h", "-v", "pv:/etc", "busybox", "sh",
+                           "-c", "echo out > /h/out; head -c5 /etc/passwd").stdout
+            assert out == "root:" and (host / "out").read_text() == "out\n"
+            for flags in (["-v", f"{host}:/h:ro"], ["--tmpfs", "/t"], ["--read-only"]):
+                p = n.docker("run", "--rm", *flags, "busybox", "true", check=False)
+                assert p.returncode == 125 and "PRoot mode cannot make" in p.stderr, p
         finally:
             ids = n.docker("ps", "-aq", check=False).stdout.split()
             if ids:
