@@ -193,6 +193,17 @@ def test_rootless_named_volume_and_bind(nobody_python: Path) -> None:
             assert seen == "v\nroot:"  # the second container sees the first's + copy-up
             assert "vol" in n.docker("volume", "ls", "-q").stdout.split()
             n.docker("volume", "rm", "vol")
+            # cp in and out of a running container (its /proc/<pid>/root, from the keeper)
+            # and of a stopped one (the snapshot view)
+            n.docker("run", "-d", "--name", "live", "busybox", "sh", "-c",
+                     "echo live > /f; chmod 000 /f; exec sleep 600")
+            n.docker("cp", str(host / "in"), "live:/tmp/")
+            assert n.docker("exec", "live", "cat", "/tmp/in").stdout == "mine\n"
+            n.docker("cp", "live:/f", str(host / "got"))
+            assert (host / "got").read_text() == "live\n"  # mode 000: read in the keeper
+            n.docker("stop", "-t", "0", "live")
+            n.docker("cp", "live:/tmp/in", str(host / "again"))
+            assert (host / "again").read_text() == "mine\n"
         finally:
             ids = n.docker("ps", "-aq", check=False).stdout.split()
             if ids:
