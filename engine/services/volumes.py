@@ -29,7 +29,7 @@ from ..runtime.spec import Mount
 from ..store.containers import Container, now
 from ..store.names import new_id
 from ..store.volumes import ANONYMOUS_LABEL, Volume
-from .mounts import MountPoint, check_unique, parse_volumes_from
+from .mounts import MountPoint, check_unique, parse_tmpfs, parse_volumes_from
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -221,6 +221,8 @@ class Volumes:
             source = self.engine.containers.get(name)
             for record in source.Mounts:
                 p = MountPoint.load(record)
+                if p.Type not in ("bind", "volume"):
+                    continue  # Docker shares volumes and binds, not a tmpfs
                 if mode:
                     p.RW = mode == "rw"
                 inherited.append(p)
@@ -233,6 +235,9 @@ class Volumes:
             if clean not in taken:
                 out.append(MountPoint("volume", clean))
                 taken.add(clean)
+        for p in out:
+            if p.Type == "volume" and p.Name:
+                check_name(p.Name)  # all of them before any is made
         for p in out:
             if p.Type == "volume":
                 p.Name = self._create(p.Name, p.Labels).Name
@@ -273,8 +278,6 @@ class Volumes:
         can only bind (``proot -b``), read-write: the rest is refused there."""
         points = [MountPoint.load(r) for r in c.Mounts]
         for target, opts in (c.HostConfig.get("Tmpfs") or {}).items():
-            from .mounts import parse_tmpfs
-
             points.append(parse_tmpfs(f"{target}:{opts}" if opts else target))
         if mode == "proot":
             _check_proot(points, bool(c.HostConfig.get("ReadonlyRootfs")))

@@ -52,7 +52,7 @@ class VolumeStore:
     def add(self, v: Volume) -> None:
         """Publish a new volume: record and empty data directory in one rename. The data
         directory is 0755 root's (as Docker's), the volume's own directory private."""
-        tmp = self.root / f".new-{v.Name}-{os.getpid()}"
+        tmp = self.root / f".tmp-{os.getpid()}-{v.Name}"  # a dead maker's: recovery sweeps it
         private_dir(tmp)
         os.mkdir(tmp / DATA, 0o755)
         write_json(tmp / RECORD, asdict(v))
