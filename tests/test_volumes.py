@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import tarfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,10 @@ def test_named_volume_outlives_its_container_and_commit_leaves_volumes_out(
         docker: Docker, tmp_path: Path) -> None:
     docker("run", "--name", "writer", "-v", "data:/data", "busybox", "sh", "-c",
            "echo kept > /data/k")
+    until = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    assert docker.out("events", "--since", "0", "--until", until, "--filter", "type=volume",
+                      "--format", "{{.Action}} {{.Actor.ID}}").split("\n") == [
+        "create data", "mount data", "unmount data"]
     docker("rm", "writer")
     assert "data" in _volumes(docker)
     assert docker.out("run", "--rm", "-v", "data:/data", "busybox", "cat", "/data/k") == "kept"

@@ -186,6 +186,7 @@ class Tasks:
                 driver.unmount(c.ID)
             raise
         net.starter_done()
+        self.engine.volumes.announce(c, "mount")
         return started
 
     def runtime(self, c: Container) -> dict[str, str]:
@@ -245,6 +246,7 @@ class Tasks:
         self.store.containers.update_state(cid, Status="exited", Running=False, Paused=False,
                                            Pid=0, ExitCode=code, FinishedAt=now(), MonitorPid=0)
         unmark_running(self.store.root, cid)
+        self.engine.volumes.announce(c, "unmount")
         ran = int(human_seconds(c.State.StartedAt))
         self.engine.events.container(c, "die", exitCode=str(code), execDuration=str(ran))
         restarting = (self.engine.containers.state_dir(c) / RESTARTING).exists()

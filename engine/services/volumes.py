@@ -303,6 +303,18 @@ class Volumes:
             out.append(Mount(p.Destination, data, readonly=not p.RW))
         return out
 
+    def announce(self, c: Container, action: str) -> None:
+        """moby's ``volume mount`` (at start) and ``volume unmount`` (at exit) events, one
+        per volume of the container."""
+        for record in c.Mounts:
+            if record.get("Type") != "volume":
+                continue
+            attrs = {"container": c.ID, "driver": "local"}
+            if action == "mount":
+                attrs.update({"destination": record["Destination"], "propagation": "",
+                              "read/write": str(bool(record.get("RW", True))).lower()})
+            self.engine.events.log("volume", action, record["Name"], attrs)
+
     def binds(self, c: Container) -> list[tuple[str, str]]:
         """(host source, container path) of every bind and volume: PRoot's ``-b``s."""
         out = []
