@@ -192,6 +192,12 @@ def test_create_options_take_what_the_engine_does() -> None:
     assert (opts.entrypoint, opts.cmd, opts.name) == (["sh", "-c"], ["echo hi"], "named")
     assert (opts.auto_remove, opts.interactive, opts.user) == (True, True, None)
     assert create_options(_cli_body(Entrypoint=[]), "")[1].entrypoint == []  # clears
+    body = _cli_body(Volumes={"/anon": {}}, Binds=["v1:/data:ro"], Tmpfs={"/t": "size=1m"})
+    body["HostConfig"]["ReadonlyRootfs"] = True
+    _, opts = create_options(body, "")
+    assert [(p.Type, p.Name, p.Destination, p.RW) for p in opts.mounts] == [
+        ("volume", "v1", "/data", False), ("volume", "", "/anon", True)]
+    assert (opts.tmpfs, opts.read_only) == ({"/t": "size=1m"}, True)
 
 
 @pytest.mark.parametrize(("field", "value", "named"), [
@@ -199,7 +205,7 @@ def test_create_options_take_what_the_engine_does() -> None:
     ("Memory", 1 << 20, "HostConfig.Memory (--memory)"),
     ("RestartPolicy", {"Name": "always", "MaximumRetryCount": 0},
      "HostConfig.RestartPolicy (--restart)"),
-    ("Volumes", {"/data": {}}, "Config.Volumes (-v)"),
+    ("Dns", ["192.0.2.53"], "HostConfig.Dns (--dns)"),
 ])
 def test_create_options_refuse_what_is_not_built(field: str, value: Any, named: str) -> None:
     from layerlab.engine.dockerapi.createopts import create_options

@@ -80,6 +80,11 @@ for _verb in ("create", "ls", "inspect", "rm", "prune", "connect", "disconnect")
     ALIASES[("network", _verb)] = f"network {_verb}"
 ALIASES[("network", "list")] = "network ls"
 ALIASES[("network", "remove")] = "network rm"
+for _verb in ("create", "ls", "inspect", "rm", "prune"):
+    ALIASES[("volume", _verb)] = f"volume {_verb}"
+ALIASES[("volume", "list")] = "volume ls"
+ALIASES[("volume", "remove")] = "volume rm"
+ALIASES[("container", "cp")] = "cp"
 
 
 # Commands whose CONTAINER must be running (Docker refuses the others): completion offers
@@ -179,6 +184,16 @@ def _container_config(p: _Spec) -> None:
     p.add_argument("--privileged", action="store_true",
                    help="Give extended privileges to this container")
     p.add_argument("--security-opt", action="append", default=[], help="Security options")
+    p.add_argument("-v", "--volume", action="append", default=[],
+                   help="Bind mount a volume (NAME:/path, /host:/path[:ro], /path)")
+    p.add_argument("--mount", action="append", default=[],
+                   help="Attach a filesystem mount to the container (type=bind|volume|tmpfs,"
+                        "source=,target=,readonly)")
+    p.add_argument("--tmpfs", action="append", default=[], help="Mount a tmpfs directory")
+    p.add_argument("--read-only", action="store_true",
+                   help="Mount the container's root filesystem as read only")
+    p.add_argument("--volumes-from", action="append", default=[],
+                   help="Mount volumes from the specified container(s)")
     p.add_argument("image", help="IMAGE")
     p.add_argument("command", nargs=argparse.REMAINDER, help="[COMMAND] [ARG...]")
 
@@ -262,7 +277,8 @@ def parsers() -> Parsers:
     p.add_argument("command", nargs=argparse.REMAINDER)
     p = add("inspect", "[OPTIONS] NAME|ID [NAME|ID...]", "Return low-level information")
     p.add_argument("-f", "--format", default="", help="Format output using a Go template")
-    p.add_argument("--type", default="", choices=["", "container", "image", "network"],
+    p.add_argument("--type", default="", choices=["", "container", "image", "network",
+                                                  "volume"],
                    help="Object type")
     p.add_argument("-s", "--size", action="store_true", help="Display total file sizes")
     p.add_argument("names", nargs="+")
@@ -377,7 +393,46 @@ def parsers() -> Parsers:
     p.add_argument("container")
     p.add_argument("private", nargs="?", default=None)
     _network_commands(add)
+    _volume_commands(add)
+    p = add("cp", "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n       docker cp [OPTIONS] "
+            "SRC_PATH|- CONTAINER:DEST_PATH",
+            "Copy files/folders between a container and the local filesystem")
+    p.add_argument("-a", "--archive", action="store_true",
+                   help="Archive mode (copy all uid/gid information)")
+    p.add_argument("-L", "--follow-link", action="store_true",
+                   help="Always follow symbol link in SRC_PATH")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="Suppress progress output during copy")
+    p.add_argument("source")
+    p.add_argument("dest")
     return Parsers(ps)
+
+
+def _volume_commands(add: Callable[[str, str, str], _Spec]) -> None:
+    p = add("volume create", "[OPTIONS] [VOLUME]", "Create a volume")
+    p.add_argument("-d", "--driver", default="local", help="Specify volume driver name")
+    p.add_argument("--label", action="append", default=[], help="Set metadata for a volume")
+    p.add_argument("-o", "--opt", action="append", default=[],
+                   help="Set driver specific options")
+    p.add_argument("--name", default="", help="Specify volume name")
+    p.add_argument("volume_name", nargs="?", default="", metavar="VOLUME")
+    p = add("volume ls", "[OPTIONS]", "List volumes")
+    _add_filter(p)
+    _format(p, trunc=False)
+    p = add("volume inspect", "[OPTIONS] VOLUME [VOLUME...]",
+            "Display detailed information on one or more volumes")
+    p.add_argument("-f", "--format", default="", help="Format output using a Go template")
+    p.add_argument("names", nargs="+")
+    p = add("volume rm", "[OPTIONS] VOLUME [VOLUME...]", "Remove one or more volumes")
+    p.add_argument("-f", "--force", action="store_true",
+                   help="Force the removal of one or more volumes")
+    p.add_argument("names", nargs="+")
+    p = add("volume prune", "[OPTIONS]", "Remove unused local volumes")
+    p.add_argument("-a", "--all", action="store_true",
+                   help="Remove all unused volumes, not just anonymous ones")
+    p.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
+    p.add_argument("--filter", action="append", default=[], type=_filter,
+                   help="Provide filter values (e.g. \"label=<label>\")")
 
 
 def _network_commands(add: Callable[[str, str, str], _Spec]) -> None:

@@ -301,6 +301,7 @@ def prune(req: Request) -> Response:
 def remove(req: Request) -> Response:
     if req.query.flag("link"):
         raise InvalidArgument("links are not supported by LayerLab")
-    c = req.engine.containers.remove(req.id, req.query.flag("force"))
+    c = req.engine.containers.remove(req.id, req.query.flag("force"),
+                                     volumes=req.query.flag("v"))
     req.daemon.lifecycle.forget(c.ID)
     return NO_CONTENT

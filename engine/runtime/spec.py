@@ -27,6 +27,19 @@ class ProcessSpec:
 
 
 @dataclass
+class Mount:
+    """One mount the init makes in the container's mount namespace (``runtime.mounts``):
+    a bind of a host path (a bind mount, a volume's data) or a fresh tmpfs."""
+
+    target: str  # the path inside the container, resolved within its root at mount time
+    source: str = ""  # host path of a bind ("" for a tmpfs)
+    kind: str = "bind"  # bind or tmpfs
+    readonly: bool = False
+    flags: int = 0  # extra MS_* flags (a tmpfs's nosuid, nodev, noexec)
+    data: str = ""  # a tmpfs's options (size=, mode=)
+
+
+@dataclass
 class ContainerSpec:
     id: str
     rootfs: str  # the mounted union view (overlay merged dir, or the vfs rootfs)
@@ -43,6 +56,8 @@ class ContainerSpec:
     mode: str = "root"  # the isolation mode: root, rootless (the store's keeper) or proot
     store: str = ""  # rootless: the store whose keeper's namespaces the monitor joins
     fresh_proc: bool = True  # False: a fresh procfs is refused here, bind the host's
+    mounts: list[Mount] = field(default_factory=list)  # volumes, binds, tmpfs (-v, --mount)
+    readonly_rootfs: bool = False  # --read-only: / remounted read-only after the mounts
 
 
 @dataclass

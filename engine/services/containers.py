@@ -26,6 +26,7 @@ from ..store.images import Image
 from ..store.journal import Intent
 from ..store.layers import Layer, check_depth
 from ..store.names import NAME_RE, new_id, random_name
+from .mounts import MountPoint
 from .networks import NetworkRequest, Planned
 
 if TYPE_CHECKING:
@@ -53,6 +54,12 @@ class CreateOptions:
     privileged: bool = False
     security_opt: list[str] = field(default_factory=list)
     network: NetworkRequest = field(default_factory=NetworkRequest)  # default: bridge
+    mounts: list[MountPoint] = field(default_factory=list)  # -v, --mount (parsed)
+    binds: list[str] = field(default_factory=list)  # -v as written (HostConfig.Binds)
+    mount_flags: list[str] = field(default_factory=list)  # --mount as written
+    tmpfs: dict[str, str] = field(default_factory=dict)  # --tmpfs path → options
+    read_only: bool = False  # --read-only
+    volumes_from: list[str] = field(default_factory=list)
 
     def host_config(self) -> dict[str, Any]:
         """Docker's ``HostConfig`` for these options; the confinement is checked here, so a
@@ -67,7 +74,9 @@ class CreateOptions:
             opts.append(f"seccomp={conf.seccomp_profile}")
         return {"AutoRemove": self.auto_remove, "CapAdd": self.cap_add or None,
                 "CapDrop": self.cap_drop or None, "Privileged": self.privileged,
-                "SecurityOpt": opts or None}
+                "SecurityOpt": opts or None, "Binds": self.binds or None,
+                "Mounts": self.mount_flags or None, "Tmpfs": self.tmpfs or None,
+                "ReadonlyRootfs": self.read_only, "VolumesFrom": self.volumes_from or None}
 
 
 class Containers:
@@ -165,11 +174,19 @@ class Containers:
             config["ExposedPorts"] = net.exposed
         chain = self.engine.images.layers(img)
         driver = self.engine.driver()
+        host_config = {**opts.host_config(), **net.host_config}
+        points = self.engine.volumes.plan(opts.mounts, ic.get("Volumes") or {},
+                                          opts.volumes_from)
         c = Container(cid, name, now(), img.id, image_ref, driver.name, config,
-                      [layer.chain_id for layer in chain],
-                      {**opts.host_config(), **net.host_config})
-        with self.store.journal.intent("create", cid=cid):
-            self._make(c, driver, chain, hostname, net)
+                      [layer.chain_id for layer in chain], host_config,
+                      Mounts=[p.record() for p in points])
+        try:
+            with self.store.journal.intent("create", cid=cid):
+                self._make(c, driver, chain, hostname, net)
+        except BaseException:
+            with contextlib.suppress(Exception):  # the anonymous volumes made for it
+                self.engine.volumes.remove_anonymous(c, locked=True)
+            raise
         self.engine.events.container(c, "create")
         return c
 
@@ -188,9 +205,17 @@ class Containers:
             raise
 
     # -- remove ------------------------------------------------------------------------
-    def remove(self, name: str, force: bool = False) -> Container:
-        """S13: remove the container and its RW layer; a running one only with ``force``."""
+    def remove(self, name: str, force: bool = False, volumes: bool = False) -> Container:
+        """S13: remove the container and its RW layer; a running one only with ``force``;
+        with ``volumes`` (``rm -v``), its anonymous volumes too."""
         c = self.get(name)
+        try:
+            return self._remove(c, force)
+        finally:
+            if volumes and not self.store.containers.dir(c.ID).exists():
+                self.engine.volumes.remove_anonymous(c)
+
+    def _remove(self, c: Container, force: bool) -> Container:
         if c.State.Running:
             if not force:
                 raise Conflict(
@@ -218,6 +243,8 @@ class Containers:
                 self.engine.networks.forget(cid)
                 self.engine.driver(c.Driver).remove(cid)
                 self.store.containers.delete(cid)
+                if c.HostConfig.get("AutoRemove"):  # --rm takes its anonymous volumes
+                    self.engine.volumes.remove_anonymous(c, locked=True)
                 if c.Image and not self.store.images.exists(c.Image):
                     from .images import Removed
 
@@ -386,7 +413,7 @@ class Containers:
             "GraphDriver": {"Name": c.Driver,
                             "Data": self.engine.driver(c.Driver).metadata(c.ID, self.chain(c))},
             **sizes,
-            "Mounts": [],
+            "Mounts": self.engine.volumes.shown(c),
             "Config": c.Config,
             "NetworkSettings": self.engine.networks.settings(c),
             "Isolation": self._isolation(c),

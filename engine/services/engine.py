@@ -1,7 +1,8 @@
 """The Engine API: one object per state root, composed of services by noun.
 
 ``engine.images``, ``engine.containers``, ``engine.tasks`` (a container's processes),
-``engine.networks``, ``engine.system`` and ``engine.events`` (the event log) are what the
+``engine.networks``, ``engine.volumes``, ``engine.cp`` (files in and out of
+a container), ``engine.system`` and ``engine.events`` (the event log) are what the
 command layer calls; ``engine/builder`` and ``engine/transfer`` are services too and take
 the engine. Only services open the stores (``engine.store``).
 
@@ -27,11 +28,13 @@ if TYPE_CHECKING:
     from ..oci.layertar import Sink
     from ..runtime.keeper import Keeper
     from .containers import Containers
+    from .cp import Copies
     from .images import Images
     from .networks import Networks
     from .recovery import Recovery
     from .system import System
     from .tasks import Tasks
+    from .volumes import Volumes
 
 T = TypeVar("T")
 
@@ -74,6 +77,18 @@ class Engine:
         from .networks import Networks
 
         return Networks(self)
+
+    @functools.cached_property
+    def volumes(self) -> Volumes:
+        from .volumes import Volumes
+
+        return Volumes(self)
+
+    @functools.cached_property
+    def cp(self) -> Copies:
+        from .cp import Copies
+
+        return Copies(self)
 
     @functools.cached_property
     def system(self) -> System:

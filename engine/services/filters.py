@@ -363,7 +363,8 @@ def go_glob(pattern: str) -> re.Pattern[str]:
 
 # -- prune (container/image/system prune --filter) -----------------------------------------
 PRUNE_FILTERS = {"container": frozenset({"label", "label!", "until"}),
-                 "image": frozenset({"label", "label!", "until", "dangling"})}
+                 "image": frozenset({"label", "label!", "until", "dangling"}),
+                 "volume": frozenset({"label", "label!"})}
 
 
 @dataclass

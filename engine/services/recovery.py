@@ -182,7 +182,7 @@ class Recovery:
 def temp_dirs(root: Path) -> list[Path]:
     """Where the engine makes temp files: beside what they become."""
     dirs = [root / "blobs" / "sha256", root / "overlay" / "lower", root]
-    for sub in ("images", "layers", "containers"):
+    for sub in ("images", "layers", "containers", "volumes"):
         dirs += [root / sub, *(root / sub / name for name in _listdir(root / sub))]
     return [d for d in dirs if d.is_dir()]
 

@@ -134,9 +134,16 @@ class System:
             Usage("Containers", len(containers), len([c for c in containers if c.State.Running]),
                   sum(size for size, _ in rw.values()),
                   sum(size for size, running in rw.values() if not running)),
-            Usage("Local Volumes", 0, 0, 0, 0),
+            self._volume_usage(),
             Usage("Build Cache", 0, 0, 0, 0),
         ]
+
+    def _volume_usage(self) -> Usage:
+        """Volumes: the used ones are those some container (in any state) mounts."""
+        sizes = {v.Name: self.engine.volumes.size(v.Name) for v in self.engine.volumes.all()}
+        used = {n for n in sizes if self.engine.volumes.users(n)}
+        return Usage("Local Volumes", len(sizes), len(used), sum(sizes.values()),
+                     sum(size for n, size in sizes.items() if n not in used))
 
     def image_usage(self) -> list[ImageUsage]:
         """Every image, newest first, with Docker's shared/unique split of its layers."""

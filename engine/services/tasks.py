@@ -132,6 +132,13 @@ class Tasks:
         except BaseException:
             net.abort()
             raise
+        try:
+            mounts = self.engine.volumes.mounts_for(c, str(rootfs), iso.mode)
+        except BaseException:
+            net.abort()
+            with contextlib.suppress(OSError):
+                driver.unmount(c.ID)
+            raise
         d = self.engine.containers.state_dir(c)
         atomic_write(d / RUNTIME, json.dumps({"mode": iso.mode, "pause": iso.pause_method})
                      .encode(), durable=False)
@@ -153,6 +160,8 @@ class Tasks:
             mode=iso.mode,
             store=str(self.engine.root),
             fresh_proc=iso.fresh_proc,
+            mounts=mounts,
+            readonly_rootfs=bool(c.HostConfig.get("ReadonlyRootfs")),
         )
 
         def exited(code: int) -> None:
@@ -177,6 +186,7 @@ class Tasks:
                 driver.unmount(c.ID)
             raise
         net.starter_done()
+        self.engine.volumes.announce(c, "mount")
         return started
 
     def runtime(self, c: Container) -> dict[str, str]:
@@ -236,6 +246,7 @@ class Tasks:
         self.store.containers.update_state(cid, Status="exited", Running=False, Paused=False,
                                            Pid=0, ExitCode=code, FinishedAt=now(), MonitorPid=0)
         unmark_running(self.store.root, cid)
+        self.engine.volumes.announce(c, "unmount")
         ran = int(human_seconds(c.State.StartedAt))
         self.engine.events.container(c, "die", exitCode=str(code), execDuration=str(ran))
         restarting = (self.engine.containers.state_dir(c) / RESTARTING).exists()
@@ -435,7 +446,8 @@ class Tasks:
             d = self.engine.containers.state_dir(c)
             rootfs = str(self.engine.driver(c.Driver).source(c.ID))
             etc = {f"/etc/{n}": str(d / n) for n in ("hostname", "hosts", "resolv.conf")}
-            code = proot.exec_in(str(d), rootfs, etc, process, stdin, stdout, stderr, detach)
+            code = proot.exec_in(str(d), rootfs, etc, process, stdin, stdout, stderr, detach,
+                                 binds=self.engine.volumes.binds(c))
         else:
             process.rootless = mode == "rootless"
             groups = [g for g in (Cgroup.open(c.ID), DeviceCgroup.open(c.ID)) if g is not None]

@@ -52,6 +52,9 @@ class Container:
     Layers: list[str] = field(default_factory=list)  # chainIDs under the RW layer, bottom first
     HostConfig: dict[str, Any] = field(default_factory=dict)
     State: State = field(default_factory=State)
+    # Its mount points (``services.mounts.MountPoint`` as dicts), resolved at create:
+    # anonymous volumes are named then, as Docker names them
+    Mounts: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def command(self) -> list[str]:

@@ -12,7 +12,8 @@ import importlib
 from collections.abc import Callable
 from typing import Any
 
-_MODULES = ("containers", "images", "build", "transfer", "system", "explore", "networks")
+_MODULES = ("containers", "images", "build", "transfer", "system", "explore", "networks",
+            "volumes", "copy")
 # Where each command's handler lives; a command missing here is still found (below).
 _HOMES = {
     "containers": "create run start stop kill pause unpause restart rm rename wait "
@@ -24,6 +25,8 @@ _HOMES = {
     "explore": "image_explore",
     "networks": "network_create network_ls network_inspect network_rm network_prune "
                 "network_connect network_disconnect port",
+    "volumes": "volume_create volume_ls volume_inspect volume_rm volume_prune",
+    "copy": "cp",
 }
 _HOME_OF = {cmd: module for module, cmds in _HOMES.items() for cmd in cmds.split()}
 Handler = Callable[..., Any]

@@ -16,7 +16,7 @@ from ...network.ports import displayable_ports, summary_ports
 from ...oci import reference as refs
 from ...oci.digest import short
 from ...runtime.spec import Attach
-from ...services import filters
+from ...services import filters, mounts
 from ...services.containers import CreateOptions
 from ...services.networks import NetworkRequest
 from ...services.tasks import start_failure
@@ -60,17 +60,34 @@ def _create(engine: Engine, args: argparse.Namespace, io: IO) -> Container:
             publish=args.publish, publish_all=args.publish_all, expose=args.expose,
             dns=args.dns, dns_search=args.dns_search, dns_option=args.dns_option,
             add_host=args.add_host)
+        binds = [_absolute_bind(v) for v in args.volume]
+        points = [*map(mounts.parse_volume, binds), *map(mounts.parse_mount, args.mount)]
+        tmpfs = dict(t.partition(":")[::2] for t in args.tmpfs)
+        for t in args.tmpfs:
+            mounts.parse_tmpfs(t)  # a bad path fails create, not start
         opts = CreateOptions(cmd=args.command, name=args.name, env=env,
                              workdir=args.workdir, user=args.user, hostname=args.hostname,
                              entrypoint=args.entrypoint, interactive=args.interactive,
                              tty=args.tty, auto_remove=args.rm, labels=labels,
                              cap_add=args.cap_add,
                              cap_drop=args.cap_drop, privileged=args.privileged,
-                             security_opt=args.security_opt, network=network)
+                             security_opt=args.security_opt, network=network,
+                             mounts=points, binds=binds, mount_flags=args.mount,
+                             tmpfs=tmpfs, read_only=args.read_only,
+                             volumes_from=args.volumes_from)
         return engine.containers.create(args.image, opts)
     except EngineError as e:
         e.exit_code = 125
         raise
+
+
+def _absolute_bind(spec: str) -> str:
+    """``-v ./dir:/x``: the docker CLI (23+) makes a source starting with "." absolute,
+    relative to where the command runs (a notebook's folder, in the kernel)."""
+    if not spec.startswith("."):
+        return spec
+    source, sep, rest = spec.partition(":")
+    return os.path.abspath(source) + sep + rest
 
 
 def cmd_create(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
@@ -168,7 +185,8 @@ def cmd_restart(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
 
 
 def cmd_rm(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
-    return each(args.containers, lambda n: engine.containers.remove(n, args.force), io)
+    return each(args.containers,
+                lambda n: engine.containers.remove(n, args.force, volumes=args.volumes), io)
 
 
 def cmd_rename(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
@@ -246,10 +264,17 @@ def _ps_row(engine: Engine, c: Container, trunc: bool, size: bool,
         "Size": shown_size,
         "Names": c.Name,
         "Labels": ",".join(f"{k}={v}" for k, v in (c.Config.get("Labels") or {}).items()),
-        "LocalVolumes": "0",
-        "Mounts": "",
+        "LocalVolumes": str(sum(m.get("Type") == "volume" for m in c.Mounts)),
+        "Mounts": ",".join(_mount_names(c)),
         "Networks": ",".join(engine.networks.names(c)),
     }
+
+
+def _mount_names(c: Container) -> list[str]:
+    """``ps --format {{.Mounts}}``: volume names (12 characters, as the CLI truncates
+    them) and bind sources."""
+    return [(m.get("Name") or "")[:12] if m.get("Type") == "volume" else m.get("Source", "")
+            for m in c.Mounts if m.get("Type") in ("volume", "bind")]
 
 
 def cmd_ps(engine: Engine, args: argparse.Namespace, io: IO) -> Result:

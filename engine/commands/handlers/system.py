@@ -40,6 +40,9 @@ def cmd_inspect(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
         if found is None and args.type in ("", "network"):
             with contextlib.suppress(NotFound):
                 found, kind = engine.networks.inspect(name), "network"
+        if found is None and args.type in ("", "volume"):
+            with contextlib.suppress(NotFound):
+                found, kind = engine.volumes.inspect(name), "volume"
         if found is None:
             missing.append(name)
             continue
@@ -115,14 +118,20 @@ def _df_verbose(engine: Engine, template: str) -> Result:
         row = _ps_row(engine, c, trunc=True, size=False)
         row["Size"] = human.size(engine.containers.rw_size(c))  # no "virtual" here
         containers.append(GoStruct("*formatter.ContainerContext", dict(sorted(row.items()))))
+    volumes: list[dict[str, Any]] = [GoStruct("*formatter.volumeContext", {
+        "Name": v.Name, "Driver": v.Driver, "Scope": v.Scope, "Labels": ",".join(
+            f"{k}={val}" for k, val in v.Labels.items()),
+        "Mountpoint": engine.volumes.mountpoint(v.Name),
+        "Links": str(len(engine.volumes.users(v.Name))),
+        "Size": human.size(engine.volumes.size(v.Name))}) for v in engine.volumes.all()]
     if template and template != "table":
         doc = GoStruct("*formatter.diskUsageContext", {"Images": images,
                                                        "Containers": containers,
-                                                       "Volumes": [], "BuildCache": []})
+                                                       "Volumes": volumes, "BuildCache": []})
         return Document([doc], "df", template)
     parts = ["Images space usage:\n", Table("df", images, DF_IMAGES).text(),
              "\nContainers space usage:\n", Table("df", containers, DF_CONTAINERS).text(),
-             "\nLocal Volumes space usage:\n", Table("df", [], DF_VOLUMES).text(),
+             "\nLocal Volumes space usage:\n", Table("df", volumes, DF_VOLUMES).text(),
              "\nBuild cache usage: 0B\n", Table("df", [], DF_CACHE).text()]
     return Lines(parts, kind="df-verbose")
 
@@ -234,7 +243,8 @@ def cmd_version(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
 def cmd_system_prune(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
     """Docker's ``system prune``: stopped containers, unused custom networks, then dangling
     (``-a``: unused) images and the untagged parents they free. LayerLab's build cache is
-    its intermediate images, which go with them; there are no volumes to prune yet."""
+    its intermediate images, which go with them; with ``--volumes``, unused anonymous
+    volumes (Docker 23+: named ones only by ``volume prune -a``)."""
     from ...services import filters
     from .common import confirm
 
@@ -259,10 +269,17 @@ def cmd_system_prune(engine: Engine, args: argparse.Namespace, io: IO) -> Result
     networks = engine.networks.prune(containers)  # label/until, as for containers
     if networks:
         out += ["Deleted Networks:", *(n.Name for n in networks), ""]
+    volume_bytes = 0
+    if args.volumes:
+        gone, volume_bytes = engine.volumes.prune(select=filters.prune_filter(
+            [(k, v) for k, v in args.filter if k in ("label", "label!")], "volume"))
+        if gone:
+            out += ["Deleted Volumes:", *gone, ""]
     r = engine.images.prune(all=args.all or images.all_images, select=images)
     if r.lines:
         out += ["Deleted Images:", *(f"{what}: {ident}" for what, ident in r.lines), ""]
-    return Lines([*out, f"Total reclaimed space: {human.size(size + r.reclaimed)}"])
+    total = size + r.reclaimed + volume_bytes
+    return Lines([*out, f"Total reclaimed space: {human.size(total)}"])
 
 
 # -- events ------------------------------------------------------------------------------------
