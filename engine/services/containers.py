@@ -19,7 +19,9 @@ from ..oci import imageconfig, instructions
 from ..oci import reference as refs
 from ..oci.changes import Change
 from ..oci.digest import digest
+from ..runtime.limits import Resources
 from ..runtime.spec import merged_env
+from ..runtime.ulimits import Ulimit
 from ..snapshot import copyout
 from ..store.containers import Container, now
 from ..store.images import Image
@@ -53,6 +55,8 @@ class CreateOptions:
     privileged: bool = False
     security_opt: list[str] = field(default_factory=list)
     network: NetworkRequest = field(default_factory=NetworkRequest)  # default: bridge
+    resources: Resources = field(default_factory=Resources)  # as ``limits.check`` left them
+    ulimits: list[Ulimit] = field(default_factory=list)
 
     def host_config(self) -> dict[str, Any]:
         """Docker's ``HostConfig`` for these options; the confinement is checked here, so a
@@ -67,7 +71,8 @@ class CreateOptions:
             opts.append(f"seccomp={conf.seccomp_profile}")
         return {"AutoRemove": self.auto_remove, "CapAdd": self.cap_add or None,
                 "CapDrop": self.cap_drop or None, "Privileged": self.privileged,
-                "SecurityOpt": opts or None}
+                "SecurityOpt": opts or None, **self.resources.host_config(),
+                "Ulimits": [u.record() for u in self.ulimits] or None}
 
 
 class Containers:
@@ -366,7 +371,7 @@ class Containers:
             "Path": cmd[0] if cmd else "",
             "Args": cmd[1:],
             "State": {"Status": s.Status, "Running": s.Running, "Paused": s.Paused,
-                      "Restarting": False, "OOMKilled": False, "Dead": False, "Pid": s.Pid,
+                      "Restarting": False, "OOMKilled": s.OOMKilled, "Dead": False, "Pid": s.Pid,
                       "ExitCode": s.ExitCode, "Error": s.Error, "StartedAt": s.StartedAt,
                       "FinishedAt": s.FinishedAt},
             "Image": c.Image,
@@ -378,7 +383,8 @@ class Containers:
             "RestartCount": 0,
             "Driver": c.Driver,
             "Platform": "linux",
-            "HostConfig": {**c.HostConfig, "AutoRemove": bool(c.HostConfig.get("AutoRemove")),
+            "HostConfig": {**Resources().host_config(), "Ulimits": None, **c.HostConfig,
+                           "AutoRemove": bool(c.HostConfig.get("AutoRemove")),
                            "NetworkMode": c.HostConfig.get("NetworkMode") or "none",
                            "PortBindings": c.HostConfig.get("PortBindings") or {},
                            "LogConfig": {"Type": "json-file", "Config": {}}},

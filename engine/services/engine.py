@@ -1,7 +1,8 @@
 """The Engine API: one object per state root, composed of services by noun.
 
 ``engine.images``, ``engine.containers``, ``engine.tasks`` (a container's processes),
-``engine.networks``, ``engine.system`` and ``engine.events`` (the event log) are what the
+``engine.networks``, ``engine.system``, ``engine.limits`` (cgroup limits, ``update``),
+``engine.stats`` and ``engine.events`` (the event log) are what the
 command layer calls; ``engine/builder`` and ``engine/transfer`` are services too and take
 the engine. Only services open the stores (``engine.store``).
 
@@ -26,8 +27,10 @@ from ..store import Store
 from .containers import Containers
 from .events import EventLog
 from .images import Images
+from .limits import Limits
 from .networks import Networks
 from .recovery import Recovery
+from .stats import Stats
 from .system import System
 from .tasks import Tasks
 
@@ -49,6 +52,8 @@ class Engine:
         self.tasks = Tasks(self)
         self.networks = Networks(self)
         self.system = System(self)
+        self.limits = Limits(self)
+        self.stats = Stats(self)
         self.recovery = Recovery(self)
         self.store.on_lock = self._recover
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import build, containers, explore, images, networks, system, transfer
+from . import build, containers, explore, images, limits, networks, stats, system, transfer
 
-_MODULES = (containers, images, build, transfer, system, explore, networks)
+_MODULES = (containers, images, build, transfer, system, explore, networks, limits, stats)
 Handler = Callable[..., Any]
 
 

@@ -27,6 +27,7 @@ from .. import IO, error_message, human
 from ..grammar import UsageError
 from ..results import Changes, Committed, Lines, Result, Streamed, Table
 from .common import ClientError, each, ellipsis, env_values, go_time, open_output, read_kv_files
+from .limits import checked
 from .transfer import pull
 
 PS_COLUMNS = [("ID", "CONTAINER ID"), ("Image", "IMAGE"), ("Command", "COMMAND"),
@@ -58,13 +59,15 @@ def _create(engine: Engine, args: argparse.Namespace, io: IO) -> Container:
             publish=args.publish, publish_all=args.publish_all, expose=args.expose,
             dns=args.dns, dns_search=args.dns_search, dns_option=args.dns_option,
             add_host=args.add_host)
+        resources, ulimits = checked(engine, args, io)
         opts = CreateOptions(cmd=args.command, name=args.name, env=env,
                              workdir=args.workdir, user=args.user, hostname=args.hostname,
                              entrypoint=args.entrypoint, interactive=args.interactive,
                              tty=args.tty, auto_remove=args.rm, labels=labels,
                              cap_add=args.cap_add,
                              cap_drop=args.cap_drop, privileged=args.privileged,
-                             security_opt=args.security_opt, network=network)
+                             security_opt=args.security_opt, network=network,
+                             resources=resources, ulimits=ulimits)
         return engine.containers.create(args.image, opts)
     except EngineError as e:
         e.exit_code = 125
