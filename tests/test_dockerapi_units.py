@@ -192,11 +192,18 @@ def test_create_options_take_what_the_engine_does() -> None:
     assert (opts.entrypoint, opts.cmd, opts.name) == (["sh", "-c"], ["echo hi"], "named")
     assert (opts.auto_remove, opts.interactive, opts.user) == (True, True, None)
     assert create_options(_cli_body(Entrypoint=[]), "")[1].entrypoint == []  # clears
+    body = _cli_body()
+    body["HostConfig"].update(Memory=32 << 20, PidsLimit=20,
+                              Ulimits=[{"Name": "nofile", "Soft": 100, "Hard": 200}])
+    limited = create_options(body, "")[1]
+    assert (limited.resources.memory, limited.resources.pids_limit) == (32 << 20, 20)
+    assert [u.record() for u in limited.ulimits] == [{"Name": "nofile", "Hard": 200,
+                                                       "Soft": 100}]
 
 
 @pytest.mark.parametrize(("field", "value", "named"), [
     ("PortBindings", {"80/tcp": [{"HostPort": "8080"}]}, "HostConfig.PortBindings (-p)"),
-    ("Memory", 1 << 20, "HostConfig.Memory (--memory)"),
+    ("Dns", ["10.0.0.53"], "HostConfig.Dns (--dns)"),
     ("RestartPolicy", {"Name": "always", "MaximumRetryCount": 0},
      "HostConfig.RestartPolicy (--restart)"),
     ("Volumes", {"/data": {}}, "Config.Volumes (-v)"),

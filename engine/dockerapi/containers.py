@@ -39,8 +39,9 @@ def _unix(stamp: str) -> int:
 @routes.route("POST", "/containers/create")
 def create(req: Request) -> Response:
     image, opts = create_options(req.json(), req.query.get("name"))
+    opts.resources, warnings = req.engine.limits.check(opts.resources, opts.ulimits)
     c = req.engine.containers.create(image, opts)
-    return JSON({"Id": c.ID, "Warnings": []}, 201)
+    return JSON({"Id": c.ID, "Warnings": warnings}, 201)
 
 
 def start_container(req: Request, c: Container) -> bool:

@@ -13,6 +13,8 @@ from typing import Any
 
 from ..errors import InvalidArgument
 from ..services.containers import CreateOptions
+from ..runtime.limits import Resources
+from ..runtime.ulimits import Ulimit
 from ..services.networks import NetworkRequest
 
 # Fields whose non-zero values ask for something LayerLab does not do yet, and the flag
@@ -40,7 +42,9 @@ TAKEN_CONFIG = {"Hostname", "User", "Env", "Cmd", "Entrypoint", "WorkingDir", "L
                 "Image", "OpenStdin", "AttachStdin", "Tty"}
 IGNORED_CONFIG = {"AttachStdout", "AttachStderr", "StdinOnce", "ArgsEscaped",
                   "NetworkDisabled"}
-TAKEN_HOST = {"AutoRemove", "CapAdd", "CapDrop", "Privileged", "SecurityOpt", "NetworkMode"}
+TAKEN_HOST = {"AutoRemove", "CapAdd", "CapDrop", "Privileged", "SecurityOpt", "NetworkMode",
+              "Memory", "MemorySwap", "MemoryReservation", "NanoCpus", "CpuShares",
+              "CpusetCpus", "PidsLimit", "OomKillDisable", "Ulimits"}
 IGNORED_HOST = {"ConsoleSize", "ContainerIDFile", "MemorySwappiness", "Annotations"}
 # Values that mean "Docker's default" for a field, beside the zero values.
 DEFAULTS: dict[str, tuple[Any, ...]] = {
@@ -145,5 +149,7 @@ def create_options(body: Any, name: str) -> tuple[str, CreateOptions]:
         # the API's networking (EndpointsConfig, PortBindings) is not translated yet: its
         # containers stay offline, as before the engine had networks
         network=NetworkRequest(networks=["none"]),
+        resources=Resources.from_host_config(host),  # checked by the route (limits.check)
+        ulimits=[Ulimit.from_record(u) for u in host.get("Ulimits") or []],
     )
     return image, opts

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidArgument
 from ..runtime import controllers
@@ -47,6 +48,25 @@ class Limits:
         if controllers.hierarchies().version() == 0:
             return "this host has no writable cgroup resource controllers"
         return ""
+
+    def support(self) -> dict[str, Any]:
+        """Docker's ``info`` fields for limits: the cgroup version and which limits apply
+        (all False in a mode without cgroups), and ``LimitsUnsupported``, the reason."""
+        h = controllers.hierarchies()
+        why = self.unsupported()
+        version = "" if why else str(h.version())
+
+        def has(controller: str, filename: str = "") -> bool:
+            return not why and h.has(controller)
+
+        return {"CgroupDriver": "none" if why else "cgroupfs", "CgroupVersion": version,
+                "MemoryLimit": has("memory"), "SwapLimit": has("memory") and (
+                    h.version() == 2 or (h.v1.get("memory", Path("/")) /
+                                         "memory.memsw.limit_in_bytes").exists()),
+                "KernelMemory": False, "OomKillDisable": has("memory") and h.version() == 1,
+                "CpuCfsPeriod": has("cpu"), "CpuCfsQuota": has("cpu"),
+                "CPUShares": has("cpu"), "CPUSet": has("cpuset"), "PidsLimit": has("pids"),
+                "LimitsUnsupported": why}
 
     def check(self, r: Resources, ulimits: list[Ulimit] | None = None, update: bool = False,
               ) -> tuple[Resources, list[str]]:
