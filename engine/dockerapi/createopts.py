@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import InvalidArgument
-from ..services.containers import CreateOptions
 from ..runtime.limits import Resources
 from ..runtime.ulimits import Ulimit
+from ..services.containers import CreateOptions
 from ..services.networks import NetworkRequest
 
 # Fields whose non-zero values ask for something LayerLab does not do yet, and the flag

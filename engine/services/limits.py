@@ -74,14 +74,13 @@ class Limits:
         with a warning: the record to store, and the warnings for the client."""
         fixed, warnings = validate(r, os.cpu_count() or 1, online_cpus(), update)
         why = self.unsupported()
-        lost = fixed.given() if why else controllers.missing(fixed)
+        lost = r.given() if why else controllers.missing(fixed)
         if lost:
-            what = ", ".join(lost)
             reason = why or "this host has no writable cgroup controller for them"
-            warnings.append(f"{reason}: {what} cannot apply here. Limitation discarded "
-                            "(see docker info).")
+            warnings.append(f"{reason}: {', '.join(lost)} cannot apply here. Limitation "
+                            "discarded (see docker info).")
             unset = Resources()
-            fixed = dataclasses.replace(
+            fixed = unset if why else dataclasses.replace(
                 fixed, **{_FIELD_OF_FLAG[f]: getattr(unset, _FIELD_OF_FLAG[f]) for f in lost})
         if ulimits and self.engine.isolation().mode == "proot":
             warnings.append("PRoot mode runs the command without its own init: --ulimit "

@@ -1,0 +1,196 @@
+"""Resource limits through real cgroups (root mode): what the kernel enforces on the
+container's processes, what it shows in the groups the container's processes are in
+(read through ``/proc/<pid>/cgroup``), ``docker update`` on running and created
+containers, ``--ulimit``, and moby's refusals. One unprivileged test: without cgroups
+``-m`` is discarded with a warning and the container still runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+import unprivileged_kit as kit
+from conftest import Docker, needs_root
+from layerlab.engine.commands import IO, execute
+from layerlab.engine.errors import EngineError
+from layerlab.engine.runtime import limits
+from layerlab.engine.runtime.limits import Resources
+from layerlab.engine.services.engine import Engine
+
+MiB = 1024 * 1024
+
+
+# Limits do not depend on the snapshot driver: one is enough.
+overlay_only = pytest.mark.parametrize("driver", ["overlay"])
+
+
+def cgroup_dirs(pid: int) -> dict[str, Path]:
+    """Controller → the directory of ``pid``'s group, as the kernel reports it."""
+    mounts = {}
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            left, _, right = line.partition(" - ")
+            kind, _, opts = right.split()[:3]
+            if kind == "cgroup":
+                for opt in opts.split(","):
+                    mounts[opt] = Path(left.split()[4])
+    out = {}
+    for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines():
+        _, names, path = line.split(":", 2)
+        for name in names.split(","):
+            if name in mounts:
+                out[name] = mounts[name] / path.lstrip("/")
+    return out
+
+
+def leftover_groups(cid: str) -> list[Path]:
+    parent = os.environ["LAYERLAB_CGROUP_ROOT"]
+    return [p for p in Path("/sys/fs/cgroup").glob(f"*/{parent}/{cid}")]
+
+
+def inspect(docker: Docker, name: str) -> dict:
+    return json.loads(docker.out("inspect", name))[0]
+
+
+@needs_root
+@overlay_only
+def test_memory_limit_oom_kills_the_hog_with_137(docker: Docker) -> None:
+    hog = "x=0123456789abcdef; while :; do x=$x$x; done"  # doubles a shell string for ever
+    p = docker("run", "--name", "hog", "-m", "32m", "busybox", "sh", "-c", hog, check=False)
+    assert p.returncode == 137
+    c = inspect(docker, "hog")
+    assert c["State"]["OOMKilled"] is True and c["State"]["ExitCode"] == 137
+    assert c["HostConfig"]["Memory"] == 32 * MiB
+    assert c["HostConfig"]["MemorySwap"] == 64 * MiB  # moby's default: twice the memory
+    assert leftover_groups(c["Id"]) == []
+    docker("run", "--name", "calm", "-m", "32m", "busybox", "true")
+    assert inspect(docker, "calm")["State"]["OOMKilled"] is False
+
+
+@needs_root
+@overlay_only
+def test_pids_limit_stops_a_fork_loop(docker: Docker) -> None:
+    loop = "i=0; while [ $i -lt 60 ]; do sleep 600 & i=$((i+1)); echo $i; done"
+    p = docker("run", "--rm", "--pids-limit", "20", "busybox", "sh", "-c", loop, check=False)
+    assert p.returncode != 0
+    assert "can't fork" in p.stderr
+    started = [int(n) for n in p.stdout.split()]
+    assert 10 <= started[-1] < 20  # sh itself is one of the 20
+
+
+@needs_root
+@overlay_only
+def test_limits_in_the_kernel_and_update_of_a_running_container(docker: Docker) -> None:
+    cid = docker.out("run", "-d", "--name", "lim", "--cpus", "0.5", "--cpu-shares", "512",
+                     "-m", "64m", "--memory-reservation", "32m", "--pids-limit", "50",
+                     "--cpuset-cpus", "0", "busybox", "sleep", "600")
+    try:
+        groups = cgroup_dirs(int(inspect(docker, "lim")["State"]["Pid"]))
+
+        def read(controller: str, name: str) -> str:
+            return (groups[controller] / name).read_text().strip()
+
+        assert cid in str(groups["memory"])
+        assert (read("cpu", "cpu.cfs_quota_us"), read("cpu", "cpu.cfs_period_us")) == (
+            "50000", "100000")
+        assert read("cpu", "cpu.shares") == "512"
+        assert read("memory", "memory.limit_in_bytes") == str(64 * MiB)
+        assert read("memory", "memory.soft_limit_in_bytes") == str(32 * MiB)
+        assert read("pids", "pids.max") == "50"
+        assert read("cpuset", "cpuset.cpus") == "0"
+        hc = inspect(docker, "lim")["HostConfig"]
+        assert (hc["NanoCpus"], hc["CpuShares"], hc["PidsLimit"], hc["CpusetCpus"]) == (
+            500_000_000, 512, 50, "0")
+
+        assert docker.out("update", "--cpus", "1.5", "-m", "256m", "--memory-swap", "512m",
+                          "--pids-limit", "30", "lim") == "lim"
+        assert read("cpu", "cpu.cfs_quota_us") == "150000"
+        assert read("memory", "memory.limit_in_bytes") == str(256 * MiB)  # raised past the
+        assert read("memory", "memory.memsw.limit_in_bytes") == str(512 * MiB)  # old swap
+        assert read("pids", "pids.max") == "30"
+        hc = inspect(docker, "lim")["HostConfig"]
+        assert (hc["NanoCpus"], hc["Memory"], hc["MemorySwap"], hc["PidsLimit"]) == (
+            1_500_000_000, 256 * MiB, 512 * MiB, 30)
+        # moby's update rule: memory alone may not pass the swap limit already set
+        p = docker("update", "-m", "1g", "lim", check=False)
+        assert p.returncode == 1 and "update the memoryswap at the same time" in p.stderr
+    finally:
+        docker("rm", "-f", "lim")
+    assert leftover_groups(cid) == []
+
+
+@needs_root
+@overlay_only
+def test_update_of_a_created_container_applies_at_start(docker: Docker) -> None:
+    docker("create", "--name", "later", "-m", "32m", "busybox", "sh", "-c",
+           "cat /proc/self/cgroup")
+    docker("update", "-m", "48m", "--memory-swap", "-1", "later")
+    hc = inspect(docker, "later")["HostConfig"]
+    assert (hc["Memory"], hc["MemorySwap"]) == (48 * MiB, -1)
+    docker("start", "-a", "later")  # starts with the updated record: no error, no swap cap
+
+
+@needs_root
+@overlay_only
+def test_ulimit_is_set_before_the_command_runs(docker: Docker) -> None:
+    out = docker.out("run", "--rm", "--ulimit", "nofile=100:200", "--ulimit", "core=0",
+                     "busybox", "sh", "-c", "ulimit -n; ulimit -Hn; ulimit -c")
+    assert out.split() == ["100", "200", "0"]
+
+
+@needs_root
+@overlay_only
+@pytest.mark.parametrize(("argv", "message"), [
+    (["-m", "3m"], "Minimum memory limit allowed is 6MB"),
+    (["-m", "3x"], "invalid argument \"3x\" for \"-m, --memory\" flag: invalid size: '3x'"),
+    (["--memory-swap", "64m"], "You should always set the Memory limit when using "
+                               "Memoryswap limit"),
+    (["-m", "64m", "--memory-swap", "32m"], "Minimum memoryswap limit should be larger "
+                                            "than memory limit"),
+    (["--cpus", "0.001"], "Range of CPUs is from 0.01 to"),
+    (["--cpus", "half"], "failed to parse half as a rational number"),
+    (["--cpuset-cpus", "0-999"], "Requested CPUs are not available"),
+    (["--ulimit", "nofiles=1"], "invalid ulimit type: nofiles"),
+    (["--ulimit", "nofile=9:3"], "ulimit soft limit must be less than or equal to hard "
+                                 "limit: 9 > 3"),
+])
+def test_bad_limits_are_refused_before_anything_is_made(engine: Engine, argv: list[str],
+                                                        message: str) -> None:
+    with (open(os.devnull, "rb") as stdin, open(os.devnull, "wb") as out,
+          pytest.raises(EngineError, match=re.escape(message)) as e):
+        execute(engine, ["create", *argv, "busybox", "true"], IO(stdin, out, out))
+    assert e.value.exit_code == 125
+    assert engine.containers.all() == []
+
+
+def test_cgroup_v2_values_follow_runc() -> None:
+    """This host's limits are on v1; the v2 files are runc's conversions."""
+    r = Resources(memory=64 * MiB, memory_swap=96 * MiB, nano_cpus=1_500_000_000,
+                  cpu_shares=1024, pids_limit=-1)
+    files = dict(kv for writes in limits.cgroup_files(r, 2).values() for kv in writes)
+    assert files == {"memory.max": str(64 * MiB), "memory.swap.max": str(32 * MiB),
+                     "cpu.max": "150000 100000", "cpu.weight": "39", "pids.max": "max"}
+    assert limits.cpu_weight(2) == 1 and limits.cpu_weight(262144) == 10000
+
+
+@needs_root
+def test_without_cgroups_memory_is_discarded_with_a_warning(nobody_python: Path) -> None:
+    with kit.session(nobody_python, LAYERLAB_RUNTIME="rootless",
+                     LAYERLAB_STORAGE_DRIVER="vfs") as n:
+        try:
+            n.docker("pull", "busybox")
+            p = n.docker("run", "--name", "free", "-m", "32m", "--pids-limit", "10",
+                         "busybox", "echo", "ran")
+            assert p.stdout.strip() == "ran"
+            warning = next(line for line in p.stderr.splitlines() if "WARNING" in line)
+            assert "--memory, --pids-limit cannot apply here" in warning
+            hc = json.loads(n.docker("inspect", "free").stdout)[0]["HostConfig"]
+            assert (hc["Memory"], hc["PidsLimit"]) == (0, None)  # discarded, as moby does
+            info = n.docker("info").stdout
+            assert "Cgroup Driver: none" in info and "WARNING: No resource limits" in info
+        finally:
+            n.docker("rm", "-f", "free", check=False)
