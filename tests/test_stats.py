@@ -1,0 +1,66 @@
+"""``docker stats`` from the kernel's cgroup counters (root mode): Docker's table, the
+limit a container runs under, CPU time of a busy container, ``--format`` (json and
+templates), ``-a`` with a stopped container, an unknown name; and the kernel, where a
+streaming table cannot be shown, refusing with the ``--no-stream`` hint.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import Docker, needs_root
+from layerlab.kernel import cells
+from layerlab.kernel.commands import streaming_stats
+
+COLUMNS = ["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O",
+           "BLOCK I/O", "PIDS"]
+
+
+@needs_root
+@pytest.mark.parametrize("driver", ["overlay"])
+def test_stats_no_stream_shows_the_limit_and_the_counters(docker: Docker) -> None:
+    busy = docker.out("run", "-d", "--name", "busy", "-m", "64m", "--cpus", "0.5", "busybox",
+                      "sh", "-c", "while :; do :; done")
+    docker("create", "--name", "idle", "busybox", "true")
+    try:
+        lines = docker.out("stats", "--no-stream").splitlines()
+        assert [c for c in COLUMNS if c in lines[0]] == COLUMNS
+        rows = [line for line in lines[1:] if line.startswith(busy[:12])]
+        assert len(rows) == 1 and "busy" in rows[0] and "/ 64MiB" in rows[0]
+        assert not any("idle" in line for line in lines)  # stopped: only with -a
+
+        record = json.loads(docker.out("stats", "--no-stream", "--format", "json", "busy"))
+        assert sorted(record) == ["BlockIO", "CPUPerc", "Container", "ID", "MemPerc",
+                                  "MemUsage", "Name", "NetIO", "PIDs"]
+        assert (record["Container"], record["ID"], record["PIDs"]) == ("busy", busy[:12], "1")
+        assert float(record["CPUPerc"].rstrip("%")) > 0  # it spun for the whole interval
+        used, limit = record["MemUsage"].split(" / ")
+        assert limit == "64MiB" and used.endswith("B")
+
+        shown = docker.out("stats", "-a", "--no-stream", "--no-trunc", "--format",
+                           "{{.ID}} {{.Name}} {{.MemUsage}} {{.PIDs}}").splitlines()
+        assert f"{busy} busy" in "\n".join(shown)
+        idle = next(line for line in shown if " idle " in line)
+        assert idle.endswith("0B / 0B 0")  # a stopped container reads as zeros
+
+        p = docker("stats", "--no-stream", "busy", "nosuch", check=False)
+        assert p.returncode == 1 and "No such container: nosuch" in p.stderr
+        assert "busy" in p.stdout
+        p = docker("stats", "--no-stream", "--format", "{{.Nope}}", "busy", check=False)
+        assert p.returncode != 0 and "Nope" in p.stderr
+    finally:
+        docker("rm", "-f", "busy", "idle")
+
+
+@pytest.mark.parametrize(("line", "refused"), [
+    ("docker stats", True), ("docker stats web", True), ("docker container stats", True),
+    ("docker stats --no-stream", False), ("docker stats web --no-stream", False),
+    ("docker ps", False),
+])
+def test_the_kernel_refuses_a_streaming_table(line: str, refused: bool) -> None:
+    cmd = cells.parse(line).commands[0]
+    message = streaming_stats(cmd)
+    assert bool(message) == refused
+    if refused:
+        assert "--no-stream" in message and message.endswith("--no-stream`")
