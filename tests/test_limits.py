@@ -190,7 +190,11 @@ def test_without_cgroups_memory_is_discarded_with_a_warning(nobody_python: Path)
             assert "--memory, --pids-limit cannot apply here" in warning
             hc = json.loads(n.docker("inspect", "free").stdout)[0]["HostConfig"]
             assert (hc["Memory"], hc["PidsLimit"]) == (0, None)  # discarded, as moby does
+            n.docker("run", "-d", "--name", "up", "busybox", "sleep", "600")
+            p = n.docker("stats", "--no-stream", "--format", "{{.Name}} {{.PIDs}}", "up")
+            assert p.stdout.split() == ["up", "1"]
+            assert "rootless mode puts containers in no cgroups: CPU, memory" in p.stderr
             info = n.docker("info").stdout
             assert "Cgroup Driver: none" in info and "WARNING: No resource limits" in info
         finally:
-            n.docker("rm", "-f", "free", check=False)
+            n.docker("rm", "-f", "free", "up", check=False)

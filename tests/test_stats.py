@@ -7,12 +7,19 @@ streaming table cannot be shown, refusing with the ``--no-stream`` hint.
 from __future__ import annotations
 
 import json
+import os
+import pty
+import select
+import signal
+import subprocess
+import sys
 
 import pytest
 from conftest import Docker, needs_root
 from layerlab.kernel import cells
 from layerlab.kernel.commands import streaming_stats
 
+CLEAR = b"\033[2J\033[H"
 COLUMNS = ["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O",
            "BLOCK I/O", "PIDS"]
 
@@ -64,3 +71,32 @@ def test_the_kernel_refuses_a_streaming_table(line: str, refused: bool) -> None:
     assert bool(message) == refused
     if refused:
         assert "--no-stream" in message and message.endswith("--no-stream`")
+
+
+@needs_root
+@pytest.mark.parametrize("driver", ["overlay"])
+def test_streaming_stats_redraws_in_a_terminal_until_interrupted(docker: Docker) -> None:
+    """As the docker CLI does: clear the screen, draw the table, every interval; ctrl-c
+    (SIGINT) ends it cleanly."""
+    docker("run", "-d", "--name", "live", "busybox", "sleep", "600")
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "layerlab.engine.cli", "stats", "live"],
+                            stdin=subprocess.DEVNULL, stdout=follower, stderr=follower,
+                            env=docker.env)
+    os.close(follower)
+    seen = b""
+    try:
+        while seen.count(CLEAR) < 2:  # two frames: it redraws, it did not just print once
+            ready, _, _ = select.select([leader], [], [], 60)
+            assert ready, f"no second frame: {seen!r}"
+            seen += os.read(leader, 65536)
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(leader)
+        docker("rm", "-f", "live")
+    frames = seen.split(CLEAR)[1:]
+    assert all(b"CONTAINER ID" in f and b"live" in f for f in frames[:2])

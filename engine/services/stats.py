@@ -134,8 +134,10 @@ class Stats:
         if not c.State.Running:
             return Sample()
         groups = ControllerGroups.open(c.ID)
-        if groups is None:
-            return Sample(system_ns=system_cpu_ns(), pids=len(self.engine.tasks.members(c)))
+        if groups is None:  # no cgroups in this mode: what /proc can tell without them
+            rx, tx = _net(c.State.Pid)
+            return Sample(system_ns=system_cpu_ns(), net_rx=rx, net_tx=tx,
+                          pids=len(self.engine.tasks.members(c)))
         return read_sample(groups, c.State.Pid)
 
     def measure(self, names: list[str], interval: float = 1.0,

@@ -52,6 +52,10 @@ def _chosen(engine: Engine, args: argparse.Namespace, io: IO) -> tuple[list[str]
 
 def cmd_stats(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
     ids, missing = _chosen(engine, args, io)
+    why = engine.limits.unsupported()
+    if why:
+        io.say(f"notice: {why}: CPU, memory and block I/O read as 0 (network and PIDs are "
+               "counted)")
     asked = dict(zip(ids, args.containers, strict=False)) if args.containers else {}
 
     def table(usages: list[Usage]) -> Table:
