@@ -35,15 +35,16 @@ def stats_row(u: Usage, asked: str, trunc: bool) -> dict[str, Any]:
     }
 
 
-def _chosen(engine: Engine, args: argparse.Namespace, io: IO) -> tuple[list[str], bool]:
-    """The containers to show (by what was asked, else running or all) and whether one
-    asked for was not found (reported as Docker's daemon does, exit 1)."""
+def _chosen(engine: Engine, args: argparse.Namespace, io: IO) -> tuple[dict[str, str], bool]:
+    """The containers to show, by ID with the name they were asked by ("" when none were
+    named: the running ones, or all with ``-a``), and whether one asked for was not found
+    (reported as Docker's daemon does, exit 1)."""
     if not args.containers:
-        return [c.ID for c in engine.containers.all() if args.all or c.State.Running], False
-    found, missing = [], False
+        return {c.ID: "" for c in engine.containers.all() if args.all or c.State.Running}, False
+    found, missing = {}, False
     for name in args.containers:
         try:
-            found.append(engine.containers.get(name).ID)
+            found[engine.containers.get(name).ID] = name
         except EngineError as e:
             io.say(error_message(e))
             missing = True
@@ -51,12 +52,12 @@ def _chosen(engine: Engine, args: argparse.Namespace, io: IO) -> tuple[list[str]
 
 
 def cmd_stats(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
-    ids, missing = _chosen(engine, args, io)
+    asked, missing = _chosen(engine, args, io)
+    ids = list(asked)
     why = engine.limits.unsupported()
     if why:
         io.say(f"notice: {why}: CPU, memory and block I/O read as 0 (network and PIDs are "
                "counted)")
-    asked = dict(zip(ids, args.containers, strict=False)) if args.containers else {}
 
     def table(usages: list[Usage]) -> Table:
         rows = [stats_row(u, asked.get(u.container.ID, ""), not args.no_trunc)
