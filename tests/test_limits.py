@@ -87,7 +87,8 @@ def test_pids_limit_stops_a_fork_loop(docker: Docker) -> None:
 def test_limits_in_the_kernel_and_update_of_a_running_container(docker: Docker) -> None:
     cid = docker.out("run", "-d", "--name", "lim", "--cpus", "0.5", "--cpu-shares", "512",
                      "-m", "64m", "--memory-reservation", "32m", "--pids-limit", "50",
-                     "--cpuset-cpus", "0", "busybox", "sleep", "600")
+                     "--cpuset-cpus", "0", "--ulimit", "nofile=100:200", "busybox", "sleep",
+                     "600")
     try:
         groups = cgroup_dirs(int(inspect(docker, "lim")["State"]["Pid"]))
 
@@ -102,6 +103,12 @@ def test_limits_in_the_kernel_and_update_of_a_running_container(docker: Docker) 
         assert read("memory", "memory.soft_limit_in_bytes") == str(32 * MiB)
         assert read("pids", "pids.max") == "50"
         assert read("cpuset", "cpuset.cpus") == "0"
+        # an exec'd process is in the same groups, with the container's ulimits
+        shown = docker.out("exec", "lim", "sh", "-c",
+                           "ulimit -n; ulimit -Hn; cat /proc/self/cgroup").splitlines()
+        assert shown[:2] == ["100", "200"]
+        mine = f":memory:/{os.environ['LAYERLAB_CGROUP_ROOT']}/{cid}"
+        assert any(line.endswith(mine) for line in shown[2:])
         hc = inspect(docker, "lim")["HostConfig"]
         assert (hc["NanoCpus"], hc["CpuShares"], hc["PidsLimit"], hc["CpusetCpus"]) == (
             500_000_000, 512, 50, "0")

@@ -438,6 +438,7 @@ class Tasks:
                               workdir or c.Config["WorkingDir"] or "/",
                               c.Config["User"] if user is None else user)
         process.plan = self._plan(c)
+        process.ulimits = ulimits_of(c)  # moby execs with the container's process spec
         exec_id, shown = new_id(), " ".join(cmd)
         self.engine.events.container(c, f"exec_create: {shown}", execID=exec_id)
         self.engine.events.container(c, f"exec_start: {shown}", execID=exec_id)
