@@ -16,6 +16,7 @@ import sys
 
 import pytest
 from conftest import Docker, needs_root
+from dockerapi_kit import DOCKER, clients
 from layerlab.kernel import cells
 from layerlab.kernel.commands import streaming_stats
 
@@ -100,3 +101,24 @@ def test_streaming_stats_redraws_in_a_terminal_until_interrupted(docker: Docker)
         docker("rm", "-f", "live")
     frames = seen.split(CLEAR)[1:]
     assert all(b"CONTAINER ID" in f and b"live" in f for f in frames[:2])
+
+
+@needs_root
+@pytest.mark.skipif(DOCKER is None, reason="no Docker CLI on PATH")
+def test_the_docker_cli_runs_limited_updates_and_reads_stats() -> None:
+    """The real docker CLI through the API: limits at create, ``update``, and ``stats``
+    computed by the CLI's own arithmetic from our samples, next to LayerLab's."""
+    with clients() as pair:
+        made = pair.docker("run", "-d", "--name", "api", "-m", "64m", "--pids-limit", "30",
+                           "busybox", "sleep", "600")
+        assert made.returncode == 0, made.stderr
+        assert pair.docker("update", "-m", "96m", "--memory-swap", "192m", "api").stdout == \
+            "api\n"
+        hc = json.loads(pair.layerlab("inspect", "api").stdout)[0]["HostConfig"]
+        assert (hc["Memory"], hc["MemorySwap"], hc["PidsLimit"]) == (96 << 20, 192 << 20, 30)
+        template = "{{.Name}} {{.MemUsage}} {{.PIDs}}"
+        shown = [p.stdout.split() for p in pair.both("stats", "--no-stream", "--format",
+                                                     template, "api")]
+        for name, _, slash, limit, pids in shown:
+            assert (name, slash, limit, pids) == ("api", "/", "96MiB", "1")
+        pair.layerlab("rm", "-f", "api")
