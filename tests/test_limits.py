@@ -10,12 +10,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from pathlib import Path
 
 import pytest
 import unprivileged_kit as kit
 from conftest import Docker, needs_root
-from layerlab.engine.commands import IO, execute
+from layerlab.engine.commands import IO, execute, units
 from layerlab.engine.errors import EngineError
 from layerlab.engine.runtime import limits
 from layerlab.engine.runtime.limits import Resources
@@ -67,6 +68,9 @@ def test_memory_limit_oom_kills_the_hog_with_137(docker: Docker) -> None:
     assert c["HostConfig"]["Memory"] == 32 * MiB
     assert c["HostConfig"]["MemorySwap"] == 64 * MiB  # moby's default: twice the memory
     assert leftover_groups(c["Id"]) == []
+    happened = docker.out("events", "--since", "0", "--until", f"{time.time():.9f}", "--filter",
+                          "container=hog", "--format", "{{.Action}}").split()
+    assert happened[-2:] == ["oom", "die"]
     docker("run", "--name", "calm", "-m", "32m", "busybox", "true")
     assert inspect(docker, "calm")["State"]["OOMKilled"] is False
 
@@ -172,6 +176,20 @@ def test_bad_limits_are_refused_before_anything_is_made(engine: Engine, argv: li
         execute(engine, ["create", *argv, "busybox", "true"], IO(stdin, out, out))
     assert e.value.exit_code == 125
     assert engine.containers.all() == []
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("32m", 32 * MiB), ("1.5g", 3 * 512 * MiB), ("512k", 512 * 1024), ("64MiB", 64 * MiB),
+    ("64mb", 64 * MiB), ("100", 100), ("8 M", 8 * MiB),
+])
+def test_sizes_are_read_as_the_docker_cli_reads_them(text: str, value: int) -> None:
+    assert units.ram_in_bytes(text) == value
+
+
+def test_cpus_are_exact_nano_cpus() -> None:
+    assert units.nano_cpus("0.5") == 500_000_000 and units.nano_cpus("2") == 2 * 10**9
+    with pytest.raises(ValueError, match="too precise"):
+        units.nano_cpus("0.0000000001")
 
 
 def test_cgroup_v2_values_follow_runc() -> None:

@@ -237,11 +237,14 @@ class Tasks:
         c = self.store.containers.get(cid)
         with contextlib.suppress(OSError):
             self.engine.driver(c.Driver).unmount(cid)
+        oom = self._oom_killed(c)
         self.store.containers.update_state(cid, Status="exited", Running=False, Paused=False,
                                            Pid=0, ExitCode=code, FinishedAt=now(), MonitorPid=0,
-                                           OOMKilled=self._oom_killed(c))
+                                           OOMKilled=oom)
         unmark_running(self.store.root, cid)
         ran = int(human_seconds(c.State.StartedAt))
+        if oom:
+            self.engine.events.container(c, "oom")  # Docker's event, before the die
         self.engine.events.container(c, "die", exitCode=str(code), execDuration=str(ran))
         restarting = (self.engine.containers.state_dir(c) / RESTARTING).exists()
         if c.HostConfig.get("AutoRemove") and not restarting:
