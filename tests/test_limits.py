@@ -215,10 +215,14 @@ def test_without_cgroups_memory_is_discarded_with_a_warning(nobody_python: Path)
             assert "--memory, --pids-limit cannot apply here" in warning
             hc = json.loads(n.docker("inspect", "free").stdout)[0]["HostConfig"]
             assert (hc["Memory"], hc["PidsLimit"]) == (0, None)  # discarded, as moby does
-            n.docker("run", "-d", "--name", "up", "busybox", "sleep", "600")
-            p = n.docker("stats", "--no-stream", "--format", "{{.Name}} {{.PIDs}}", "up")
-            assert p.stdout.split() == ["up", "1"]
-            assert "rootless mode puts containers in no cgroups: CPU, memory" in p.stderr
+            n.docker("run", "-d", "--name", "up", "busybox", "sh", "-c", "while :; do :; done")
+            p = n.docker("stats", "--no-stream", "--format", "json", "up")
+            shown = json.loads(p.stdout)
+            assert (shown["Name"], shown["PIDs"]) == ("up", "1")
+            assert float(shown["CPUPerc"].rstrip("%")) > 0  # from /proc: it spun throughout
+            assert not shown["MemUsage"].startswith("0B")  # its resident memory
+            assert "rootless mode puts containers in no cgroups: CPU and memory are summed " \
+                   "from /proc" in p.stderr
             info = n.docker("info").stdout
             assert "Cgroup Driver: none" in info and "WARNING: No resource limits" in info
         finally:

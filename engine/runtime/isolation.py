@@ -98,8 +98,8 @@ class Isolation:
                        "next system call (a loop without system calls keeps running)")
         if self.mode in ("rootless", "proot"):
             out.append("limits: no cgroups, so --memory, --cpus, --cpu-shares, --cpuset-cpus "
-                       "and --pids-limit are discarded with a warning, and stats shows no "
-                       "CPU, memory or I/O counters")
+                       "and --pids-limit are discarded with a warning; stats sums CPU and "
+                       "memory from /proc and has no block I/O")
             out.append("ownership: files you own are recorded as 0:0 in layer tars; "
                        "image owners are kept in user.containers.override_stat")
         return out

@@ -5,8 +5,9 @@ CPU time, memory, block I/O and PIDs come from the container's controller groups
 ``blkio.throttle.io_service_bytes_recursive``/``io.stat``, ``pids.current``); network
 bytes from its network namespace (``/proc/<pid>/net/dev``, every interface but ``lo``).
 CPU % is Docker's: the container's CPU time over the host's in the same interval, times
-the number of CPUs. A container without groups (modes without cgroups) or not running
-reads as zeros, as Docker shows a stopped one.
+the number of CPUs. Without groups (modes without cgroups) CPU and memory are summed from
+/proc over the container's processes; a stopped container reads as zeros, as Docker
+shows one.
 """
 
 from __future__ import annotations
@@ -93,6 +94,26 @@ def _net(pid: int) -> tuple[int, int]:
     return rx, tx
 
 
+def _proc_usage(pids: list[int]) -> tuple[int, int]:
+    """CPU time (ns) and resident memory (bytes) summed over ``pids`` from /proc, where
+    no cgroup counts them: a process's own time plus that of the children it reaped (so
+    nothing is counted twice; children reaped by no member are lost), and RSS (pages
+    shared between members counted once per member)."""
+    cpu = memory = 0
+    page = os.sysconf("SC_PAGE_SIZE")
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rpartition(")")[2].split()
+            with open(f"/proc/{pid}/statm") as f:
+                resident = int(f.read().split()[1])
+        except (OSError, IndexError, ValueError):
+            continue  # exited meanwhile
+        cpu += sum(int(v) for v in fields[11:15]) * 10**9 // _CLOCK_TICKS
+        memory += resident * page
+    return cpu, memory
+
+
 def read_sample(groups: ControllerGroups, pid: int) -> Sample:
     """The counters of one container's groups (and of the netns of its ``pid``)."""
     rx, tx = _net(pid)
@@ -135,9 +156,11 @@ class Stats:
             return Sample()
         groups = ControllerGroups.open(c.ID)
         if groups is None:  # no cgroups in this mode: what /proc can tell without them
+            members = self.engine.tasks.members(c)
+            cpu, memory = _proc_usage(members)
             rx, tx = _net(c.State.Pid)
-            return Sample(system_ns=system_cpu_ns(), net_rx=rx, net_tx=tx,
-                          pids=len(self.engine.tasks.members(c)))
+            return Sample(cpu, system_cpu_ns(), memory, host_memory(), rx, tx, 0, 0,
+                          len(members), len(os.sched_getaffinity(0)))
         return read_sample(groups, c.State.Pid)
 
     def measure(self, names: list[str], interval: float = 1.0,

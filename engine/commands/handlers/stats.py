@@ -56,8 +56,8 @@ def cmd_stats(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
     ids = list(asked)
     why = engine.limits.unsupported()
     if why:
-        io.say(f"notice: {why}: CPU, memory and block I/O read as 0 (network and PIDs are "
-               "counted)")
+        io.say(f"notice: {why}: CPU and memory are summed from /proc over the container's "
+               "processes (resident memory, no limit), block I/O reads as 0")
 
     def table(usages: list[Usage]) -> Table:
         rows = [stats_row(u, asked.get(u.container.ID, ""), not args.no_trunc)
