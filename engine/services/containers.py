@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 class CreateOptions:
     """``docker create``/``run`` flags that shape the container."""
 
+    resources: Resources = field(default_factory=Resources)  # as ``limits.check`` left them
+    ulimits: list[Ulimit] = field(default_factory=list)
     cmd: list[str] = field(default_factory=list)
     name: str = ""
     env: list[str] = field(default_factory=list)
@@ -55,8 +57,6 @@ class CreateOptions:
     privileged: bool = False
     security_opt: list[str] = field(default_factory=list)
     network: NetworkRequest = field(default_factory=NetworkRequest)  # default: bridge
-    resources: Resources = field(default_factory=Resources)  # as ``limits.check`` left them
-    ulimits: list[Ulimit] = field(default_factory=list)
 
     def host_config(self) -> dict[str, Any]:
         """Docker's ``HostConfig`` for these options; the confinement is checked here, so a
@@ -71,8 +71,7 @@ class CreateOptions:
             opts.append(f"seccomp={conf.seccomp_profile}")
         return {"AutoRemove": self.auto_remove, "CapAdd": self.cap_add or None,
                 "CapDrop": self.cap_drop or None, "Privileged": self.privileged,
-                "SecurityOpt": opts or None, **self.resources.host_config(),
-                "Ulimits": [u.record() for u in self.ulimits] or None}
+                "SecurityOpt": opts or None}
 
 
 class Containers:
@@ -172,7 +171,9 @@ class Containers:
         driver = self.engine.driver()
         c = Container(cid, name, now(), img.id, image_ref, driver.name, config,
                       [layer.chain_id for layer in chain],
-                      {**opts.host_config(), **net.host_config})
+                      {**opts.host_config(), **opts.resources.host_config(),
+                       "Ulimits": [u.record() for u in opts.ulimits] or None,
+                       **net.host_config})
         with self.store.journal.intent("create", cid=cid):
             self._make(c, driver, chain, hostname, net)
         self.engine.events.container(c, "create")

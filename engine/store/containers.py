@@ -32,13 +32,13 @@ class State:
     Status: str = "created"
     Running: bool = False
     Paused: bool = False
+    OOMKilled: bool = False  # the memory cgroup's OOM killer took a process of the last run
     Pid: int = 0
     ExitCode: int = 0
     Error: str = ""
     StartedAt: str = ZERO_TIME
     FinishedAt: str = ZERO_TIME
     MonitorPid: int = 0
-    OOMKilled: bool = False  # the memory cgroup's OOM killer took a process of the last run
 
 
 @dataclass
