@@ -137,12 +137,21 @@ def test_limits_in_the_kernel_and_update_of_a_running_container(docker: Docker) 
 @needs_root
 @overlay_only
 def test_update_of_a_created_container_applies_at_start(docker: Docker) -> None:
-    docker("create", "--name", "later", "-m", "32m", "busybox", "sh", "-c",
-           "cat /proc/self/cgroup")
+    cid = docker.out("create", "--name", "later", "-m", "32m", "--cpu-period", "50000",
+                     "--cpu-quota", "25000", "busybox", "sleep", "600")
     docker("update", "-m", "48m", "--memory-swap", "-1", "later")
     hc = inspect(docker, "later")["HostConfig"]
-    assert (hc["Memory"], hc["MemorySwap"]) == (48 * MiB, -1)
-    docker("start", "-a", "later")  # starts with the updated record: no error, no swap cap
+    assert (hc["Memory"], hc["MemorySwap"], hc["CpuPeriod"], hc["CpuQuota"]) == (
+        48 * MiB, -1, 50000, 25000)
+    docker("start", "later")
+    try:
+        groups = cgroup_dirs(int(inspect(docker, "later")["State"]["Pid"]))
+        assert (groups["memory"] / "memory.limit_in_bytes").read_text() == f"{48 * MiB}\n"
+        assert (groups["cpu"] / "cpu.cfs_period_us").read_text() == "50000\n"
+        assert (groups["cpu"] / "cpu.cfs_quota_us").read_text() == "25000\n"
+    finally:
+        docker("rm", "-f", "later")
+    assert leftover_groups(cid) == []
 
 
 @needs_root
@@ -164,6 +173,9 @@ def test_ulimit_is_set_before_the_command_runs(docker: Docker) -> None:
                                             "than memory limit"),
     (["--cpus", "0.001"], "Range of CPUs is from 0.01 to"),
     (["--cpus", "half"], "failed to parse half as a rational number"),
+    (["--cpus", "1", "--cpu-period", "50000"], "Conflicting options: Nano CPUs and CPU "
+                                               "Period cannot both be set"),
+    (["--cpu-quota", "500"], "CPU cfs quota can not be less than 1ms (i.e. 1000)"),
     (["--cpuset-cpus", "0-999"], "Requested CPUs are not available"),
     (["--ulimit", "nofiles=1"], "invalid ulimit type: nofiles"),
     (["--ulimit", "nofile=9:3"], "ulimit soft limit must be less than or equal to hard "
@@ -200,6 +212,8 @@ def test_cgroup_v2_values_follow_runc() -> None:
     assert files == {"memory.max": str(64 * MiB), "memory.swap.max": str(32 * MiB),
                      "cpu.max": "150000 100000", "cpu.weight": "39", "pids.max": "max"}
     assert limits.cpu_weight(2) == 1 and limits.cpu_weight(262144) == 10000
+    cfs = limits.cgroup_files(Resources(cpu_period=50000, cpu_quota=25000), 2)
+    assert cfs == {"cpu": [("cpu.max", "25000 50000")]}
 
 
 @needs_root

@@ -175,6 +175,10 @@ def _resource_flags(p: Parser) -> None:
     p.add_argument("--cpus", type=_typed("--cpus", "cpus"), default=0, help="Number of CPUs")
     p.add_argument("-c", "--cpu-shares", type=_typed("-c, --cpu-shares", "int"), default=0,
                    help="CPU shares (relative weight)")
+    p.add_argument("--cpu-period", type=_typed("--cpu-period", "int"), default=0,
+                   help="Limit CPU CFS (Completely Fair Scheduler) period")
+    p.add_argument("--cpu-quota", type=_typed("--cpu-quota", "int"), default=0,
+                   help="Limit CPU CFS (Completely Fair Scheduler) quota")
     p.add_argument("--cpuset-cpus", default="", help="CPUs in which to allow execution (0-3, 0,1)")
     p.add_argument("--pids-limit", type=_typed("--pids-limit", "int"), default=None,
                    help="Tune container pids limit (set -1 for unlimited)")

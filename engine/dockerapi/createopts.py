@@ -44,6 +44,7 @@ IGNORED_CONFIG = {"AttachStdout", "AttachStderr", "StdinOnce", "ArgsEscaped",
                   "NetworkDisabled"}
 TAKEN_HOST = {"AutoRemove", "CapAdd", "CapDrop", "Privileged", "SecurityOpt", "NetworkMode",
               "Memory", "MemorySwap", "MemoryReservation", "NanoCpus", "CpuShares",
+              "CpuPeriod", "CpuQuota",
               "CpusetCpus", "PidsLimit", "OomKillDisable", "Ulimits"}
 IGNORED_HOST = {"ConsoleSize", "ContainerIDFile", "MemorySwappiness", "Annotations"}
 # Values that mean "Docker's default" for a field, beside the zero values.

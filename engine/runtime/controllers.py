@@ -82,28 +82,22 @@ def hierarchies(mountinfo: str = "/proc/self/mountinfo") -> Hierarchies:
     return Hierarchies(v1, v2, offered & frozenset(V2_CONTROLLERS))
 
 
+# The controller each limit flag needs.
+_CONTROLLER_OF = {"--memory": "memory", "--memory-swap": "memory",
+                  "--memory-reservation": "memory", "--oom-kill-disable": "memory",
+                  "--cpus": "cpu", "--cpu-shares": "cpu", "--cpu-period": "cpu",
+                  "--cpu-quota": "cpu", "--cpuset-cpus": "cpuset", "--pids-limit": "pids"}
+
+
 def missing(r: Resources, h: Hierarchies | None = None) -> list[str]:
     """The flags of ``r`` this host has no writable controller (or file) for."""
     h = h or hierarchies()
-    version = h.version()
-    if version == 0:
+    if h.version() == 0:
         return r.given()
-    out: list[str] = []
-    for controller, writes in cgroup_files(r, version).items():
-        if not h.has(controller):
-            out.extend(_flag_of(name) for name, _ in writes)
-    if version == 2 and r.oom_kill_disable:
+    out = [flag for flag in r.given() if not h.has(_CONTROLLER_OF[flag])]
+    if h.version() == 2 and r.oom_kill_disable:
         out.append("--oom-kill-disable")  # v2 has no way to disable the OOM killer
     return sorted(set(out))
-
-
-def _flag_of(filename: str) -> str:
-    return {"memory.soft_limit_in_bytes": "--memory-reservation", "memory.low":
-            "--memory-reservation", "memory.limit_in_bytes": "--memory", "memory.max":
-            "--memory", "memory.memsw.limit_in_bytes": "--memory-swap", "memory.swap.max":
-            "--memory-swap", "memory.oom_control": "--oom-kill-disable",
-            "cpu.shares": "--cpu-shares", "cpu.weight": "--cpu-shares",
-            "cpuset.cpus": "--cpuset-cpus", "pids.max": "--pids-limit"}.get(filename, "--cpus")
 
 
 @dataclass(frozen=True)

@@ -24,12 +24,14 @@ CFS_PERIOD_US = 100_000  # runc's period for --cpus
 # HostConfig name → Resources field, in the order inspect shows them.
 _HOST_FIELDS = {"Memory": "memory", "MemorySwap": "memory_swap",
                 "MemoryReservation": "memory_reservation", "NanoCpus": "nano_cpus",
-                "CpuShares": "cpu_shares", "CpusetCpus": "cpuset_cpus",
+                "CpuShares": "cpu_shares", "CpuPeriod": "cpu_period", "CpuQuota": "cpu_quota",
+                "CpusetCpus": "cpuset_cpus",
                 "PidsLimit": "pids_limit", "OomKillDisable": "oom_kill_disable"}
 # The controller each limit needs, for the warning where it cannot apply.
 _FLAGS = {"memory": "--memory", "memory_swap": "--memory-swap",
           "memory_reservation": "--memory-reservation", "nano_cpus": "--cpus",
-          "cpu_shares": "--cpu-shares", "cpuset_cpus": "--cpuset-cpus",
+          "cpu_shares": "--cpu-shares", "cpu_period": "--cpu-period",
+          "cpu_quota": "--cpu-quota", "cpuset_cpus": "--cpuset-cpus",
           "pids_limit": "--pids-limit", "oom_kill_disable": "--oom-kill-disable"}
 
 
@@ -43,6 +45,8 @@ class Resources:
     memory_reservation: int = 0
     nano_cpus: int = 0
     cpu_shares: int = 0
+    cpu_period: int = 0  # --cpu-period/--cpu-quota: the CFS numbers themselves (µs)
+    cpu_quota: int = 0
     cpuset_cpus: str = ""
     pids_limit: int | None = None
     oom_kill_disable: bool = False
@@ -92,6 +96,15 @@ def validate(r: Resources, ncpu: int, cpus_online: str, update: bool = False,
     if 0 < r.nano_cpus < 10**7:
         raise InvalidArgument(f"Range of CPUs is from 0.01 to {ncpu}.00, as there are only "
                               f"{ncpu} CPUs available")
+    if r.nano_cpus and r.cpu_period:
+        raise InvalidArgument("Conflicting options: Nano CPUs and CPU Period cannot both be set")
+    if r.nano_cpus and r.cpu_quota:
+        raise InvalidArgument("Conflicting options: Nano CPUs and CPU Quota cannot both be set")
+    if r.cpu_period and not 1000 <= r.cpu_period <= 1_000_000:
+        raise InvalidArgument("CPU cfs period can not be less than 1ms (i.e. 1000) or larger "
+                              "than 1s (i.e. 1000000)")
+    if 0 < r.cpu_quota < 1000:
+        raise InvalidArgument("CPU cfs quota can not be less than 1ms (i.e. 1000)")
     if r.cpuset_cpus:
         wanted = cpu_list(r.cpuset_cpus)
         if not wanted <= cpu_list(cpus_online):
@@ -153,6 +166,10 @@ def cgroup_files(r: Resources, version: int) -> dict[str, list[tuple[str, str]]]
         if r.nano_cpus:
             put("cpu", "cpu.cfs_period_us", CFS_PERIOD_US)
             put("cpu", "cpu.cfs_quota_us", r.nano_cpus * CFS_PERIOD_US // 10**9)
+        if r.cpu_period:
+            put("cpu", "cpu.cfs_period_us", r.cpu_period)
+        if r.cpu_quota:
+            put("cpu", "cpu.cfs_quota_us", r.cpu_quota)
         if r.cpu_shares:
             put("cpu", "cpu.shares", r.cpu_shares)
         if r.cpuset_cpus:
@@ -169,6 +186,9 @@ def cgroup_files(r: Resources, version: int) -> dict[str, list[tuple[str, str]]]
         put("memory", "memory.swap.max", swap)
     if r.nano_cpus:
         put("cpu", "cpu.max", f"{r.nano_cpus * CFS_PERIOD_US // 10**9} {CFS_PERIOD_US}")
+    if r.cpu_period or r.cpu_quota:  # cpu.max is both at once: the unset one as unlimited
+        quota = r.cpu_quota if r.cpu_quota > 0 else "max"
+        put("cpu", "cpu.max", f"{quota} {r.cpu_period or CFS_PERIOD_US}")
     if r.cpu_shares:
         put("cpu", "cpu.weight", cpu_weight(r.cpu_shares))
     if r.cpuset_cpus:

@@ -25,7 +25,8 @@ if TYPE_CHECKING:
 
 _FIELD_OF_FLAG = {"--memory": "memory", "--memory-swap": "memory_swap",
                   "--memory-reservation": "memory_reservation", "--cpus": "nano_cpus",
-                  "--cpu-shares": "cpu_shares", "--cpuset-cpus": "cpuset_cpus",
+                  "--cpu-shares": "cpu_shares", "--cpu-period": "cpu_period",
+                  "--cpu-quota": "cpu_quota", "--cpuset-cpus": "cpuset_cpus",
                   "--pids-limit": "pids_limit", "--oom-kill-disable": "oom_kill_disable"}
 
 

@@ -17,7 +17,8 @@ def resources_of(args: argparse.Namespace) -> Resources:
     """The limits the command line asks for (unset flags stay unset)."""
     return Resources(memory=args.memory, memory_swap=args.memory_swap,
                      memory_reservation=args.memory_reservation, nano_cpus=args.cpus,
-                     cpu_shares=args.cpu_shares, cpuset_cpus=args.cpuset_cpus,
+                     cpu_shares=args.cpu_shares, cpu_period=args.cpu_period,
+                     cpu_quota=args.cpu_quota, cpuset_cpus=args.cpuset_cpus,
                      pids_limit=args.pids_limit,
                      oom_kill_disable=getattr(args, "oom_kill_disable", False))
 
