@@ -91,8 +91,8 @@ def test_pids_limit_stops_a_fork_loop(docker: Docker) -> None:
 def test_limits_in_the_kernel_and_update_of_a_running_container(docker: Docker) -> None:
     cid = docker.out("run", "-d", "--name", "lim", "--cpus", "0.5", "--cpu-shares", "512",
                      "-m", "64m", "--memory-reservation", "32m", "--pids-limit", "50",
-                     "--cpuset-cpus", "0", "--ulimit", "nofile=100:200", "busybox", "sleep",
-                     "600")
+                     "--cpuset-cpus", "0", "--ulimit", "nofile=100:200", "--oom-kill-disable",
+                     "busybox", "sleep", "600")
     try:
         groups = cgroup_dirs(int(inspect(docker, "lim")["State"]["Pid"]))
 
@@ -107,6 +107,7 @@ def test_limits_in_the_kernel_and_update_of_a_running_container(docker: Docker) 
         assert read("memory", "memory.soft_limit_in_bytes") == str(32 * MiB)
         assert read("pids", "pids.max") == "50"
         assert read("cpuset", "cpuset.cpus") == "0"
+        assert "oom_kill_disable 1" in read("memory", "memory.oom_control")
         # an exec'd process is in the same groups, with the container's ulimits
         shown = docker.out("exec", "lim", "sh", "-c",
                            "ulimit -n; ulimit -Hn; cat /proc/self/cgroup").splitlines()
