@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -242,3 +244,29 @@ def test_without_cgroups_memory_is_discarded_with_a_warning(nobody_python: Path)
             assert "Cgroup Driver: none" in info and "WARNING: No resource limits" in info
         finally:
             n.docker("rm", "-f", "free", "up", check=False)
+
+
+@needs_root
+@overlay_only
+def test_update_below_what_the_container_uses_is_refused(docker: Docker) -> None:
+    """No swap to push to: the kernel cannot shrink the group under its resident memory
+    (EBUSY), and the record keeps the old limit."""
+    if any(line.strip() for line in Path("/proc/swaps").read_text().splitlines()[1:]):
+        pytest.skip("this host has swap: the kernel would swap the memory out instead")
+    grow = "x=0123456789abcdef; i=0; while [ $i -lt 20 ]; do x=$x$x; i=$((i+1)); done; " \
+           "echo ready; sleep 600; echo $x"  # 16 MiB held by the shell (not exec'd away)
+    docker("run", "-d", "--name", "held", "-m", "64m", "busybox", "sh", "-c", grow)
+    follow = subprocess.Popen([sys.executable, "-m", "layerlab.engine.cli", "logs", "-f",
+                               "held"], stdout=subprocess.PIPE, env=docker.env)
+    try:
+        assert follow.stdout is not None and follow.stdout.readline() == b"ready\n"
+    finally:
+        follow.kill()
+        follow.wait()
+    try:
+        p = docker("update", "-m", "8m", "--memory-swap", "8m", "held", check=False)
+        assert p.returncode == 1 and "Cannot update container" in p.stderr
+        assert "Traceback" not in p.stderr
+        assert inspect(docker, "held")["HostConfig"]["Memory"] == 64 * MiB
+    finally:
+        docker("rm", "-f", "held")

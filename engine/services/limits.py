@@ -13,8 +13,9 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import InvalidArgument
+from ..errors import InvalidArgument, RuntimeFailure
 from ..runtime import controllers
+from ..runtime.cgroups import CgroupError
 from ..runtime.controllers import ControllerGroups
 from ..runtime.limits import Resources, validate
 from ..runtime.ulimits import Ulimit
@@ -101,10 +102,12 @@ class Limits:
             fixed, warnings = self.check(changes, update=True)
             merged = current.merged(fixed)
             validate(merged, os.cpu_count() or 1, online_cpus(), update=True)
-            if c.State.Running:
-                groups = ControllerGroups.open(c.ID)
+            groups = ControllerGroups.open(c.ID) if c.State.Running else None
+            try:
                 if groups is not None:
                     groups.apply(fixed)
+            except CgroupError as e:  # e.g. a memory limit below what it uses (EBUSY)
+                raise RuntimeFailure(f"Cannot update container {c.ID}: {e}", 1) from None
             self.store.containers.set_host_config(c.ID, merged.host_config())
             updated = self.store.containers.get(c.ID)
         self.engine.events.container(updated, "update")
