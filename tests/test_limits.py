@@ -266,6 +266,7 @@ def test_update_below_what_the_container_uses_is_refused(docker: Docker) -> None
     try:
         p = docker("update", "-m", "8m", "--memory-swap", "8m", "held", check=False)
         assert p.returncode == 1 and "Cannot update container" in p.stderr
+        assert "memory.limit_in_bytes: write '8388608': Device or resource busy" in p.stderr
         assert "Traceback" not in p.stderr
         assert inspect(docker, "held")["HostConfig"]["Memory"] == 64 * MiB
     finally:

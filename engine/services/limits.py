@@ -107,7 +107,9 @@ class Limits:
                 if groups is not None:
                     groups.apply(fixed)
             except CgroupError as e:  # e.g. a memory limit below what it uses (EBUSY)
-                raise RuntimeFailure(f"Cannot update container {c.ID}: {e}", 1) from None
+                where = Path(e.filename).name if e.filename else "cgroup"
+                raise RuntimeFailure(f"Cannot update container {c.ID}: {where}: "
+                                     f"{e.strerror}", 1) from None
             self.store.containers.set_host_config(c.ID, merged.host_config())
             updated = self.store.containers.get(c.ID)
         self.engine.events.container(updated, "update")
