@@ -17,6 +17,7 @@ import sys
 import pytest
 from conftest import Docker, needs_root
 from dockerapi_kit import DOCKER, clients
+from kernelkit import KernelSession, kernel_environment
 from layerlab.kernel import cells
 from layerlab.kernel.commands import streaming_stats
 
@@ -122,3 +123,23 @@ def test_the_docker_cli_runs_limited_updates_and_reads_stats() -> None:
         for name, _, slash, limit, pids in shown:
             assert (name, slash, limit, pids) == ("api", "/", "96MiB", "1")
         pair.layerlab("rm", "-f", "api")
+
+
+@needs_root
+def test_the_notebook_shows_one_sample_and_refuses_the_stream(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    with kernel_environment(tmp_path_factory.mktemp("kernel")):
+        k = KernelSession()
+        try:
+            e = k.execute("docker run -d --name nb -m 48m busybox sleep 600\n"
+                          "docker stats --no-stream nb")
+            assert e.status == "ok", (e.of("error"), e.stream("stderr"))
+            (table,) = [b for b in e.bundles() if "text/html" in b]
+            assert "MEM USAGE / LIMIT" in table["text/plain"]
+            assert "/ 48MiB" in table["text/plain"] and table["text/html"].startswith("<table")
+            e = k.execute("docker stats nb")
+            assert e.status == "error"
+            assert "docker stats nb --no-stream" in e.of("error")[0]["evalue"]
+        finally:
+            k.execute("docker rm -f nb")
+            k.close()
