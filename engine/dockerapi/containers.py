@@ -197,8 +197,6 @@ def logs(req: Request) -> Response:
     want = {"stdout": q.flag("stdout"), "stderr": q.flag("stderr")}
     if not any(want.values()):
         raise InvalidArgument("Bad parameters: you must choose at least one stream")
-    if q.get("since") not in ("", "0") or q.get("until") not in ("", "0"):
-        raise InvalidArgument("logs --since/--until are not supported by LayerLab yet")
     tail_text = q.get("tail", "all") or "all"
     if tail_text != "all" and not tail_text.isdigit():
         raise InvalidArgument(f"invalid value for tail: {tail_text!r} (a number or all)")
@@ -206,7 +204,7 @@ def logs(req: Request) -> Response:
     multiplexed = not c.Config.get("Tty")
     entries = req.engine.containers.logs(
         c.ID, follow=q.flag("follow"), tail=None if tail_text == "all" else int(tail_text),
-        cancelled=req.gone.is_set)
+        cancelled=req.gone.is_set, since_ns=q.nanos("since"), until_ns=q.nanos("until"))
     stamps = q.flag("timestamps")
 
     def chunks() -> Iterator[bytes]:
@@ -288,6 +286,12 @@ def list_containers(req: Request) -> Response:
     if limit > 0:
         cs = cs[:limit]
     return JSON([list_item(req, c, q.flag("size")) for c in cs])
+
+
+@routes.route("POST", "/containers/{id}/rename")
+def rename(req: Request) -> Response:
+    req.engine.containers.rename(req.id, req.query.get("name"))
+    return NO_CONTENT
 
 
 @routes.route("POST", "/containers/prune")

@@ -407,11 +407,24 @@ class Containers:
         return {"Mode": runtime["mode"], "Pause": runtime["pause"], "Notes": notes}
 
     def logs(self, name: str, follow: bool = False, tail: int | None = None,
-             cancelled: Callable[[], bool] = lambda: False,
+             cancelled: Callable[[], bool] = lambda: False, since_ns: int = 0,
              until_ns: int = 0) -> Iterator[LogEntry]:
         """Log entries (the last ``tail`` only, read from the end); with ``follow``, keep
         reading until the container stops, until ``cancelled()`` says the reader has gone,
-        or until the time ``until_ns`` passes (``logs -f --until``)."""
+        or until the time ``until_ns`` passes. ``since_ns``/``until_ns`` bound the entries
+        by their time (``logs --since/--until``, ``GET /containers/{id}/logs``)."""
+        from ..timestamps import rfc3339_nanos
+
+        for entry in self._log_entries(name, follow, tail, cancelled, until_ns):
+            stamp = rfc3339_nanos(entry.time)
+            if stamp < since_ns:
+                continue
+            if until_ns and stamp > until_ns:
+                return
+            yield entry
+
+    def _log_entries(self, name: str, follow: bool, tail: int | None,
+                     cancelled: Callable[[], bool], until_ns: int) -> Iterator[LogEntry]:
         from ..runtime import logs
 
         c = self.get(name)

@@ -302,13 +302,9 @@ def cmd_logs(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
             raise UsageError(f"invalid value for --tail: {args.tail!r} (a number or all)")
         tail = int(args.tail)
     for entry in engine.containers.logs(args.container, follow=args.follow, tail=tail,
-                                        until_ns=until):
-        stamp = rfc3339_nanos(entry.time)
-        if stamp < since:
-            continue
-        if until and stamp > until:
-            break
+                                        since_ns=since, until_ns=until):
         stream = io.stdout if entry.stream == "stdout" else io.stderr
+        stamp = rfc3339_nanos(entry.time)
         prefix = (format_nanos(stamp, local=False) + " ").encode() if args.timestamps else b""
         stream.write(prefix + (b" " if args.details else b"") + entry.text)
         stream.flush()

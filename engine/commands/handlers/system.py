@@ -343,14 +343,8 @@ def cmd_events(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
         io.stdout.write(text.encode("utf-8", "surrogateescape") + b"\n")
         io.stdout.flush()
 
-    last = start
-    if since or until:
-        for ev in engine.events.read(since, until):
-            show(ev)
-            last = max(last, ev.timeNano)
-    if not until or until > start:
-        for ev in engine.events.follow(last, until):
-            show(ev)
+    for ev in engine.events.replay_and_follow(start, since, until):
+        show(ev)
     return Streamed()
 
 
