@@ -71,7 +71,8 @@ ALIASES = {
     ("system", "check"): "system check",
 }
 for _verb in ("create", "start", "run", "stop", "kill", "pause", "unpause", "commit", "exec",
-              "inspect", "diff", "logs", "wait", "export", "top", "rename", "restart"):
+              "inspect", "diff", "logs", "wait", "export", "top", "rename", "restart",
+              "update", "stats"):
     ALIASES[("container", _verb)] = _verb
 for _verb in ("history", "inspect", "save", "load", "tag", "import", "pull", "push", "build"):
     ALIASES[("image", _verb)] = _verb
@@ -194,8 +195,45 @@ def _container_config(p: _Spec) -> None:
                    help="Mount the container's root filesystem as read only")
     p.add_argument("--volumes-from", action="append", default=[],
                    help="Mount volumes from the specified container(s)")
+    _resource_flags(p)
+    p.add_argument("--oom-kill-disable", action="store_true", help="Disable OOM Killer")
+    p.add_argument("--ulimit", action="append", default=[], type=_typed("--ulimit", "ulimit"),
+                   help="Ulimit options")
     p.add_argument("image", help="IMAGE")
     p.add_argument("command", nargs=argparse.REMAINDER, help="[COMMAND] [ARG...]")
+
+
+def _typed(flag: str, kind: str) -> Callable[[str], object]:
+    """A flag value parsed by ``commands.units``, its error in pflag's words."""
+    def parse(value: str) -> object:
+        from . import units
+
+        try:
+            return units.PARSERS[kind](value)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(f'invalid argument "{value}" for "{flag}" flag: '
+                                             f"{e}") from None
+    return parse
+
+
+def _resource_flags(p: _Spec) -> None:
+    """The cgroup limits ``run``/``create`` and ``update`` share."""
+    p.add_argument("-m", "--memory", type=_typed("-m, --memory", "bytes"), default=0,
+                   help="Memory limit")
+    p.add_argument("--memory-swap", type=_typed("--memory-swap", "swap"), default=0,
+                   help="Swap limit equal to memory plus swap: '-1' to enable unlimited swap")
+    p.add_argument("--memory-reservation", type=_typed("--memory-reservation", "bytes"),
+                   default=0, help="Memory soft limit")
+    p.add_argument("--cpus", type=_typed("--cpus", "cpus"), default=0, help="Number of CPUs")
+    p.add_argument("-c", "--cpu-shares", type=_typed("-c, --cpu-shares", "int"), default=0,
+                   help="CPU shares (relative weight)")
+    p.add_argument("--cpu-period", type=_typed("--cpu-period", "int"), default=0,
+                   help="Limit CPU CFS (Completely Fair Scheduler) period")
+    p.add_argument("--cpu-quota", type=_typed("--cpu-quota", "int"), default=0,
+                   help="Limit CPU CFS (Completely Fair Scheduler) quota")
+    p.add_argument("--cpuset-cpus", default="", help="CPUs in which to allow execution (0-3, 0,1)")
+    p.add_argument("--pids-limit", type=_typed("--pids-limit", "int"), default=None,
+                   help="Tune container pids limit (set -1 for unlimited)")
 
 
 @functools.cache
@@ -385,6 +423,18 @@ def parsers() -> Parsers:
             "Check that the store agrees with itself (LayerLab's own, like fsck)")
     p.add_argument("--repair", action="store_true", help="Fix what is found")
     p.add_argument("--format", default="", help="Format output using a Go template")
+    p = add("update", "[OPTIONS] CONTAINER [CONTAINER...]",
+            "Update configuration of one or more containers")
+    _resource_flags(p)
+    p.add_argument("containers", nargs="+")
+    p = add("stats", "[OPTIONS] [CONTAINER...]",
+            "Display a live stream of container(s) resource usage statistics")
+    p.add_argument("-a", "--all", action="store_true",
+                   help="Show all containers (default shows just running)")
+    p.add_argument("--no-stream", action="store_true",
+                   help="Disable streaming stats and only pull the first result")
+    _format(p, quiet=False)
+    p.add_argument("containers", nargs="*")
     p = add("top", "CONTAINER [ps OPTIONS]", "Display the running processes of a container")
     p.add_argument("container")
     p.add_argument("ps_args", nargs=argparse.REMAINDER)

@@ -20,6 +20,18 @@ def size(n: float) -> str:
     return f"{n:.3g}{_UNITS[i]}"
 
 
+_BINARY_UNITS = ("B", "KiB", "MiB", "GiB", "TiB", "PiB")
+
+
+def binary_size(n: float) -> str:
+    """``units.BytesSize``: binary units, four significant digits (``stats``' memory)."""
+    i = 0
+    while n >= 1024 and i < len(_BINARY_UNITS) - 1:
+        n /= 1024.0
+        i += 1
+    return f"{n:.4g}{_BINARY_UNITS[i]}"
+
+
 def duration(seconds: float) -> str:
     """``units.HumanDuration``."""
     s = int(seconds)

@@ -12,6 +12,8 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import InvalidArgument
+from ..runtime.limits import Resources
+from ..runtime.ulimits import Ulimit
 from ..services.containers import CreateOptions
 from ..services.mounts import parse_mount, parse_tmpfs, parse_volume
 from ..services.networks import NetworkRequest
@@ -41,7 +43,10 @@ TAKEN_CONFIG = {"Hostname", "User", "Env", "Cmd", "Entrypoint", "WorkingDir", "L
 IGNORED_CONFIG = {"AttachStdout", "AttachStderr", "StdinOnce", "ArgsEscaped",
                   "NetworkDisabled"}
 TAKEN_HOST = {"AutoRemove", "CapAdd", "CapDrop", "Privileged", "SecurityOpt", "NetworkMode",
-              "Binds", "Mounts", "Tmpfs", "ReadonlyRootfs", "VolumesFrom"}
+              "Binds", "Mounts", "Tmpfs", "ReadonlyRootfs", "VolumesFrom",
+              "Memory", "MemorySwap", "MemoryReservation", "NanoCpus", "CpuShares",
+              "CpuPeriod", "CpuQuota",
+              "CpusetCpus", "PidsLimit", "OomKillDisable", "Ulimits"}
 IGNORED_HOST = {"ConsoleSize", "ContainerIDFile", "MemorySwappiness", "Annotations"}
 # Values that mean "Docker's default" for a field, beside the zero values.
 DEFAULTS: dict[str, tuple[Any, ...]] = {
@@ -189,5 +194,7 @@ def create_options(body: Any, name: str) -> tuple[str, CreateOptions]:
         # containers stay offline, as before the engine had networks
         network=NetworkRequest(networks=["none"]),
         **_mounts(config, host),
+        resources=Resources.from_host_config(host),  # checked by the route (limits.check)
+        ulimits=[Ulimit.from_record(u) for u in host.get("Ulimits") or []],
     )
     return image, opts

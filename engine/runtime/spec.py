@@ -9,6 +9,8 @@ from ..linux import syscalls as sc
 
 if TYPE_CHECKING:
     from .confine import Plan
+    from .limits import Resources
+    from .ulimits import Ulimit
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # The init's own namespaces; without CLONE_NEWNET it keeps the host's network
@@ -24,6 +26,7 @@ class ProcessSpec:
     user: str = ""  # Docker's -u: name|uid[:group|gid], resolved inside the container
     plan: Plan | None = None  # confinement applied just before exec (None: none)
     rootless: bool = False  # in a user namespace mapping one uid: no setgroups, nested -u
+    ulimits: list[Ulimit] = field(default_factory=list)  # --ulimit, set before the uid change
 
 
 @dataclass
@@ -58,6 +61,7 @@ class ContainerSpec:
     fresh_proc: bool = True  # False: a fresh procfs is refused here, bind the host's
     mounts: list[Mount] = field(default_factory=list)  # volumes, binds, tmpfs (-v, --mount)
     readonly_rootfs: bool = False  # --read-only: / remounted read-only after the mounts
+    resources: Resources | None = None  # limits for the controller groups (None: no groups)
 
 
 @dataclass

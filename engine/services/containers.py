@@ -19,7 +19,9 @@ from ..oci import imageconfig, instructions
 from ..oci import reference as refs
 from ..oci.changes import Change
 from ..oci.digest import digest
+from ..runtime.limits import Resources
 from ..runtime.spec import merged_env
+from ..runtime.ulimits import Ulimit
 from ..snapshot import copyout
 from ..store.containers import Container, now
 from ..store.images import Image
@@ -38,6 +40,8 @@ if TYPE_CHECKING:
 class CreateOptions:
     """``docker create``/``run`` flags that shape the container."""
 
+    resources: Resources = field(default_factory=Resources)  # as ``limits.check`` left them
+    ulimits: list[Ulimit] = field(default_factory=list)
     cmd: list[str] = field(default_factory=list)
     name: str = ""
     env: list[str] = field(default_factory=list)
@@ -174,7 +178,9 @@ class Containers:
             config["ExposedPorts"] = net.exposed
         chain = self.engine.images.layers(img)
         driver = self.engine.driver()
-        host_config = {**opts.host_config(), **net.host_config}
+        host_config = {**opts.host_config(), **opts.resources.host_config(),
+                       "Ulimits": [u.record() for u in opts.ulimits] or None,
+                       **net.host_config}
         points = self.engine.volumes.plan(opts.mounts, ic.get("Volumes") or {},
                                           opts.volumes_from)
         c = Container(cid, name, now(), img.id, image_ref, driver.name, config,
@@ -394,7 +400,7 @@ class Containers:
             "Path": cmd[0] if cmd else "",
             "Args": cmd[1:],
             "State": {"Status": s.Status, "Running": s.Running, "Paused": s.Paused,
-                      "Restarting": False, "OOMKilled": False, "Dead": False, "Pid": s.Pid,
+                      "Restarting": False, "OOMKilled": s.OOMKilled, "Dead": False, "Pid": s.Pid,
                       "ExitCode": s.ExitCode, "Error": s.Error, "StartedAt": s.StartedAt,
                       "FinishedAt": s.FinishedAt},
             "Image": c.Image,
@@ -406,7 +412,8 @@ class Containers:
             "RestartCount": 0,
             "Driver": c.Driver,
             "Platform": "linux",
-            "HostConfig": {**c.HostConfig, "AutoRemove": bool(c.HostConfig.get("AutoRemove")),
+            "HostConfig": {**Resources().host_config(), "Ulimits": None, **c.HostConfig,
+                           "AutoRemove": bool(c.HostConfig.get("AutoRemove")),
                            "NetworkMode": c.HostConfig.get("NetworkMode") or "none",
                            "PortBindings": c.HostConfig.get("PortBindings") or {},
                            "LogConfig": {"Type": "json-file", "Config": {}}},

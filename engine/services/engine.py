@@ -2,7 +2,8 @@
 
 ``engine.images``, ``engine.containers``, ``engine.tasks`` (a container's processes),
 ``engine.networks``, ``engine.volumes``, ``engine.cp`` (files in and out of
-a container), ``engine.system`` and ``engine.events`` (the event log) are what the
+a container), ``engine.limits`` (cgroup limits, ``update``), ``engine.stats``,
+``engine.system`` and ``engine.events`` (the event log) are what the
 command layer calls; ``engine/builder`` and ``engine/transfer`` are services too and take
 the engine. Only services open the stores (``engine.store``).
 
@@ -30,8 +31,10 @@ if TYPE_CHECKING:
     from .containers import Containers
     from .cp import Copies
     from .images import Images
+    from .limits import Limits
     from .networks import Networks
     from .recovery import Recovery
+    from .stats import Stats
     from .system import System
     from .tasks import Tasks
     from .volumes import Volumes
@@ -89,6 +92,18 @@ class Engine:
         from .cp import Copies
 
         return Copies(self)
+
+    @functools.cached_property
+    def limits(self) -> Limits:
+        from .limits import Limits
+
+        return Limits(self)
+
+    @functools.cached_property
+    def stats(self) -> Stats:
+        from .stats import Stats
+
+        return Stats(self)
 
     @functools.cached_property
     def system(self) -> System:

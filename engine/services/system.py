@@ -84,6 +84,7 @@ class System:
             "DockerRootDir": str(self.store.root),
             "ServerVersion": VERSION,
             "APIServices": self.services(),
+            **self.engine.limits.support(),
         }
 
     @contextlib.contextmanager

@@ -32,6 +32,7 @@ class State:
     Status: str = "created"
     Running: bool = False
     Paused: bool = False
+    OOMKilled: bool = False  # the memory cgroup's OOM killer took a process of the last run
     Pid: int = 0
     ExitCode: int = 0
     Error: str = ""
@@ -114,6 +115,16 @@ class ContainerStore:
         except FileNotFoundError:
             raise NotFound(f"No such container: {cid}") from None
         record["Name"] = name
+        write_json(path, record)
+
+    def set_host_config(self, cid: str, changes: dict[str, Any]) -> None:
+        """``update``: new values for ``HostConfig`` fields (caller holds the store lock)."""
+        path = self.dir(cid) / "config.json"
+        try:
+            record = read_json(path)
+        except FileNotFoundError:
+            raise NotFound(f"No such container: {cid}") from None
+        record["HostConfig"] = {**record.get("HostConfig", {}), **changes}
         write_json(path, record)
 
     def ids(self) -> list[str]:

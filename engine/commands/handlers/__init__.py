@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 _MODULES = ("containers", "images", "build", "transfer", "system", "explore", "networks",
-            "volumes", "copy")
+            "volumes", "copy", "limits", "stats")
 # Where each command's handler lives; a command missing here is still found (below).
 _HOMES = {
     "containers": "create run start stop kill pause unpause restart rm rename wait "
@@ -27,6 +27,8 @@ _HOMES = {
                 "network_connect network_disconnect port",
     "volumes": "volume_create volume_ls volume_inspect volume_rm volume_prune",
     "copy": "cp",
+    "limits": "update",
+    "stats": "stats",
 }
 _HOME_OF = {cmd: module for module, cmds in _HOMES.items() for cmd in cmds.split()}
 Handler = Callable[..., Any]

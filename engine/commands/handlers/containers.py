@@ -26,6 +26,7 @@ from .. import IO, error_message, human
 from ..grammar import UsageError
 from ..results import Changes, Committed, Lines, Result, Streamed, Table
 from .common import ClientError, each, ellipsis, env_values, go_time, open_output, read_kv_files
+from .limits import checked
 from .transfer import pull
 
 if TYPE_CHECKING:
@@ -65,6 +66,7 @@ def _create(engine: Engine, args: argparse.Namespace, io: IO) -> Container:
         tmpfs = dict(t.partition(":")[::2] for t in args.tmpfs)
         for t in args.tmpfs:
             mounts.parse_tmpfs(t)  # a bad path fails create, not start
+        resources, ulimits = checked(engine, args, io)
         opts = CreateOptions(cmd=args.command, name=args.name, env=env,
                              workdir=args.workdir, user=args.user, hostname=args.hostname,
                              entrypoint=args.entrypoint, interactive=args.interactive,
@@ -74,7 +76,8 @@ def _create(engine: Engine, args: argparse.Namespace, io: IO) -> Container:
                              security_opt=args.security_opt, network=network,
                              mounts=points, binds=binds, mount_flags=args.mount,
                              tmpfs=tmpfs, read_only=args.read_only,
-                             volumes_from=args.volumes_from)
+                             volumes_from=args.volumes_from,
+                             resources=resources, ulimits=ulimits)
         return engine.containers.create(args.image, opts)
     except EngineError as e:
         e.exit_code = 125

@@ -183,14 +183,29 @@ def cmd_info(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
         *(f"   {note}" for note in info["IsolationLimits"]),
         f" Pause: {info['Pause']}",
         f" Cgroup Freezer: {info['CgroupFreezer'] or 'none'}",
+        f" Cgroup Driver: {info['CgroupDriver']}",
+        *([f" Cgroup Version: {info['CgroupVersion']}"] if info["CgroupVersion"] else []),
         f" Kernel Version: {info['KernelVersion']}",
         f" Operating System: {info['OperatingSystem']}",
         f" Architecture: {info['Architecture']}",
         f" CPUs: {info['NCPU']}",
         f" Docker Root Dir: {info['DockerRootDir']}",
         *_api_lines(info.get("APIServices") or []),
+        *_limit_warnings(info),
     ]
     return Lines(lines, kind="info")
+
+
+def _limit_warnings(info: dict[str, Any]) -> list[str]:
+    """Docker's closing ``info`` warnings for limits this host (or mode) cannot apply."""
+    if info["LimitsUnsupported"]:
+        return ["", f"WARNING: No resource limits: {info['LimitsUnsupported']}; --memory, "
+                    "--cpus, --cpu-shares, --cpuset-cpus and --pids-limit are discarded"]
+    words = {"MemoryLimit": "memory limit", "SwapLimit": "swap limit",
+             "CpuCfsQuota": "cpu cfs quota", "CPUShares": "cpu shares",
+             "CPUSet": "cpuset", "PidsLimit": "pids limit"}
+    missing = [f"WARNING: No {w} support" for k, w in words.items() if not info[k]]
+    return ["", *missing] if missing else []
 
 
 def _api_lines(uris: list[str]) -> list[str]:
