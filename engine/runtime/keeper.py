@@ -8,10 +8,15 @@ joins: overlay views mounted by one are seen by the next, never by the host, and
 joiners get CAP_DAC_OVERRIDE over the store's files (a container may leave mode-000 files
 that the host uid itself cannot read).
 
-    CLI ─fork─► (setsid) ─fork─► keeper: unshare(USER|NS), uid/gid maps, / rprivate,
+    CLI ─fork─► (setsid) ─fork─► keeper: unshare(USER|NS|NET), uid/gid maps, / rprivate,
                                  keeper.json, pause() forever
 
-Joining is ``setns(pidfd, CLONE_NEWUSER|CLONE_NEWNS)`` from a *single-threaded* process
+The keeper's network namespace is where the store's bridges live (issue 9, rootless): each
+container's veth goes between its own namespace and this one, which nothing on the host's
+network can see or reach (published ports go through the userland proxy). It dies with the
+keeper and the last container in it, taking every bridge and veth along.
+
+Joining is ``setns(pidfd, CLONE_NEWUSER|CLONE_NEWNS|CLONE_NEWNET)`` from a *single-threaded* process
 (the kernel refuses a threaded one, such as a notebook kernel, with EINVAL), so every
 join happens in a child forked for the job: :meth:`Keeper.call` runs a function there
 and brings its result (or exception) back.
@@ -57,6 +62,11 @@ class KeeperRecord:
     pid: int
     boot_id: str
     start_time: int
+    netns: bool = False  # holds a network namespace (keepers older than rootless networks do not)
+
+    @property
+    def join_flags(self) -> int:
+        return JOIN_FLAGS | (sc.CLONE_NEWNET if self.netns else 0)
 
     def check(self) -> None:
         if self.boot_id != procs.boot_id():
@@ -124,11 +134,11 @@ class Keeper:
                 for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGPIPE, signal.SIGTSTP):
                     signal.signal(sig, signal.SIG_IGN)
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                sc.unshare(sc.CLONE_NEWUSER | sc.CLONE_NEWNS)
+                sc.unshare(sc.CLONE_NEWUSER | sc.CLONE_NEWNS | sc.CLONE_NEWNET)
                 write_id_maps(uid, gid)
                 sc.mount(None, "/", None, sc.MS_REC | sc.MS_PRIVATE, None)
                 pid = os.getpid()
-                rec = KeeperRecord(pid, procs.boot_id(), procs.start_time(pid))
+                rec = KeeperRecord(pid, procs.boot_id(), procs.start_time(pid), netns=True)
                 atomic_write(self.record_path, json.dumps(asdict(rec)).encode(), 0o600)
                 devnull = os.open(os.devnull, os.O_RDWR)
                 for fd in (0, 1, 2):
@@ -164,7 +174,7 @@ class Keeper:
         pidfd = os.pidfd_open(rec.pid)
         try:
             rec.check()
-            sc.setns(pidfd, JOIN_FLAGS)
+            sc.setns(pidfd, rec.join_flags)
         finally:
             os.close(pidfd)
         _joined = str(self.store)

@@ -7,14 +7,16 @@ blocked in ``wait`` wakes up at once.
 
     caller ──fork──► (setsid) ──fork──► monitor ──unshare(PID)+fork──► init (PID 1) ─exec─► CMD
 
-Rootless, the monitor first joins the store keeper's user and mount namespaces (where the
-container's view is mounted), so the PID namespace and everything the init makes belong
-to that user namespace. In PRoot mode the monitor runs ``proot.run`` instead of an init.
+Rootless, the monitor first joins the store keeper's user, mount and network namespaces
+(where the container's view is mounted and the store's bridges live), so the PID namespace
+and everything the init makes belong to that user namespace; its ``prepare`` hook runs in
+a sidecar process (``sidecar.py``). In PRoot mode the monitor runs ``proot.run`` instead of an init.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import fcntl
 import os
@@ -163,6 +165,13 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
         fail_r, fail_w = os.pipe2(os.O_CLOEXEC)
         ns_r, ns_w = os.pipe2(os.O_CLOEXEC)
         go_r, go_w = os.pipe2(os.O_CLOEXEC)
+        sidecar = None
+        if spec.mode == "rootless" and hooks.prepare is not None:
+            # no thread can be born here after the PID namespace (see sidecar.py)
+            from .sidecar import Sidecar
+
+            sidecar = Sidecar.fork(hooks.prepare, spec.pass_fds)
+            hooks = dataclasses.replace(hooks, prepare=sidecar.prepare)
         own_pidns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
         sc.unshare(sc.CLONE_NEWPID)
         pid = os.fork()
@@ -180,6 +189,8 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
         failure = _prepare(pid, hooks, ns_r, go_w, fail_r)
         if failure:
             os.waitpid(pid, 0)
+            if sidecar is not None:
+                sidecar.stop()
             failed_with, _, message = failure.decode(errors="replace").partition(" ")
             hooks.failed(int(failed_with), message)
             _remove_groups(groups)
@@ -192,6 +203,8 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
         _pump({out_r: "stdout", err_r: "stderr"}, log, sinks)
         _, status = os.waitpid(pid, 0)
         exited_with = exit_code(status)
+        if sidecar is not None:
+            sidecar.stop()
         _remove_groups(groups)
         hooks.exited(exited_with)
         if exit_w is not None:
