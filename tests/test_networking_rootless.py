@@ -22,6 +22,7 @@ from pathlib import Path
 
 import unprivileged_kit as kit
 from conftest import needs_root
+from layerlab.engine.network.netlink import links_named
 from pyroute2.iproute.linux import IPRoute
 
 pytestmark = needs_root
@@ -33,6 +34,11 @@ def host_links() -> list[str]:
     with IPRoute() as ipr:
         return [name for link in ipr.get_links()
                 if (name := link.get_attr("IFLA_IFNAME") or "").startswith(PREFIX)]
+
+
+def keeper_links(keeper: int) -> list[tuple[str, str | None]]:
+    """The same, with their kinds, in the keeper's namespace (root may look inside)."""
+    return links_named(PREFIX, netns=f"/proc/{keeper}/ns/net")
 
 
 def free_port() -> int:
@@ -71,6 +77,9 @@ def test_rootless_names_and_published_port_stay_in_the_keepers_namespace(
                        "wget", "-qO-", "http://site/hostname")
         assert got.stdout.strip() == site[:12]
         assert fetch(port, "/hostname").strip() == site[:12]  # the host's loopback
+        host = n.docker("run", "--rm", "--network", "host", "busybox",  # ... a host-mode one's
+                        "wget", "-qO-", f"http://127.0.0.1:{port}/hostname")
+        assert host.stdout.strip() == site[:12]
         assert n.docker("port", "site").stdout.strip() == f"80/tcp -> 127.0.0.1:{port}"
         info = json.loads(n.docker("inspect", "site").stdout)[0]
         ip = info["NetworkSettings"]["Networks"]["labnet"]["IPAddress"]
@@ -80,8 +89,10 @@ def test_rootless_names_and_published_port_stay_in_the_keepers_namespace(
         keeper_net = os.stat(f"/proc/{keeper}/ns/net").st_ino
         assert keeper_net != os.stat("/proc/self/ns/net").st_ino
         assert host_links() == []  # the bridge and the veths live in the keeper's namespace
+        assert sorted(kind or "" for _, kind in keeper_links(keeper)) == ["bridge", "veth"]
         n.docker("rm", "-f", "site")
         n.docker("network", "rm", "labnet")
+        assert keeper_links(keeper) == []  # veth gone with the container, bridge with rm
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 5):
             raise AssertionError(f"port {port} still answers after rm -f")
     assert host_links() == []

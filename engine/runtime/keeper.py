@@ -164,22 +164,38 @@ class Keeper:
                                  f"{answer.decode(errors='replace') or 'it died'}")
         return started
 
-    def join(self, rec: KeeperRecord | None = None) -> None:
-        """Enter the keeper's user and mount namespaces; for a single-threaded process
-        (a forked child). The pidfd pins the process before its identity is checked, so
-        a keeper that is replaced meanwhile fails the check or the join (ESRCH)."""
+    def join(self, rec: KeeperRecord | None = None, *, net: bool = True) -> None:
+        """Enter the keeper's user and mount namespaces, and its network namespace unless
+        ``net`` is False (a container monitor: its ``--network host`` init stays on the
+        host's network, its sidecar joins with :meth:`join_net`); for a single-threaded
+        process (a forked child). The pidfd pins the process before its identity is
+        checked, so a keeper that is replaced meanwhile fails the check or the join."""
         global _joined
         rec = rec or self.ensure()
         cwd = os.getcwd() if os.path.isdir(".") else "/"
         pidfd = os.pidfd_open(rec.pid)
         try:
             rec.check()
-            sc.setns(pidfd, rec.join_flags)
+            sc.setns(pidfd, rec.join_flags if net else JOIN_FLAGS)
         finally:
             os.close(pidfd)
         _joined = str(self.store)
         with contextlib.suppress(OSError):
             os.chdir(cwd)  # setns(CLONE_NEWNS) moved us to the namespace's root
+
+    def join_net(self) -> None:
+        """Enter the keeper's network namespace, from a process already in its user
+        namespace (which owns that network namespace)."""
+        rec = self.read()
+        if rec is None or not rec.netns:
+            raise RuntimeFailure("the store's keeper holds no network namespace: stop its "
+                                 "containers and run again")
+        pidfd = os.pidfd_open(rec.pid)
+        try:
+            rec.check()
+            sc.setns(pidfd, sc.CLONE_NEWNET)
+        finally:
+            os.close(pidfd)
 
     def call(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(*args)`` inside the keeper's namespaces (directly when already inside);

@@ -7,10 +7,11 @@ blocked in ``wait`` wakes up at once.
 
     caller ──fork──► (setsid) ──fork──► monitor ──unshare(PID)+fork──► init (PID 1) ─exec─► CMD
 
-Rootless, the monitor first joins the store keeper's user, mount and network namespaces
-(where the container's view is mounted and the store's bridges live), so the PID namespace
-and everything the init makes belong to that user namespace; its ``prepare`` hook runs in
-a sidecar process (``sidecar.py``). In PRoot mode the monitor runs ``proot.run`` instead of an init.
+Rootless, the monitor first joins the store keeper's user and mount namespaces (where the
+container's view is mounted), so the PID namespace and everything the init makes belong
+to that user namespace; its ``prepare`` hook runs in a sidecar process (``sidecar.py``)
+in the keeper's network namespace, where the store's bridges live. In PRoot mode the
+monitor runs ``proot.run`` instead of an init.
 """
 
 from __future__ import annotations
@@ -141,7 +142,7 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
 
             from .keeper import Keeper
 
-            Keeper(Path(spec.store)).join()
+            Keeper(Path(spec.store)).join(net=False)
         lock = os.open(os.path.join(spec.state_dir, "monitor.lock"),
                        os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -170,7 +171,7 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
             # no thread can be born here after the PID namespace (see sidecar.py)
             from .sidecar import Sidecar
 
-            sidecar = Sidecar.fork(hooks.prepare, spec.pass_fds)
+            sidecar = Sidecar.fork(hooks.prepare, spec.pass_fds, spec.store)
             hooks = dataclasses.replace(hooks, prepare=sidecar.prepare)
         own_pidns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
         sc.unshare(sc.CLONE_NEWPID)

@@ -8,7 +8,9 @@ and DNS sockets are born inside the container's namespace on a short-lived threa
 DNS responder and the port proxies serve on a thread beside the monitor's output loop.
 
 So the rootless monitor forks this sidecar *before* the PID namespace exists, in the
-keeper's user, mount and network namespaces it has joined, and closes nothing it needs:
+keeper's user and mount namespaces it has joined; the sidecar also enters the keeper's
+network namespace, where the store's bridges live (the monitor stays on the host's, which
+a ``--network host`` init keeps):
 
     monitor ──fork──► sidecar (waits for a PID)
        │ unshare(PID), fork init ── init's PID ──► prepare(pid): veths, DNS, proxies
@@ -25,6 +27,7 @@ import contextlib
 import os
 import signal
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 from ..errors import RuntimeFailure
 from ..linux import syscalls as sc
@@ -37,19 +40,22 @@ class Sidecar:
         self._answer_r = answer_r
 
     @classmethod
-    def fork(cls, prepare: Callable[[int], None], keep: Iterable[int]) -> Sidecar:
-        """Fork the sidecar; it keeps only its pipes and ``keep`` (the listeners of
-        published ports): never the monitor's report pipe or an attached client."""
+    def fork(cls, prepare: Callable[[int], None], keep: Iterable[int], store: str) -> Sidecar:
+        """Fork the sidecar into the network namespace of ``store``'s keeper (the
+        monitor, and so a ``--network host`` init, stay on the host's); it keeps only
+        its pipes and ``keep`` (the listeners of published ports): never the monitor's
+        report pipe or an attached client."""
         task_r, task_w = os.pipe2(os.O_CLOEXEC)
         answer_r, answer_w = os.pipe2(os.O_CLOEXEC)
         pid = os.fork()
         if pid == 0:  # pragma: no cover - forked
+            from .keeper import Keeper
             from .monitor import close_fds_except
 
             try:
                 sc.prctl_set_pdeathsig(signal.SIGKILL)
                 close_fds_except({task_r, answer_w, *keep})
-                _serve(prepare, task_r, answer_w)
+                _serve(prepare, task_r, answer_w, lambda: Keeper(Path(store)).join_net())
             finally:
                 os._exit(0)
         os.close(task_r)
@@ -78,8 +84,8 @@ class Sidecar:
             os.waitpid(self.pid, 0)
 
 
-def _serve(prepare: Callable[[int], None], task_r: int,
-           answer_w: int) -> None:  # pragma: no cover - forked
+def _serve(prepare: Callable[[int], None], task_r: int, answer_w: int,
+           enter: Callable[[], None]) -> None:  # pragma: no cover - forked
     line = b""
     while not line.endswith(b"\n"):
         chunk = os.read(task_r, 64)
@@ -87,6 +93,7 @@ def _serve(prepare: Callable[[int], None], task_r: int,
             return  # the init never came (the monitor failed before)
         line += chunk
     try:
+        enter()
         prepare(int(line))
         answer = b"ok"
     except Exception as e:
