@@ -187,9 +187,12 @@ class Keeper:
         """Enter the keeper's network namespace, from a process already in its user
         namespace (which owns that network namespace)."""
         rec = self.read()
-        if rec is None or not rec.netns:
-            raise RuntimeFailure("the store's keeper holds no network namespace: stop its "
-                                 "containers and run again")
+        if rec is None:
+            raise RuntimeFailure("the store's user-namespace keeper is gone")
+        if not rec.netns:
+            raise RuntimeFailure(f"the store's keeper (pid {rec.pid}) predates rootless "
+                                 "networks and holds no network namespace: once no "
+                                 f"container runs, end it (kill {rec.pid}) and start again")
         pidfd = os.pidfd_open(rec.pid)
         try:
             rec.check()

@@ -312,7 +312,10 @@ class Networks:
                 return session
             if mode.is_host or mode.is_none:
                 records.connect(mode.value, c.ID, c.Name)
-            elif self.shares_host():
+            elif self.shares_host():  # recorded, not leased: there is no address of its own
+                for want in read_endpoints(d):
+                    if want.NetworkID not in {n.ID for n in records.all()}:
+                        raise NotFound(f"network {want.Name} not found")
                 session.shared_host = True
                 self._bind_ports(c, session)
             else:
