@@ -18,6 +18,7 @@ import json
 import os
 import socket
 import urllib.request
+import uuid
 from pathlib import Path
 
 import unprivileged_kit as kit
@@ -26,7 +27,8 @@ from layerlab.engine.network.netlink import links_named
 from pyroute2.iproute.linux import IPRoute
 
 pytestmark = needs_root
-PREFIX = os.environ["LAYERLAB_NET_PREFIX"]
+# a prefix of these tests' own: the root tests' default bridge may exist on the host
+PREFIX = "r" + uuid.uuid4().hex[:4]
 
 
 def host_links() -> list[str]:
