@@ -16,8 +16,9 @@ endpoint whose container's monitor is gone (a crash, a killed monitor) is a left
 calls it first.
 
 Where the bridges live follows the isolation mode: the host's network namespace (root); the
-network namespace of the store's keeper, inside its user namespace (rootless: the monitor
-joins it, and the CLI's own netlink changes run in a keeper-joined child, ``_where_bridges``);
+network namespace of the store's keeper, inside its user namespace (rootless: the monitor's
+sidecar joins it, and the CLI's own netlink changes run in a keeper-joined child,
+``_where_bridges``);
 nowhere in PRoot mode, which has no namespaces at all. There a container on a bridge network
 shares the host's network: names of the other containers on its user networks resolve to
 127.0.0.1 through its ``/etc/hosts``, and ``-p HOST:CONTAINER`` relays 127.0.0.1:HOST to
