@@ -59,6 +59,19 @@ def binary_to_notebook(cmd: cells.Command) -> str:
             f"`-o FILE` or redirect: `docker {' '.join(cmd.argv)} > FILE`")
 
 
+def streaming_stats(cmd: cells.Command) -> str:
+    """``docker stats`` redraws its table every second until interrupted, which a notebook
+    cell cannot show: refuse, pointing at ``--no-stream`` (one sample, a table to keep)."""
+    try:
+        name, rest = grammar.split_command(cmd.argv)
+        if name != "stats" or grammar.parsers()[name].parse_args(rest).no_stream:
+            return ""
+    except EngineError:
+        return ""  # the command itself reports its usage error
+    return ("docker stats: a notebook cannot redraw a live table; add --no-stream for one "
+            f"sample: `{' '.join(['docker', *cmd.argv, '--no-stream'])}`")
+
+
 def dockerfile_command(cell: cells.Cell) -> tuple[cells.Command, tempfile.TemporaryDirectory[str]]:
     """``%%dockerfile [flags]`` → ``docker build [flags] -f <the cell> .`` (notebook folder
     as context); the Dockerfile lives outside the context, so it is not part of it."""

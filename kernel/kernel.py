@@ -104,7 +104,7 @@ class LayerLabKernel(Kernel):
         if help_text is not None:
             return self._ok([{"source": "page", "data": {"text/plain": help_text},
                               "start": 0}])
-        refusal = commands.binary_to_notebook(cmd)
+        refusal = commands.binary_to_notebook(cmd) or commands.streaming_stats(cmd)
         if refusal:
             return self._error("UsageError", refusal)
         if commands.wants_terminal(cmd):

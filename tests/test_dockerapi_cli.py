@@ -254,3 +254,33 @@ def test_pull_and_push_through_a_loopback_registry(
     assert ll.returncode == 0
     assert d.stdout.splitlines()[:-1] == ll.stdout.splitlines()
 
+
+
+# -- networks, events, rename, logs by time -----------------------------------------------
+def test_networks_events_rename_and_logs_by_time(pair: Clients) -> None:
+    t0 = pair.layerlab("run", "--rm", "busybox", "date", "+%s").stdout.strip()
+    d, ll = each(pair, "network create --label team=a {n}-net")
+    assert HEX64.match(d.stdout) and HEX64.match(ll.stdout), (d, ll)
+    fmt = "{{.Name}} {{.Driver}} {{.Internal}}"
+    d, ll = pair.both("network", "ls", "--filter", "label=team=a", "--format", fmt)
+    assert outcome(d) == outcome(ll) == (0, "d-net bridge false\nl-net bridge false\n", "")
+    d, ll = pair.both("network", "inspect", "--format", '{{.Name}} {{index .Labels "team"}}',
+                      "d-net")
+    assert outcome(d) == outcome(ll) == (0, "d-net a\n", "")
+    d, ll = pair.both("network", "inspect", "no-such-net")
+    assert d.returncode == ll.returncode == 1 and "no-such-net" in d.stderr
+    d, ll = each(pair, "network rm {n}-net")
+    assert outcome(d) == (0, "d-net\n", "") and outcome(ll) == (0, "l-net\n", "")
+    t1 = pair.layerlab("run", "--rm", "busybox", "date", "+%s").stdout.strip()
+    d, ll = pair.both("events", "--since", t0, "--until", str(int(t1) + 1), "--filter",
+                      "type=network", "--format", "{{.Action}} {{.Actor.Attributes.name}}")
+    assert outcome(d) == outcome(ll) == (
+        0, "create d-net\ncreate l-net\ndestroy d-net\ndestroy l-net\n", "")
+    each(pair, "run --name {n}-old busybox echo said")
+    d, ll = each(pair, "rename {n}-old {n}-new")
+    assert outcome(d) == outcome(ll) == (0, "", "")
+    d, ll = each(pair, "logs --since 2000-01-01T00:00:00Z {n}-new")
+    assert outcome(d) == outcome(ll) == (0, "said\n", "")
+    d, ll = each(pair, "logs --until 2000-01-01T00:00:00Z {n}-new")
+    assert outcome(d) == outcome(ll) == (0, "", "")
+    each(pair, "rm {n}-new")

@@ -192,14 +192,27 @@ def test_create_options_take_what_the_engine_does() -> None:
     assert (opts.entrypoint, opts.cmd, opts.name) == (["sh", "-c"], ["echo hi"], "named")
     assert (opts.auto_remove, opts.interactive, opts.user) == (True, True, None)
     assert create_options(_cli_body(Entrypoint=[]), "")[1].entrypoint == []  # clears
+    body = _cli_body(Volumes={"/anon": {}}, Binds=["v1:/data:ro"], Tmpfs={"/t": "size=1m"})
+    body["HostConfig"]["ReadonlyRootfs"] = True
+    _, opts = create_options(body, "")
+    assert [(p.Type, p.Name, p.Destination, p.RW) for p in opts.mounts] == [
+        ("volume", "v1", "/data", False), ("volume", "", "/anon", True)]
+    assert (opts.tmpfs, opts.read_only) == ({"/t": "size=1m"}, True)
+    body = _cli_body()
+    body["HostConfig"].update(Memory=32 << 20, PidsLimit=20,
+                              Ulimits=[{"Name": "nofile", "Soft": 100, "Hard": 200}])
+    limited = create_options(body, "")[1]
+    assert (limited.resources.memory, limited.resources.pids_limit) == (32 << 20, 20)
+    assert [u.record() for u in limited.ulimits] == [{"Name": "nofile", "Hard": 200,
+                                                       "Soft": 100}]
 
 
 @pytest.mark.parametrize(("field", "value", "named"), [
     ("PortBindings", {"80/tcp": [{"HostPort": "8080"}]}, "HostConfig.PortBindings (-p)"),
-    ("Memory", 1 << 20, "HostConfig.Memory (--memory)"),
+    ("Dns", ["10.0.0.53"], "HostConfig.Dns (--dns)"),
     ("RestartPolicy", {"Name": "always", "MaximumRetryCount": 0},
      "HostConfig.RestartPolicy (--restart)"),
-    ("Volumes", {"/data": {}}, "Config.Volumes (-v)"),
+    ("Dns", ["192.0.2.53"], "HostConfig.Dns (--dns)"),
 ])
 def test_create_options_refuse_what_is_not_built(field: str, value: Any, named: str) -> None:
     from layerlab.engine.dockerapi.createopts import create_options

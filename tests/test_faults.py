@@ -5,7 +5,8 @@ run again succeeds.
 The kill points come from ``engine/faults.py``: with ``LAYERLAB_FAULT_KILL_AFTER=N`` the
 CLI SIGKILLs itself before its Nth filesystem change. A first run counts the changes the
 command makes; the trials then spread N over that whole range, so each lands on a
-different step boundary (``LAYERLAB_FAULT_TRIALS``, default 20 per command).
+different step boundary (``LAYERLAB_FAULT_TRIALS``, default 20 per command, as issue 11
+asks; set more for a deep run).
 """
 
 from __future__ import annotations

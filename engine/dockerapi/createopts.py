@@ -12,20 +12,22 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import InvalidArgument
+from ..runtime.limits import Resources
+from ..runtime.ulimits import Ulimit
 from ..services.containers import CreateOptions
+from ..services.mounts import parse_mount, parse_tmpfs, parse_volume
 from ..services.networks import NetworkRequest
 
 # Fields whose non-zero values ask for something LayerLab does not do yet, and the flag
 # a user typed to ask for it (for the message).
 FLAGS = {
-    "Binds": "-v", "Mounts": "--mount", "VolumesFrom": "--volumes-from", "Volumes": "-v",
     "PortBindings": "-p", "PublishAllPorts": "-P", "ExposedPorts": "--expose",
     "Links": "--link", "Dns": "--dns", "DnsSearch": "--dns-search",
     "DnsOptions": "--dns-option", "ExtraHosts": "--add-host", "Memory": "--memory",
     "MemorySwap": "--memory-swap", "MemoryReservation": "--memory-reservation",
     "NanoCpus": "--cpus", "CpuShares": "--cpu-shares", "CpusetCpus": "--cpuset-cpus",
     "PidsLimit": "--pids-limit", "Ulimits": "--ulimit", "Devices": "--device",
-    "RestartPolicy": "--restart", "ReadonlyRootfs": "--read-only", "Tmpfs": "--tmpfs",
+    "RestartPolicy": "--restart",
     "ShmSize": "--shm-size", "Sysctls": "--sysctl", "GroupAdd": "--group-add",
     "PidMode": "--pid", "IpcMode": "--ipc", "UTSMode": "--uts", "UsernsMode": "--userns",
     "CgroupnsMode": "--cgroupns", "Init": "--init", "Runtime": "--runtime",
@@ -37,10 +39,14 @@ FLAGS = {
 }
 # Config fields read below, and fields that carry nothing for the engine.
 TAKEN_CONFIG = {"Hostname", "User", "Env", "Cmd", "Entrypoint", "WorkingDir", "Labels",
-                "Image", "OpenStdin", "AttachStdin", "Tty"}
+                "Image", "OpenStdin", "AttachStdin", "Tty", "Volumes"}
 IGNORED_CONFIG = {"AttachStdout", "AttachStderr", "StdinOnce", "ArgsEscaped",
                   "NetworkDisabled"}
-TAKEN_HOST = {"AutoRemove", "CapAdd", "CapDrop", "Privileged", "SecurityOpt", "NetworkMode"}
+TAKEN_HOST = {"AutoRemove", "CapAdd", "CapDrop", "Privileged", "SecurityOpt", "NetworkMode",
+              "Binds", "Mounts", "Tmpfs", "ReadonlyRootfs", "VolumesFrom",
+              "Memory", "MemorySwap", "MemoryReservation", "NanoCpus", "CpuShares",
+              "CpuPeriod", "CpuQuota",
+              "CpusetCpus", "PidsLimit", "OomKillDisable", "Ulimits"}
 IGNORED_HOST = {"ConsoleSize", "ContainerIDFile", "MemorySwappiness", "Annotations"}
 # Values that mean "Docker's default" for a field, beside the zero values.
 DEFAULTS: dict[str, tuple[Any, ...]] = {
@@ -99,6 +105,48 @@ def _strings(value: Any, name: str) -> list[str]:
     return list(value)
 
 
+def _mount_flag(m: Any) -> str:
+    """An API ``Mount`` object as the ``--mount`` value that makes it (one parser for
+    both, so the checks and their wording are the same)."""
+    if not isinstance(m, dict):
+        raise InvalidArgument("HostConfig.Mounts must be a list of objects")
+    fields = [f"type={m.get('Type') or 'volume'}", f"target={m.get('Target') or ''}"]
+    if m.get("Source"):
+        fields.append(f"source={m['Source']}")
+    if m.get("ReadOnly"):
+        fields.append("readonly")
+    if (m.get("VolumeOptions") or {}).get("NoCopy"):
+        fields.append("volume-nocopy")
+    for k, v in ((m.get("VolumeOptions") or {}).get("Labels") or {}).items():
+        fields.append(f"volume-label={k}={v}")
+    if (m.get("BindOptions") or {}).get("Propagation"):
+        fields.append(f"bind-propagation={m['BindOptions']['Propagation']}")
+    tmpfs = m.get("TmpfsOptions") or {}
+    if tmpfs.get("SizeBytes"):
+        fields.append(f"tmpfs-size={tmpfs['SizeBytes']}")
+    if tmpfs.get("Mode"):
+        fields.append(f"tmpfs-mode={tmpfs['Mode']:o}")
+    return ",".join(f'"{f}"' if "," in f or '"' in f else f for f in fields)
+
+
+def _mounts(config: dict[str, Any], host: dict[str, Any]) -> dict[str, Any]:
+    """The CreateOptions fields of ``-v`` (``Binds``, and ``Config.Volumes`` for ``-v
+    /path``), ``--mount``, ``--tmpfs``, ``--read-only`` and ``--volumes-from``."""
+    binds = _strings(host.get("Binds"), "Binds")
+    binds += [path for path in (config.get("Volumes") or {})]
+    flags = [_mount_flag(m) for m in host.get("Mounts") or []]
+    tmpfs = host.get("Tmpfs") or {}
+    if not isinstance(tmpfs, dict):
+        raise InvalidArgument("HostConfig.Tmpfs must be an object")
+    for target, opts in tmpfs.items():
+        parse_tmpfs(f"{target}:{opts}" if opts else target)
+    return {"mounts": [*map(parse_volume, binds), *map(parse_mount, flags)],
+            "binds": _strings(host.get("Binds"), "Binds"), "mount_flags": flags,
+            "tmpfs": {str(k): str(v) for k, v in tmpfs.items()},
+            "read_only": bool(host.get("ReadonlyRootfs")),
+            "volumes_from": _strings(host.get("VolumesFrom"), "VolumesFrom")}
+
+
 def create_options(body: Any, name: str) -> tuple[str, CreateOptions]:
     """(image reference, options) from a create request's JSON body and ``name``."""
     if not isinstance(body, dict):
@@ -145,5 +193,8 @@ def create_options(body: Any, name: str) -> tuple[str, CreateOptions]:
         # the API's networking (EndpointsConfig, PortBindings) is not translated yet: its
         # containers stay offline, as before the engine had networks
         network=NetworkRequest(networks=["none"]),
+        **_mounts(config, host),
+        resources=Resources.from_host_config(host),  # checked by the route (limits.check)
+        ulimits=[Ulimit.from_record(u) for u in host.get("Ulimits") or []],
     )
     return image, opts
