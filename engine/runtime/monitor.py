@@ -180,8 +180,8 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
             run_init(spec, groups, stdin, out_w, err_w, fail_w, ns_w, go_r)
         # Back to our own PID namespace for children: no thread can be born while it points
         # at the container's (clone(2) EINVAL), and the network services need threads.
-        # Rootless, the host's PID namespace is not ours to join (EPERM); nor does it have
-        # network services, and the monitor forks nothing more.
+        # Rootless, the host's PID namespace is not ours to join (EPERM): the network
+        # services run in the sidecar, and the monitor forks nothing more.
         if spec.mode != "rootless":
             sc.setns(own_pidns, sc.CLONE_NEWPID)
         os.close(own_pidns)
