@@ -72,6 +72,23 @@ def streaming_stats(cmd: cells.Command) -> str:
             f"sample: `{' '.join(['docker', *cmd.argv, '--no-stream'])}`")
 
 
+def service_request(cmd: cells.Command) -> tuple[str, float | None] | str | None:
+    """``docker system service [--time S] [URI]``: (URI or "", idle timeout), or why the
+    kernel cannot serve it. A notebook cannot block on a server, so the kernel serves
+    the API for its session instead (``kernel.SessionService``)."""
+    try:
+        name, rest = grammar.split_command(cmd.argv)
+        if name != "system service":
+            return None
+        args = grammar.parsers()[name].parse_args(rest)
+    except EngineError:
+        return None  # the command itself reports its usage error
+    if args.group or args.allow_remote:
+        return ("docker system service: --group and --allow-remote change who may reach "
+                "the engine; run it in a terminal (`layerlab system service …`)")
+    return args.uri or "", (args.time if args.time and args.time > 0 else None)
+
+
 def dockerfile_command(cell: cells.Cell) -> tuple[cells.Command, tempfile.TemporaryDirectory[str]]:
     """``%%dockerfile [flags]`` → ``docker build [flags] -f <the cell> .`` (notebook folder
     as context); the Dockerfile lives outside the context, so it is not part of it."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import shlex
 import subprocess
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -76,10 +77,31 @@ def test_run_failures_exit_like_docker(pair: Clients) -> None:
         assert message.split(": ", 1)[1] in re.sub("[0-9a-f]{12}", "ID", docker.stderr)
 
 
-def test_run_refuses_what_is_not_built_yet(pair: Clients) -> None:
-    p = pair.docker("run", "--rm", "-p", "8080:80", "busybox", "true")
-    assert p.returncode == 125
-    assert "LayerLab does not support HostConfig.PortBindings (-p) yet" in p.stderr
+def test_run_on_a_network_with_a_published_port(pair: Clients) -> None:
+    """``--network``, ``--network-alias`` and ``-p`` through the API: a name lookup on a
+    user network, and the container's httpd served on the host's loopback."""
+    assert pair.docker("network", "create", "d-web-net").returncode == 0
+    try:
+        p = pair.docker("run", "-d", "--name", "d-web", "--network", "d-web-net",
+                        "--network-alias", "www", "-p", "127.0.0.1::80", "busybox", "httpd",
+                        "-f", "-p", "80", "-h", "/etc")
+        assert p.returncode == 0, p.stderr
+        d, ll = pair.both("port", "d-web", "80")
+        assert outcome(d) == outcome(ll) and d.stdout.startswith("127.0.0.1:"), (d, ll)
+        fetch = pair.docker("run", "--rm", "--network", "d-web-net", "busybox", "sh", "-c",
+                            "for i in $(seq 50); do wget -qO- http://www:80/hostname && "
+                            "exit 0; sleep 0.1; done; exit 1")
+        hostname = pair.docker("inspect", "--format", "{{.Config.Hostname}}", "d-web").stdout
+        assert (fetch.returncode, fetch.stdout) == (0, hostname), fetch.stderr
+        port = int(d.stdout.strip().rsplit(":", 1)[1])
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/hostname", timeout=10) as r:
+            assert r.read().decode() == hostname
+        p = pair.docker("run", "--rm", "--network", "no-such-net", "busybox", "true")
+        assert p.returncode == 125 and "network no-such-net not found" in p.stderr
+        assert "Unable to find image" not in p.stderr  # a 400: the CLI does not pull
+    finally:
+        pair.docker("rm", "-f", "d-web")
+        pair.docker("network", "rm", "d-web-net")
 
 
 def test_run_detached_then_wait_logs_inspect(pair: Clients) -> None:

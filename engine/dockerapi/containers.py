@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..commands import human
-from ..errors import InvalidArgument, RuntimeFailure
+from ..errors import InvalidArgument, NotFound, RuntimeFailure
 from ..oci.digest import short
 from ..runtime.logs import LogEntry
 from ..services.tasks import start_failure
@@ -40,6 +40,13 @@ def _unix(stamp: str) -> int:
 @routes.route("POST", "/containers/create")
 def create(req: Request) -> Response:
     image, opts = create_options(req.json(), req.query.get("name"))
+    for network in opts.network.networks:
+        if network.startswith("container:") or network in ("host", "none", "bridge"):
+            continue
+        try:
+            req.engine.networks.get(network)
+        except NotFound as e:  # 400: a 404 would make the CLI pull the image and retry
+            raise InvalidArgument(str(e)) from None
     opts.resources, warnings = req.engine.limits.check(opts.resources, opts.ulimits)
     c = req.engine.containers.create(image, opts)
     return JSON({"Id": c.ID, "Warnings": warnings}, 201)

@@ -21,9 +21,7 @@ from ..services.networks import NetworkRequest
 # Fields whose non-zero values ask for something LayerLab does not do yet, and the flag
 # a user typed to ask for it (for the message).
 FLAGS = {
-    "PortBindings": "-p", "PublishAllPorts": "-P", "ExposedPorts": "--expose",
-    "Links": "--link", "Dns": "--dns", "DnsSearch": "--dns-search",
-    "DnsOptions": "--dns-option", "ExtraHosts": "--add-host", "Memory": "--memory",
+    "Links": "--link", "Memory": "--memory",
     "MemorySwap": "--memory-swap", "MemoryReservation": "--memory-reservation",
     "NanoCpus": "--cpus", "CpuShares": "--cpu-shares", "CpusetCpus": "--cpuset-cpus",
     "PidsLimit": "--pids-limit", "Ulimits": "--ulimit", "Devices": "--device",
@@ -39,14 +37,15 @@ FLAGS = {
 }
 # Config fields read below, and fields that carry nothing for the engine.
 TAKEN_CONFIG = {"Hostname", "User", "Env", "Cmd", "Entrypoint", "WorkingDir", "Labels",
-                "Image", "OpenStdin", "AttachStdin", "Tty", "Volumes"}
+                "Image", "OpenStdin", "AttachStdin", "Tty", "Volumes", "ExposedPorts"}
 IGNORED_CONFIG = {"AttachStdout", "AttachStderr", "StdinOnce", "ArgsEscaped",
                   "NetworkDisabled"}
 TAKEN_HOST = {"AutoRemove", "CapAdd", "CapDrop", "Privileged", "SecurityOpt", "NetworkMode",
               "Binds", "Mounts", "Tmpfs", "ReadonlyRootfs", "VolumesFrom",
               "Memory", "MemorySwap", "MemoryReservation", "NanoCpus", "CpuShares",
               "CpuPeriod", "CpuQuota",
-              "CpusetCpus", "PidsLimit", "OomKillDisable", "Ulimits"}
+              "CpusetCpus", "PidsLimit", "OomKillDisable", "Ulimits",
+              "PortBindings", "PublishAllPorts", "Dns", "DnsSearch", "DnsOptions", "ExtraHosts"}
 IGNORED_HOST = {"ConsoleSize", "ContainerIDFile", "MemorySwappiness", "Annotations"}
 # Values that mean "Docker's default" for a field, beside the zero values.
 DEFAULTS: dict[str, tuple[Any, ...]] = {
@@ -58,9 +57,6 @@ DEFAULTS: dict[str, tuple[Any, ...]] = {
     "PidsLimit": (-1,),
     "MemorySwap": (-1,),
 }
-NETWORKS = ("", "default", "bridge", "none")
-
-
 STRUCTS = {"LogConfig", "RestartPolicy", "Healthcheck"}  # objects, not maps
 
 
@@ -147,6 +143,35 @@ def _mounts(config: dict[str, Any], host: dict[str, Any]) -> dict[str, Any]:
             "volumes_from": _strings(host.get("VolumesFrom"), "VolumesFrom")}
 
 
+def _network(config: dict[str, Any], host: dict[str, Any],
+             networking: dict[str, Any]) -> NetworkRequest:
+    """``--network``/``--ip``/``--network-alias``/``-p``/``-P``/``--expose``/``--dns*``/
+    ``--add-host`` as the CLI sent them, back in the flags' form: the networks service
+    then checks and plans them exactly as for ``docker run``."""
+    mode = host.get("NetworkMode") or ""
+    endpoints = networking.get("EndpointsConfig") or {}
+    if not isinstance(endpoints, dict):
+        raise InvalidArgument("NetworkingConfig.EndpointsConfig must be an object")
+    names = [mode] if mode not in ("", "default") else []
+    names += [n for n in endpoints if n not in names]
+    first = endpoints.get(mode) or (next(iter(endpoints.values())) if endpoints else {}) or {}
+    publish = []
+    for port, bindings in (host.get("PortBindings") or {}).items():
+        for b in bindings or [{}]:
+            ip, hport = (b or {}).get("HostIp") or "", (b or {}).get("HostPort") or ""
+            publish.append(f"{ip}:{hport}:{port}" if ip else f"{hport}:{port}" if hport
+                           else port)
+    return NetworkRequest(
+        networks=names, ip=((first.get("IPAMConfig") or {}).get("IPv4Address") or ""),
+        aliases=_strings(first.get("Aliases"), "Aliases"), publish=publish,
+        publish_all=bool(host.get("PublishAllPorts")),
+        expose=list(config.get("ExposedPorts") or {}),
+        dns=_strings(host.get("Dns"), "Dns"), dns_search=_strings(host.get("DnsSearch"),
+                                                                   "DnsSearch"),
+        dns_option=_strings(host.get("DnsOptions"), "DnsOptions"),
+        add_host=_strings(host.get("ExtraHosts"), "ExtraHosts"))
+
+
 def create_options(body: Any, name: str) -> tuple[str, CreateOptions]:
     """(image reference, options) from a create request's JSON body and ``name``."""
     if not isinstance(body, dict):
@@ -160,13 +185,6 @@ def create_options(body: Any, name: str) -> tuple[str, CreateOptions]:
     # name what the user typed.
     _check(host, "HostConfig", TAKEN_HOST, IGNORED_HOST)
     _check(config, "Config", TAKEN_CONFIG, IGNORED_CONFIG)
-    mode = host.get("NetworkMode") or ""
-    endpoints = networking.get("EndpointsConfig") or {}
-    for network in [mode, *endpoints]:
-        if network not in NETWORKS:
-            # 400, not 404: a 404 would make the CLI pull the image and try again
-            raise InvalidArgument(f"network {network} not found (only 'none' is available until "
-                           "networking lands)")
     image = config.get("Image")
     if not isinstance(image, str) or not image:
         raise InvalidArgument("config must name an Image")
@@ -190,9 +208,7 @@ def create_options(body: Any, name: str) -> tuple[str, CreateOptions]:
         privileged=bool(host.get("Privileged")),
         security_opt=_strings(host.get("SecurityOpt"), "SecurityOpt"),
         tty=bool(config.get("Tty")),
-        # the API's networking (EndpointsConfig, PortBindings) is not translated yet: its
-        # containers stay offline, as before the engine had networks
-        network=NetworkRequest(networks=["none"]),
+        network=_network(config, host, networking),
         **_mounts(config, host),
         resources=Resources.from_host_config(host),  # checked by the route (limits.check)
         ulimits=[Ulimit.from_record(u) for u in host.get("Ulimits") or []],

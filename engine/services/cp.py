@@ -35,7 +35,6 @@ from ..errors import InvalidArgument, NotFound
 from ..fs import securejoin, tree
 from ..oci import layertar
 from ..store.containers import Container
-from .mounts import MountPoint
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -115,13 +114,7 @@ class Copies:
     def _sources(self, c: Container) -> list[tuple[str, str]]:
         """(destination, host source) of the container's binds and volumes, deepest
         destination first."""
-        out = []
-        for record in c.Mounts:
-            p = MountPoint.load(record)
-            if p.Type == "bind":
-                out.append((p.Destination, p.Source))
-            elif p.Type == "volume":
-                out.append((p.Destination, self.engine.volumes.mountpoint(p.Name)))
+        out = [(dest, source) for source, dest in self.engine.volumes.binds(c)]
         return sorted(out, key=lambda m: m[0].count("/"), reverse=True)
 
     def _locate(self, c: Container, root: str, shows_mounts: bool, path: str,

@@ -316,7 +316,8 @@ class Volumes:
             self.engine.events.log("volume", action, record["Name"], attrs)
 
     def binds(self, c: Container) -> list[tuple[str, str]]:
-        """(host source, container path) of every bind and volume: PRoot's ``-b``s."""
+        """(host source, container path) of every bind and volume: PRoot's ``-b``s, and
+        what ``cp`` lays over a stopped container's view."""
         out = []
         for record in c.Mounts:
             p = MountPoint.load(record)

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 from ...errors import InvalidArgument, NotFound
 from ...network.model import Network
 from ...network.ports import port_lines
-from .. import IO, error_message
-from ..results import Document, Lines, NetworkGraph, Result, Table
-from .common import confirm, each, go_time
+from .. import IO
+from ..results import Lines, NetworkGraph, Result, Table
+from .common import confirm, each, go_time, inspect_each
 
 if TYPE_CHECKING:
     from ...services.engine import Engine
@@ -57,20 +57,7 @@ def cmd_network_ls(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
 
 
 def cmd_network_inspect(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
-    objects: list[dict[str, Any]] = []
-    missing: list[NotFound] = []
-    for name in args.names:
-        try:
-            objects.append(engine.networks.inspect(name))
-        except NotFound as e:
-            missing.append(e)
-    if missing:
-        if objects:
-            io.stdout.write((Document(objects, template=args.format).text() + "\n").encode())
-        for err in missing:
-            io.say(error_message(err))
-        return Lines([], exit_code=1)
-    return Document(objects, "network", args.format)
+    return inspect_each(args.names, engine.networks.inspect, "network", args.format, io)
 
 
 def cmd_network_rm(engine: Engine, args: argparse.Namespace, io: IO) -> Result:

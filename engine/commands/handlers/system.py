@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 from ...errors import InvalidArgument, NotFound
 from ...version import version_info
-from .. import IO, error_message, human
+from .. import IO, human
 from ..results import Document, Lines, Result, Streamed, Table
-from .common import ClientError, go_time
+from .common import ClientError, go_time, inspected
 
 if TYPE_CHECKING:
     from ...gotemplate import GoStruct
@@ -48,13 +48,8 @@ def cmd_inspect(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
             continue
         objects.append(found)
         kinds.add(kind)
-    if missing:
-        if objects:
-            io.stdout.write((Document(objects, template=args.format).text() + "\n").encode())
-        for name in missing:
-            io.say(error_message(NotFound(f"No such object: {name}")))
-        return Lines([], exit_code=1)
-    return Document(objects, kinds.pop() if len(kinds) == 1 else "", args.format)
+    return inspected(objects, [NotFound(f"No such object: {name}") for name in missing],
+                     kinds.pop() if len(kinds) == 1 else "", args.format, io)
 
 
 DF_TYPES = {"Images": "*formatter.diskUsageImagesContext",

@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ...errors import NotFound
 from ...services import filters
 from ...services.engine import Engine
 from ...store.volumes import Volume
-from .. import IO, error_message, human
-from ..results import Document, Lines, Result, Table
-from .common import confirm, each
+from .. import IO, human
+from ..results import Lines, Result, Table
+from .common import confirm, each, inspect_each
 
 VOLUME_COLUMNS = [("Driver", "DRIVER"), ("Name", "VOLUME NAME")]
 
@@ -51,20 +50,7 @@ def cmd_volume_ls(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
 
 
 def cmd_volume_inspect(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
-    objects: list[dict[str, Any]] = []
-    missing: list[NotFound] = []
-    for name in args.names:
-        try:
-            objects.append(engine.volumes.inspect(name))
-        except NotFound as e:
-            missing.append(e)
-    if missing:
-        if objects:
-            io.stdout.write((Document(objects, template=args.format).text() + "\n").encode())
-        for err in missing:
-            io.say(error_message(err))
-        return Lines([], exit_code=1)
-    return Document(objects, "volume", args.format)
+    return inspect_each(args.names, engine.volumes.inspect, "volume", args.format, io)
 
 
 def cmd_volume_rm(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
