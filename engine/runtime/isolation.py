@@ -257,7 +257,10 @@ def _probe_proot() -> Finding:
     argv = [exe, "-v", "-1", "-0", "-r", root, "-w", "/", "-b", f"{busybox}:/.ll/busybox",
             "/.ll/busybox", "true"]
     try:
-        p = subprocess.run(argv, capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
+        # proot's loader and glue go in the probe's root, removed below even when a
+        # timeout killed proot (which then leaves them behind): never in /tmp
+        p = subprocess.run(argv, capture_output=True, timeout=30, stdin=subprocess.DEVNULL,
+                           env={**os.environ, "PROOT_TMP_DIR": root})
     except (OSError, subprocess.TimeoutExpired) as e:
         return Finding("proot", False, f"running {exe}: {e}")
     finally:
