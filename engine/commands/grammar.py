@@ -71,7 +71,8 @@ ALIASES = {
     ("system", "check"): "system check",
 }
 for _verb in ("create", "start", "run", "stop", "kill", "pause", "unpause", "commit", "exec",
-              "inspect", "diff", "logs", "wait", "export", "top", "rename", "restart"):
+              "inspect", "diff", "logs", "wait", "export", "top", "rename", "restart",
+              "attach"):
     ALIASES[("container", _verb)] = _verb
 for _verb in ("history", "inspect", "save", "load", "tag", "import", "pull", "push", "build"):
     ALIASES[("image", _verb)] = _verb
@@ -84,7 +85,7 @@ ALIASES[("network", "remove")] = "network rm"
 
 # Commands whose CONTAINER must be running (Docker refuses the others): completion offers
 # only running containers there.
-NEEDS_RUNNING = frozenset({"stop", "kill", "pause", "exec", "top"})
+NEEDS_RUNNING = frozenset({"stop", "kill", "pause", "exec", "top", "attach"})
 
 
 def _p(name: str, usage: str, summary: str) -> Parser:
@@ -115,7 +116,13 @@ def _container_config(p: Parser) -> None:
     p.add_argument("-h", "--hostname", default="", help="Container host name")
     p.add_argument("--entrypoint", default=None, help="Overwrite the default ENTRYPOINT")
     p.add_argument("-i", "--interactive", action="store_true", help="Keep STDIN open")
-    p.add_argument("-t", "--tty", action="store_true", help="Pseudo-TTY (ignored here)")
+    p.add_argument("-t", "--tty", action="store_true", help="Allocate a pseudo-TTY")
+    p.add_argument("--detach-keys", default="", help="Override the key sequence for "
+                   "detaching a container")
+    p.add_argument("--restart", default="no", help="Restart policy to apply when a container "
+                   "exits")
+    p.add_argument("--init", action="store_true", help="Run an init inside the container that "
+                   "forwards signals and reaps processes")
     p.add_argument("--rm", action="store_true", help="Remove the container when it exits")
     p.add_argument("-l", "--label", action="append", default=[], help="Set meta data on a "
                    "container")
@@ -216,7 +223,9 @@ def parsers() -> dict[str, Parser]:
     p = add("exec", "[OPTIONS] CONTAINER COMMAND [ARG...]",
             "Execute a command in a running container")
     p.add_argument("-i", "--interactive", action="store_true", help="Keep STDIN open")
-    p.add_argument("-t", "--tty", action="store_true", help="Allocate a pseudo-TTY (ignored)")
+    p.add_argument("-t", "--tty", action="store_true", help="Allocate a pseudo-TTY")
+    p.add_argument("--detach-keys", default="", help="Override the key sequence for "
+                   "detaching a container")
     p.add_argument("-d", "--detach", action="store_true", help="Detached mode")
     p.add_argument("-e", "--env", action="append", default=[], help="Set environment variables")
     p.add_argument("-w", "--workdir", default="", help="Working directory")
@@ -294,6 +303,14 @@ def parsers() -> dict[str, Parser]:
     p.add_argument("--volumes", action="store_true", help="Prune anonymous volumes")
     p.add_argument("--filter", action="append", default=[], type=_filter,
                    help="Provide filter values (e.g. \"label=<key>=<value>\")")
+    p = add("attach", "[OPTIONS] CONTAINER", "Attach local standard input, output, and "
+            "error streams to a running container")
+    p.add_argument("--detach-keys", default="", help="Override the key sequence for "
+                   "detaching a container")
+    p.add_argument("--no-stdin", action="store_true", help="Do not attach STDIN")
+    p.add_argument("--sig-proxy", default="true", choices=["true", "false"], type=str.lower,
+                   help="Proxy all received signals to the process")
+    p.add_argument("container")
     p = add("rename", "CONTAINER NEW_NAME", "Rename a container")
     p.add_argument("container")
     p.add_argument("new_name")

@@ -43,6 +43,11 @@ class ContainerSpec:
     mode: str = "root"  # the isolation mode: root, rootless (the store's keeper) or proot
     store: str = ""  # rootless: the store whose keeper's namespaces the monitor joins
     fresh_proc: bool = True  # False: a fresh procfs is refused here, bind the host's
+    tty: bool = False  # -t: a pty from the container's devpts (runtime/tty.py)
+    open_stdin: bool = False  # -i: stdin stays open for attach clients (runtime/attach.py)
+    init: bool = False  # --init: PID 1 is a reaper and the command its child
+    console_fd: int = -1  # set by the monitor: the socket the init sends the pty master on
+    console_size: tuple[int, int] | None = None  # the attached client's (rows, cols)
 
 
 @dataclass
@@ -52,6 +57,9 @@ class Attach:
     stdout: int
     stderr: int
     stdin: int | None = None  # with -i: the client's stdin becomes the container's
+    conn: int | None = None  # a socket speaking runtime/attach.py's frames instead (-t);
+    # stdout/stderr are then unused
+    size: tuple[int, int] | None = None  # -t: the client's window (rows, cols)
 
 
 def merged_env(image_env: list[str], overrides: list[str], hostname: str) -> list[str]:

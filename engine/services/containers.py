@@ -45,7 +45,7 @@ class CreateOptions:
     hostname: str = ""
     entrypoint: str | list[str] | None = None  # "" or [] clears the image's ENTRYPOINT
     interactive: bool = False
-    tty: bool = False  # recorded (Docker's Config.Tty); there is no pseudo-TTY yet
+    tty: bool = False  # -t: a pseudo-terminal (runtime/tty.py)
     auto_remove: bool = False
     labels: dict[str, str] = field(default_factory=dict)
     cap_add: list[str] = field(default_factory=list)
@@ -53,6 +53,8 @@ class CreateOptions:
     privileged: bool = False
     security_opt: list[str] = field(default_factory=list)
     network: NetworkRequest = field(default_factory=NetworkRequest)  # default: bridge
+    restart: str = "no"  # --restart: no|on-failure[:N]|always|unless-stopped
+    init: bool = False  # --init: a reaper as PID 1 (runtime/reaper.py)
 
     def host_config(self) -> dict[str, Any]:
         """Docker's ``HostConfig`` for these options; the confinement is checked here, so a
@@ -65,9 +67,15 @@ class CreateOptions:
         opts = [o for o in self.security_opt if not o.startswith(("seccomp=", "seccomp:"))]
         if conf.seccomp_profile:
             opts.append(f"seccomp={conf.seccomp_profile}")
+        from ..runtime import restart
+
+        policy = restart.parse(self.restart)
+        if policy.restarts and self.auto_remove:
+            raise InvalidArgument("conflicting options: cannot specify both --restart and --rm")
         return {"AutoRemove": self.auto_remove, "CapAdd": self.cap_add or None,
                 "CapDrop": self.cap_drop or None, "Privileged": self.privileged,
-                "SecurityOpt": opts or None}
+                "SecurityOpt": opts or None, "RestartPolicy": policy.as_dict(),
+                "Init": True if self.init else None}
 
 
 class Containers:
@@ -366,7 +374,7 @@ class Containers:
             "Path": cmd[0] if cmd else "",
             "Args": cmd[1:],
             "State": {"Status": s.Status, "Running": s.Running, "Paused": s.Paused,
-                      "Restarting": False, "OOMKilled": False, "Dead": False, "Pid": s.Pid,
+                      "Restarting": s.Restarting, "OOMKilled": False, "Dead": False, "Pid": s.Pid,
                       "ExitCode": s.ExitCode, "Error": s.Error, "StartedAt": s.StartedAt,
                       "FinishedAt": s.FinishedAt},
             "Image": c.Image,
@@ -375,7 +383,7 @@ class Containers:
             "HostsPath": str(d / "hosts"),
             "LogPath": str(d / "container.log"),
             "Name": "/" + c.Name,
-            "RestartCount": 0,
+            "RestartCount": s.RestartCount,
             "Driver": c.Driver,
             "Platform": "linux",
             "HostConfig": {**c.HostConfig, "AutoRemove": bool(c.HostConfig.get("AutoRemove")),

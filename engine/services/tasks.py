@@ -31,7 +31,7 @@ from ..errors import (
 from ..fs.atomic import atomic_write
 from ..linux import procs
 from ..linux import syscalls as sc
-from ..runtime import devices, nofreezer
+from ..runtime import devices, nofreezer, restart
 from ..runtime.cgroups import Cgroup
 from ..runtime.confine import Confinement, Plan
 from ..runtime.devices import DeviceCgroup
@@ -78,19 +78,31 @@ class Tasks:
         if not iso.can_run:
             raise Unsupported(f"cannot start containers here: {iso.reason}")
 
-    def start(self, name: str, attach: Attach | None = None) -> Started | None:
+    def start(self, name: str, attach: Attach | None = None,
+              by_policy: bool = False) -> Started | None:
         """S6: create the isolated process space and run the command in it.
 
         Returns the runtime's ``Started`` handle, or None when the container was already
-        running (a container has exactly one process space).
+        running (a container has exactly one process space). ``by_policy``: a restart by
+        the container's restart policy (from its monitor), which ``stop`` may cancel.
         """
         iso = self.engine.isolation()
         with self.store.lock():
             c = self.engine.containers.get(name)
             if c.State.Paused:
                 raise Conflict(f"cannot start a paused container {c.Name}, try unpause instead")
-            if c.State.Running:
+            if c.State.Running or (c.State.Restarting and not by_policy):
                 return None
+            d = self.engine.containers.state_dir(c)
+            if by_policy:
+                if restart.stopped_by_user(d):
+                    self.store.containers.update_state(c.ID, Status="exited", Restarting=False,
+                                                       MonitorPid=0)
+                    return None
+                self.store.containers.update_state(c.ID, RestartCount=c.State.RestartCount + 1)
+            else:
+                restart.mark_stopped(d, False)
+                self.store.containers.update_state(c.ID, RestartCount=0)
             try:
                 return self._spawn(c, iso, attach)
             except EngineError as e:
@@ -121,6 +133,10 @@ class Tasks:
         from ..runtime import monitor
 
         self.check_can_run()
+        if iso.mode == "proot" and (c.Config.get("Tty") or c.HostConfig.get("Init")):
+            raise Unsupported("PRoot mode runs the command as a traced host process: it has no "
+                              "devpts of its own for -t and no PID 1 for --init (use root or "
+                              "rootless mode)")
         if iso.mode == "proot" and c.Driver != "vfs":
             raise Unsupported(f"container {c.Name} is on the {c.Driver} driver: PRoot mode "
                               "runs containers on the vfs driver only (LAYERLAB_STORAGE_DRIVER"
@@ -153,6 +169,10 @@ class Tasks:
             mode=iso.mode,
             store=str(self.engine.root),
             fresh_proc=iso.fresh_proc,
+            tty=bool(c.Config.get("Tty")),
+            open_stdin=bool(c.Config.get("OpenStdin")),
+            init=bool(c.HostConfig.get("Init")),
+            console_size=attach.size if attach else None,
         )
 
         def exited(code: int) -> None:
@@ -163,8 +183,13 @@ class Tasks:
             net.close()
             self._on_failed(c.ID, code, message)
 
+        again = None
+        if restart.from_host_config(c.HostConfig).restarts:
+            def again(code: int, release: Callable[[], None]) -> None:
+                self._restart_by_policy(c.ID, code, release)
+
         hooks = monitor.Hooks(started=lambda pid: self._on_started(c.ID, pid),
-                              exited=exited, failed=failed, prepare=net.plumb)
+                              exited=exited, failed=failed, prepare=net.plumb, again=again)
         mark_running(self.store.root, c.ID)
         if attach is not None:
             self.engine.events.container(c, "attach")
@@ -178,6 +203,56 @@ class Tasks:
             raise
         net.starter_done()
         return started
+
+    def _restart_by_policy(self, cid: str, code: int,
+                           release: Callable[[], None]) -> None:  # pragma: no cover - monitor
+        """In the exited container's monitor: start it again if its policy says so, after
+        the policy's delay (which ``stop`` cuts short with SIGUSR1, cancelling it)."""
+        try:
+            c = self.store.containers.get(cid)
+        except NotFound:
+            release()
+            return
+        d = self.engine.containers.state_dir(c)
+        policy = restart.from_host_config(c.HostConfig)
+        if restart.stopped_by_user(d) or not policy.wants(code, c.State.RestartCount,
+                                                          restart.killed_by_user(d)):
+            release()
+            return
+        delay = restart.next_delay(d, human_seconds(c.State.StartedAt))
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
+        self.store.containers.update_state(cid, Status="restarting", Restarting=True,
+                                           MonitorPid=os.getpid())
+        release()
+        signal.sigtimedwait({signal.SIGUSR1}, delay)
+        try:
+            self.start(cid, by_policy=True)
+        except EngineError as e:
+            with contextlib.suppress(NotFound):
+                self.store.containers.update_state(cid, Status="exited", Restarting=False,
+                                                   MonitorPid=0, Error=str(e))
+
+    def _cancel_restart(self, c: Container) -> Container:
+        """``stop`` of a container waiting to be restarted: wake its monitor (which finds
+        the stop mark and gives up) and wait until it has gone."""
+        pid = c.State.MonitorPid
+        try:
+            pidfd = os.pidfd_open(pid)
+        except (ProcessLookupError, ValueError):
+            pidfd = None
+        if pidfd is not None:
+            try:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGUSR1)
+                select.select([pidfd], [], [], KILL_WAIT)
+            finally:
+                os.close(pidfd)
+        c = self.store.containers.get(c.ID)
+        if c.State.Restarting:  # its monitor is gone without recording it
+            self.store.containers.update_state(c.ID, Status="exited", Restarting=False,
+                                               MonitorPid=0)
+            c = self.store.containers.get(c.ID)
+        return c
 
     def runtime(self, c: Container) -> dict[str, str]:
         """How the container was started: {"mode": root|rootless|proot, "pause": how}; for
@@ -225,7 +300,8 @@ class Tasks:
 
     def _on_started(self, cid: str, pid: int) -> None:
         self.store.containers.update_state(
-            cid, Status="running", Running=True, Paused=False, Pid=pid, ExitCode=0, Error="",
+            cid, Status="running", Running=True, Paused=False, Restarting=False, Pid=pid,
+            ExitCode=0, Error="",
             StartedAt=now(), FinishedAt=ZERO_TIME, MonitorPid=os.getpid())
         self.engine.events.container(self.store.containers.get(cid), "start")
 
@@ -297,6 +373,9 @@ class Tasks:
 
         A negative ``timeout`` waits for ever, as Docker's ``-t -1`` does."""
         c = self.engine.containers.get(name)
+        restart.mark_stopped(self.engine.containers.state_dir(c), True)
+        if c.State.Restarting:
+            c = self._cancel_restart(c)
         if not c.State.Running:
             return c
         grace = 10.0 if timeout is None else timeout
@@ -350,6 +429,7 @@ class Tasks:
         """S11: SIGKILL, or the given signal, to the container's main process."""
         c = self.running(name)
         signum = signal.Signals[signal_name(sig)]
+        restart.mark_killed(self.engine.containers.state_dir(c))
         self.engine.events.container(c, "kill", signal=str(int(signum)))
         if signum == signal.SIGKILL:
             self.kill_all(c)
@@ -414,11 +494,17 @@ class Tasks:
 
     # -- more processes ----------------------------------------------------------------
     def exec(self, name: str, cmd: list[str], env: list[str], workdir: str, user: str | None,
-             stdin: int, stdout: int, stderr: int, detach: bool = False) -> int:
-        """S17: a new process in the running container's namespaces."""
+             stdin: int, stdout: int, stderr: int, detach: bool = False,
+             console: Callable[[int], bool] | None = None,
+             console_size: tuple[int, int] | None = None) -> int:
+        """S17: a new process in the running container's namespaces; ``console``: with
+        a pseudo-terminal, whose master it relays (``runtime/exec.exec_in``)."""
         from ..runtime.exec import exec_in
 
         c = self.running(name)
+        if console is not None and self.runtime(c)["mode"] == "proot":
+            raise Unsupported("PRoot mode runs exec as a traced host process with no devpts "
+                              "of the container: exec -t cannot allocate a pseudo-TTY here")
         if c.State.Paused:
             raise Conflict(f"container {c.ID} is paused, unpause the container before exec")
         process = ProcessSpec(cmd, merged_env(c.Config["Env"], env, c.Config["Hostname"]),
@@ -440,7 +526,8 @@ class Tasks:
             process.rootless = mode == "rootless"
             groups = [g for g in (Cgroup.open(c.ID), DeviceCgroup.open(c.ID)) if g is not None]
             code = exec_in(c.State.Pid, groups, process, stdin, stdout, stderr, detach,
-                           userns_of=c.State.MonitorPid if process.rootless else None)
+                           userns_of=c.State.MonitorPid if process.rootless else None,
+                           console=console, console_size=console_size)
         if not detach:
             self.engine.events.container(c, "exec_die", execID=exec_id, exitCode=str(code))
         return code

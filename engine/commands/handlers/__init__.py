@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import build, containers, explore, images, networks, system, transfer
+from . import attach, build, containers, explore, images, networks, system, transfer
 
-_MODULES = (containers, images, build, transfer, system, explore, networks)
+_MODULES = (containers, attach, images, build, transfer, system, explore, networks)
 Handler = Callable[..., Any]
 
 

@@ -64,7 +64,8 @@ def _create(engine: Engine, args: argparse.Namespace, io: IO) -> Container:
                              tty=args.tty, auto_remove=args.rm, labels=labels,
                              cap_add=args.cap_add,
                              cap_drop=args.cap_drop, privileged=args.privileged,
-                             security_opt=args.security_opt, network=network)
+                             security_opt=args.security_opt, network=network,
+                             restart=args.restart, init=args.init)
         return engine.containers.create(args.image, opts)
     except EngineError as e:
         e.exit_code = 125
@@ -75,8 +76,14 @@ def cmd_create(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
     return Lines([_create(engine, args, io).ID], kind="id")
 
 
-def _start_attached(engine: Engine, c: Container, io: IO, stdin: bool) -> int:
-    """Start in the foreground; signals to us are forwarded, as Docker's sig-proxy does."""
+def _start_attached(engine: Engine, c: Container, io: IO, stdin: bool,
+                    detach_keys: str = "") -> int:
+    """Start in the foreground; signals to us are forwarded, as Docker's sig-proxy does
+    (with a terminal, keys such as ctrl-c reach the container's pty instead)."""
+    if c.Config.get("Tty"):
+        from .attach import start_with_terminal
+
+        return start_with_terminal(engine, c, io, stdin, detach_keys)
     io.flush()
     attach = Attach(io.stdout.fileno(), io.stderr.fileno(), io.stdin.fileno() if stdin else None)
     started = engine.tasks.start(c.ID, attach)
@@ -108,6 +115,10 @@ def _notice_mode(engine: Engine, io: IO) -> None:
 
 
 def cmd_run(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
+    if not args.detach:
+        from ..terminal import check_tty
+
+        check_tty(io, args.interactive, args.tty)
     try:
         engine.tasks.check_can_run()  # refuse before creating anything
     except EngineError as e:
@@ -119,7 +130,8 @@ def cmd_run(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
         if args.detach:
             engine.tasks.start(c.ID)
             return Lines([c.ID], kind="id")
-        return Streamed(exit_code=_start_attached(engine, c, io, args.interactive))
+        return Streamed(exit_code=_start_attached(engine, c, io, args.interactive,
+                                                  args.detach_keys))
     except RuntimeFailure as e:
         raise start_failure(c.ID, e) from None
     except EngineError as e:
@@ -135,6 +147,10 @@ def cmd_start(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
             raise UsageError("docker start: you cannot start and attach multiple containers "
                              "at once")
         c = engine.containers.get(args.containers[0])
+        if args.interactive:
+            from ..terminal import check_tty
+
+            check_tty(io, True, bool(c.Config.get("Tty")))
         return Streamed(exit_code=_start_attached(engine, c, io, args.interactive))
     return each(args.containers, engine.tasks.start, io)
 
@@ -198,6 +214,12 @@ def cmd_exec(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
     if not args.command:
         raise UsageError('docker exec: requires at least 2 arguments\nSee \'docker exec --help\'.')
     _notice_mode(engine, io)
+    if args.tty and not args.detach:
+        from ..terminal import check_tty
+        from .attach import exec_with_terminal
+
+        check_tty(io, args.interactive, True)
+        return Streamed(exit_code=exec_with_terminal(engine, args, io, env_values(args.env)))
     io.flush()
     devnull = os.open(os.devnull, os.O_RDWR)
     try:

@@ -1,0 +1,91 @@
+"""``attach``, and the terminal halves of ``run -t``, ``start -a`` and ``exec -t``: the
+local terminal relayed to the container's (commands/terminal.py)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+
+from ...errors import Conflict
+from ...runtime import attach
+from ...runtime.spec import Attach
+from ...services.engine import Engine
+from ...store.containers import Container
+from .. import IO
+from ..results import Result, Streamed
+from ..terminal import MonitorEnd, PtyEnd, check_tty, detach_keys, relay, size_of
+
+
+def start_with_terminal(engine: Engine, c: Container, io: IO, interactive: bool,
+                        keys_text: str) -> int:
+    """Start a ``-t`` container in the foreground: the monitor gets one end of a
+    socketpair as its first attach client, so no output is missed; the exit code, or 0
+    once detached."""
+    keys = detach_keys(keys_text)
+    io.flush()
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        started = engine.tasks.start(c.ID, Attach(io.stdout.fileno(), io.stderr.fileno(),
+                                                  conn=theirs.fileno(), size=size_of(io)))
+    finally:
+        theirs.close()
+    if started is None:
+        ours.close()
+        return 0
+    if io.attached:
+        io.attached(c.ID)
+    try:
+        detached = relay(MonitorEnd(ours), io, interactive, keys)
+    finally:
+        ours.close()
+    if detached:
+        if started.exit_fd is not None:
+            os.close(started.exit_fd)
+        return 0
+    return started.wait()
+
+
+def exec_with_terminal(engine: Engine, args: argparse.Namespace, io: IO, env: list[str]) -> int:
+    """``exec -t``: the process's pty master comes back to us, and we relay it."""
+    keys = detach_keys(args.detach_keys)
+    io.flush()
+    devnull = os.open(os.devnull, os.O_RDWR)
+    try:
+        return engine.tasks.exec(args.container, args.command, env, args.workdir, args.user,
+                                 devnull, devnull, devnull,
+                                 console=lambda master: relay(PtyEnd(master), io,
+                                                              args.interactive, keys),
+                                 console_size=size_of(io))
+    finally:
+        os.close(devnull)
+
+
+def cmd_attach(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
+    """Docker's ``attach``: the running container's output from now on and, unless
+    ``--no-stdin``, our input to it; a container with neither a terminal nor an open
+    stdin has only its output to show (followed in its log)."""
+    c = engine.containers.get(args.container)
+    if c.State.Paused:
+        raise Conflict("You cannot attach to a paused container, unpause it first")
+    if not c.State.Running:
+        raise Conflict("You cannot attach to a stopped container, start it first")
+    interactive = bool(c.Config.get("OpenStdin")) and not args.no_stdin
+    check_tty(io, interactive, bool(c.Config.get("Tty")))
+    keys = detach_keys(args.detach_keys)
+    conn = attach.connect(str(engine.containers.state_dir(c)))
+    if conn is None:
+        for entry in engine.containers.logs(c.ID, follow=True, tail=0):
+            stream = io.stdout if entry.stream == "stdout" else io.stderr
+            stream.write(entry.text)
+            stream.flush()
+        return Streamed(exit_code=engine.tasks.wait(c.ID))
+    end = MonitorEnd(conn)
+    try:
+        if relay(end, io, interactive, keys):
+            return Streamed(exit_code=0)
+    finally:
+        conn.close()
+    if end.exit_code is not None:
+        return Streamed(exit_code=end.exit_code)
+    return Streamed(exit_code=engine.tasks.wait(c.ID))
