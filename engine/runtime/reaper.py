@@ -40,10 +40,9 @@ def run(process: ProcessSpec, stdin: int, stdout: int, stderr: int,
         except BaseException as e:
             report(fail_w, 125, f"container init: {e}")
         os._exit(code)
-    for fd in {stdin, stdout, stderr, fail_w}:
-        if fd > 2:
-            with contextlib.suppress(OSError):
-                os.close(fd)  # the monitor reads the failure pipe until the command execs
+    # Nothing of the monitor's: it waits for EOF on the failure pipe and on the starter's
+    # report pipe, which an exec would have closed (CLOEXEC) and we do not exec.
+    os.closerange(3, os.sysconf("SC_OPEN_MAX"))
     with contextlib.suppress(ImportError):
         import setproctitle
 

@@ -52,19 +52,25 @@ class Policy:
         return False
 
 
+class FormatError(InvalidArgument):
+    """A ``--restart`` the Docker CLI itself rejects (no daemon prefix)."""
+
+    daemon = False
+
+
 def parse(text: str) -> Policy:
     """``--restart`` as the Docker CLI reads it and the daemon validates it, with their
     words."""
     name, colon, count = text.partition(":")
     if colon and not name:
-        raise InvalidArgument("invalid restart policy format: no policy provided before colon")
+        raise FormatError("invalid restart policy format: no policy provided before colon")
     retries = 0
     if count:
         try:
             retries = int(count)
         except ValueError:
-            raise InvalidArgument("invalid restart policy format: maximum retry count must "
-                                  "be an integer") from None
+            raise FormatError("invalid restart policy format: maximum retry count must be "
+                              "an integer") from None
     return validate(Policy(name or "no", retries))
 
 

@@ -71,7 +71,8 @@ class CreateOptions:
 
         policy = restart.parse(self.restart)
         if policy.restarts and self.auto_remove:
-            raise InvalidArgument("conflicting options: cannot specify both --restart and --rm")
+            raise restart.FormatError("conflicting options: cannot specify both --restart "
+                                      "and --rm")
         return {"AutoRemove": self.auto_remove, "CapAdd": self.cap_add or None,
                 "CapDrop": self.cap_drop or None, "Privileged": self.privileged,
                 "SecurityOpt": opts or None, "RestartPolicy": policy.as_dict(),
