@@ -192,13 +192,16 @@ def test_create_options_take_what_the_engine_does() -> None:
     assert (opts.entrypoint, opts.cmd, opts.name) == (["sh", "-c"], ["echo hi"], "named")
     assert (opts.auto_remove, opts.interactive, opts.user) == (True, True, None)
     assert create_options(_cli_body(Entrypoint=[]), "")[1].entrypoint == []  # clears
+    body = _cli_body(RestartPolicy={"Name": "on-failure", "MaximumRetryCount": 2})
+    body["HostConfig"]["Init"] = True
+    opts = create_options(body, "")[1]
+    assert (opts.restart, opts.init) == ("on-failure:2", True)
 
 
 @pytest.mark.parametrize(("field", "value", "named"), [
     ("PortBindings", {"80/tcp": [{"HostPort": "8080"}]}, "HostConfig.PortBindings (-p)"),
     ("Memory", 1 << 20, "HostConfig.Memory (--memory)"),
-    ("RestartPolicy", {"Name": "always", "MaximumRetryCount": 0},
-     "HostConfig.RestartPolicy (--restart)"),
+    ("MaskedPaths", ["/proc/kcore"], "HostConfig.MaskedPaths"),
     ("Volumes", {"/data": {}}, "Config.Volumes (-v)"),
 ])
 def test_create_options_refuse_what_is_not_built(field: str, value: Any, named: str) -> None:

@@ -25,10 +25,10 @@ FLAGS = {
     "MemorySwap": "--memory-swap", "MemoryReservation": "--memory-reservation",
     "NanoCpus": "--cpus", "CpuShares": "--cpu-shares", "CpusetCpus": "--cpuset-cpus",
     "PidsLimit": "--pids-limit", "Ulimits": "--ulimit", "Devices": "--device",
-    "RestartPolicy": "--restart", "ReadonlyRootfs": "--read-only", "Tmpfs": "--tmpfs",
+    "ReadonlyRootfs": "--read-only", "Tmpfs": "--tmpfs",
     "ShmSize": "--shm-size", "Sysctls": "--sysctl", "GroupAdd": "--group-add",
     "PidMode": "--pid", "IpcMode": "--ipc", "UTSMode": "--uts", "UsernsMode": "--userns",
-    "CgroupnsMode": "--cgroupns", "Init": "--init", "Runtime": "--runtime",
+    "CgroupnsMode": "--cgroupns", "Runtime": "--runtime",
     "LogConfig": "--log-driver", "StopSignal": "--stop-signal", "StopTimeout": "--stop-timeout",
     "Healthcheck": "--health-cmd", "Domainname": "--domainname", "MacAddress": "--mac-address",
     "OomKillDisable": "--oom-kill-disable", "OomScoreAdj": "--oom-score-adj",
@@ -40,11 +40,11 @@ TAKEN_CONFIG = {"Hostname", "User", "Env", "Cmd", "Entrypoint", "WorkingDir", "L
                 "Image", "OpenStdin", "AttachStdin", "Tty"}
 IGNORED_CONFIG = {"AttachStdout", "AttachStderr", "StdinOnce", "ArgsEscaped",
                   "NetworkDisabled"}
-TAKEN_HOST = {"AutoRemove", "CapAdd", "CapDrop", "Privileged", "SecurityOpt", "NetworkMode"}
-IGNORED_HOST = {"ConsoleSize", "ContainerIDFile", "MemorySwappiness", "Annotations"}
+TAKEN_HOST = {"AutoRemove", "CapAdd", "CapDrop", "Privileged", "SecurityOpt", "NetworkMode",
+              "RestartPolicy", "Init", "ConsoleSize"}
+IGNORED_HOST = {"ContainerIDFile", "MemorySwappiness", "Annotations"}
 # Values that mean "Docker's default" for a field, beside the zero values.
 DEFAULTS: dict[str, tuple[Any, ...]] = {
-    "RestartPolicy": ({"Name": "no", "MaximumRetryCount": 0},),
     "LogConfig": ({"Type": "json-file", "Config": {}},),
     "CgroupnsMode": ("private", "host"),
     "Isolation": ("default",),
@@ -55,7 +55,7 @@ DEFAULTS: dict[str, tuple[Any, ...]] = {
 NETWORKS = ("", "default", "bridge", "none")
 
 
-STRUCTS = {"LogConfig", "RestartPolicy", "Healthcheck"}  # objects, not maps
+STRUCTS = {"LogConfig", "Healthcheck"}  # objects, not maps
 
 
 def zero(value: Any, struct: bool = False) -> bool:
@@ -142,8 +142,26 @@ def create_options(body: Any, name: str) -> tuple[str, CreateOptions]:
         privileged=bool(host.get("Privileged")),
         security_opt=_strings(host.get("SecurityOpt"), "SecurityOpt"),
         tty=bool(config.get("Tty")),
+        restart=_restart(host.get("RestartPolicy")),
+        init=bool(host.get("Init")),
+        console_size=_console_size(host.get("ConsoleSize")),
         # the API's networking (EndpointsConfig, PortBindings) is not translated yet: its
         # containers stay offline, as before the engine had networks
         network=NetworkRequest(networks=["none"]),
     )
     return image, opts
+
+
+def _restart(policy: Any) -> str:
+    """``HostConfig.RestartPolicy`` as the ``--restart`` text the engine validates."""
+    if not isinstance(policy, dict):
+        return "no"
+    name, count = str(policy.get("Name") or "no"), policy.get("MaximumRetryCount") or 0
+    return f"{name}:{count}" if count else name
+
+
+def _console_size(value: Any) -> tuple[int, int]:
+    """``HostConfig.ConsoleSize``: the client's terminal (rows, cols) for a ``-t`` pty."""
+    if isinstance(value, list) and len(value) == 2 and all(isinstance(v, int) for v in value):
+        return value[0], value[1]
+    return 0, 0

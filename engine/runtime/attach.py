@@ -58,6 +58,17 @@ def listen(state_dir: str) -> tuple[socket.socket, int]:
     return sock, dirfd
 
 
+def resize(state_dir: str, rows: int, cols: int) -> bool:
+    """Set the window size of a running ``-t`` container's pty (the API's ``resize``);
+    False where its monitor serves no attach socket."""
+    conn = connect(state_dir)
+    if conn is None:
+        return False
+    with conn:
+        conn.sendall(frame(b"w", struct.pack("!HH", rows, cols)))
+    return True
+
+
 def connect(state_dir: str) -> socket.socket | None:
     """A connection to the container's monitor, or None where it serves none."""
     try:
@@ -97,10 +108,12 @@ class FrameReader:
 class Relay:
     """The monitor's copy loop: container output to the log, the foreground client's fds
     (``sinks``) and every attached client; clients' input to the container's stdin (the
-    pty master, or the write end of its stdin pipe)."""
+    pty master, or the write end of its stdin pipe), and so is ``raw_in``'s, a plain
+    stdin handed over at start (the Docker API service's pipe)."""
 
     def __init__(self, state_dir: str, log: int, outputs: dict[int, str],
-                 stdin_w: int | None, sinks: dict[str, int], first: int | None) -> None:
+                 stdin_w: int | None, sinks: dict[str, int], first: int | None,
+                 raw_in: int | None = None) -> None:
         self.log = log
         self.outputs = outputs
         self.stdin_w = stdin_w
@@ -108,6 +121,7 @@ class Relay:
         self.master = next(iter(outputs)) if stdin_w in outputs else None
         self.listener, self.dirfd = listen(state_dir)
         self.clients: dict[int, tuple[socket.socket, FrameReader]] = {}
+        self.raw_in = raw_in
         if first is not None:
             self._add(socket.socket(fileno=first))
 
@@ -125,6 +139,8 @@ class Relay:
         watch_exit: int | None = pidfd
         while self.outputs:
             fds = [*self.outputs, self.listener.fileno(), *self.clients]
+            if self.raw_in is not None:
+                fds.append(self.raw_in)
             if watch_exit is not None:
                 fds.append(watch_exit)
             readable, _, _ = select.select(fds, [], [])
@@ -140,6 +156,8 @@ class Relay:
                         self._add(self.listener.accept()[0])
                 elif fd in self.clients:
                     self._input(fd)
+                elif fd == self.raw_in:
+                    self._raw_input()
 
     def _drain(self, fd: int) -> None:
         os.set_blocking(fd, False)
@@ -190,9 +208,8 @@ class Relay:
             self._drop(fd)
             return
         for kind, payload in reader.feed(data):
-            if kind == b"w" and self.master is not None and len(payload) == 4:
-                rows, cols = struct.unpack("!HH", payload)
-                tty.set_size(self.master, rows, cols)
+            if kind == b"w" and len(payload) == 4:
+                self.resize(*struct.unpack("!HH", payload))
             elif kind == b"i" and self.stdin_w is not None:
                 try:
                     write_all(self.stdin_w, payload)
@@ -202,6 +219,23 @@ class Relay:
                 os.close(self.stdin_w)
                 self.stdin_w = None
 
+    def _raw_input(self) -> None:
+        assert self.raw_in is not None
+        data = os.read(self.raw_in, 65536)
+        if data and self.stdin_w is not None:
+            try:
+                write_all(self.stdin_w, data)
+                return
+            except OSError:
+                self.stdin_w = None
+        if not data or self.stdin_w is None:
+            os.close(self.raw_in)
+            self.raw_in = None
+
+    def resize(self, rows: int, cols: int) -> None:
+        if self.master is not None and self.master in self.outputs:
+            tty.set_size(self.master, rows, cols)
+
     def finish(self, code: int) -> None:
         """Tell every client the exit code, then let them go."""
         for fd, (conn, _) in list(self.clients.items()):
@@ -209,6 +243,8 @@ class Relay:
                 conn.sendall(frame(b"x", str(code).encode()))
             self._drop(fd)
         self.listener.close()
+        if self.raw_in is not None:
+            os.close(self.raw_in)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(SOCKET, dir_fd=self.dirfd)
         os.close(self.dirfd)

@@ -156,7 +156,9 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
                  if attach and conn is None else {})
         # -t, or -i with no client's stdin to hand over: served on attach.sock (attach.py)
         served = spec.tty or (spec.open_stdin and not (attach and attach.stdin is not None))
-        stdin_w = console = None
+        stdin_w = console = raw_in = None
+        if spec.tty and attach and attach.stdin is not None:
+            raw_in = os.dup(attach.stdin)  # a client's plain stdin (the API's): to the pty
         if served and not spec.tty and spec.open_stdin:
             os.close(stdin)
             stdin, stdin_w = os.pipe2(os.O_CLOEXEC)
@@ -228,7 +230,7 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
                 os.close(out_r)
                 os.close(err_r)
             relay = Relay(spec.state_dir, log, outputs, master if master is not None else
-                          stdin_w, sinks, conn)
+                          stdin_w, sinks, conn, raw_in)
             pidfd = os.pidfd_open(pid)
             relay.run(pidfd)
             os.close(pidfd)

@@ -55,6 +55,7 @@ class CreateOptions:
     network: NetworkRequest = field(default_factory=NetworkRequest)  # default: bridge
     restart: str = "no"  # --restart: no|on-failure[:N]|always|unless-stopped
     init: bool = False  # --init: a reaper as PID 1 (runtime/reaper.py)
+    console_size: tuple[int, int] = (0, 0)  # the API's ConsoleSize: a -t pty's first size
 
     def host_config(self) -> dict[str, Any]:
         """Docker's ``HostConfig`` for these options; the confinement is checked here, so a
@@ -76,7 +77,7 @@ class CreateOptions:
         return {"AutoRemove": self.auto_remove, "CapAdd": self.cap_add or None,
                 "CapDrop": self.cap_drop or None, "Privileged": self.privileged,
                 "SecurityOpt": opts or None, "RestartPolicy": policy.as_dict(),
-                "Init": True if self.init else None}
+                "Init": True if self.init else None, "ConsoleSize": list(self.console_size)}
 
 
 class Containers:

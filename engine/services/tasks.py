@@ -172,7 +172,8 @@ class Tasks:
             tty=bool(c.Config.get("Tty")),
             open_stdin=bool(c.Config.get("OpenStdin")),
             init=bool(c.HostConfig.get("Init")),
-            console_size=attach.size if attach else None,
+            console_size=(attach.size if attach and attach.size else
+                          _console_size(c.HostConfig.get("ConsoleSize"))),
         )
 
         def exited(code: int) -> None:
@@ -549,6 +550,13 @@ class Tasks:
 
 RUNTIME = "runtime.json"
 RESTARTING = "restarting"  # marker in the state dir while ``restart`` stops the container
+
+
+def _console_size(value: object) -> tuple[int, int] | None:
+    """A recorded ``ConsoleSize`` ([rows, cols], [0, 0] for none)."""
+    if isinstance(value, list) and len(value) == 2 and all(isinstance(v, int) for v in value):
+        return (value[0], value[1]) if value[0] and value[1] else None
+    return None
 
 
 def human_seconds(stamp: str) -> float:
