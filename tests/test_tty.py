@@ -18,29 +18,27 @@ import termios
 import time
 from collections.abc import Iterator
 
+import dockerapi_kit
 import pytest
 import unprivileged_kit as kit
 from conftest import Docker, UnprivilegedDocker, needs_root
 
-pytestmark = [needs_root, pytest.mark.parametrize("driver", ["overlay"])]
+pytestmark = needs_root
+overlay = pytest.mark.parametrize("driver", ["overlay"])  # the driver does not matter here
 
 DEADLINE = 60.0  # a bound on waiting for what must come, never a measure
 
 
 class Terminal:
-    """A docker command line on a pty of its own; ``expect`` reads until text appears."""
+    """A command line on a pty of its own; ``expect`` reads until text appears."""
 
-    def __init__(self, docker: Docker, *args: str, rows: int = 24, cols: int = 80) -> None:
+    def __init__(self, argv: list[str], env: dict[str, str], cwd: str | None = None,
+                 rows: int = 24, cols: int = 80) -> None:
         self.master, slave = pty.openpty()
         self.resize(rows, cols)
-        if isinstance(docker, UnprivilegedDocker):
-            argv = [*kit.SETPRIV, str(docker.nobody.python), "-m", "layerlab.engine.cli", *args]
-            cwd: str | None = str(docker.nobody.home)
-        else:
-            argv, cwd = [sys.executable, "-m", "layerlab.engine.cli", *args], None
         self.saved = termios.tcgetattr(slave)
         self.proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave,
-                                     env=docker.env, cwd=cwd, start_new_session=True)
+                                     env=env, cwd=cwd, start_new_session=True)
         os.close(slave)
         self.seen = b""
 
@@ -102,8 +100,16 @@ class Terminal:
 
 
 @contextlib.contextmanager
-def terminal(docker: Docker, *args: str) -> Iterator[Terminal]:
-    t = Terminal(docker, *args)
+def terminal(docker: Docker | list[str], *args: str,
+             env: dict[str, str] | None = None) -> Iterator[Terminal]:
+    """LayerLab's CLI (as root or as nobody), or another command line (``docker``'s)."""
+    if isinstance(docker, list):
+        t = Terminal([*docker, *args], env or {})
+    elif isinstance(docker, UnprivilegedDocker):
+        t = Terminal([*kit.SETPRIV, str(docker.nobody.python), "-m", "layerlab.engine.cli",
+                      *args], docker.env, str(docker.nobody.home))
+    else:
+        t = Terminal([sys.executable, "-m", "layerlab.engine.cli", *args], docker.env)
     try:
         yield t
     finally:
@@ -114,6 +120,7 @@ def inspect(docker: Docker, name: str) -> dict:
     return json.loads(docker.out("inspect", name))[0]
 
 
+@overlay
 def test_run_it_is_a_shell_at_a_terminal(docker: Docker) -> None:
     with terminal(docker, "run", "-it", "--name", "box", "--network", "none",
                   "busybox", "sh") as t:
@@ -126,16 +133,7 @@ def test_run_it_is_a_shell_at_a_terminal(docker: Docker) -> None:
         t.prompt()
         t.send(b"stty size\r")
         t.expect(b"\r\n24 80\r\n")
-        t.resize(30, 100)
-        t.proc.send_signal(signal.SIGWINCH)  # a terminal emulator's resize
-        deadline = time.monotonic() + DEADLINE
-        while time.monotonic() < deadline:  # the relayed size lands asynchronously
-            t.prompt()
-            t.send(b"stty size\r")
-            if t.expect(b"\n30 100\r\n", b"\n24 80\r\n") == b"\n30 100\r\n":
-                break
-        else:
-            raise AssertionError("the new window size never reached the container")
+        _new_size_reaches(t, 30, 100)
         t.prompt()
         t.send(b"exit 3\r")
         assert t.wait() == 3
@@ -145,6 +143,7 @@ def test_run_it_is_a_shell_at_a_terminal(docker: Docker) -> None:
     assert "/dev/pts/0\r\n" in docker("logs", "box").stdout  # the raw stream, as Docker logs it
 
 
+@overlay
 def test_tty_with_piped_stdin_is_refused(docker: Docker) -> None:
     p = docker("run", "-it", "busybox", "sh", input=b"echo hi\n", check=False)
     assert p.returncode == 1
@@ -154,6 +153,7 @@ def test_tty_with_piped_stdin_is_refused(docker: Docker) -> None:
     assert out == "/dev/pts/0"
 
 
+@overlay
 def test_dit_attach_detach_and_exec_it(docker: Docker) -> None:
     docker("run", "-dit", "--name", "keep", "--network", "none", "busybox", "sh")
     with terminal(docker, "attach", "keep") as t:
@@ -186,6 +186,7 @@ def test_dit_attach_detach_and_exec_it(docker: Docker) -> None:
     assert (state["Running"], state["ExitCode"]) == (False, 7)
 
 
+@overlay
 @pytest.mark.parametrize("isolation", ["rootless"])
 def test_rootless_run_it(docker: Docker, nobody: kit.Nobody) -> None:
     with terminal(docker, "run", "-it", "--rm", "busybox", "sh") as t:
@@ -195,4 +196,33 @@ def test_rootless_run_it(docker: Docker, nobody: kit.Nobody) -> None:
         t.prompt()
         t.send(b"exit 4\r")
         assert t.wait() == 4
+        assert t.restored()
+
+
+def _new_size_reaches(t: Terminal, rows: int, cols: int) -> None:
+    """Resize the terminal as an emulator does (TIOCSWINSZ + SIGWINCH to the client): the
+    shell gets its SIGWINCH (its line editor redraws the prompt), and ``stty size`` in the
+    container shows the new size."""
+    t.prompt()
+    t.resize(rows, cols)
+    t.proc.send_signal(signal.SIGWINCH)
+    t.expect(b"\r/ # \x1b[J")
+    t.send(b"stty size\r")
+    t.expect(f"\n{rows} {cols}\r\n".encode())
+
+
+@pytest.mark.skipif(dockerapi_kit.DOCKER is None, reason="no Docker CLI on PATH")
+def test_docker_cli_run_it_through_the_api() -> None:
+    """The real ``docker run -it``: Tty in create, the raw hijacked attach stream (no
+    multiplexing), ConsoleSize and ``/containers/{id}/resize``."""
+    assert dockerapi_kit.DOCKER is not None
+    with dockerapi_kit.clients() as pair, terminal(
+            [dockerapi_kit.DOCKER, "run", "-it", "--rm", "busybox", "sh"], env=pair.env()) as t:
+        t.prompt()
+        t.send(b"tty; stty size\r")
+        t.expect(b"\r\n/dev/pts/0\r\n24 80\r\n")
+        _new_size_reaches(t, 30, 100)
+        t.prompt()
+        t.send(b"exit 3\r")
+        assert t.wait() == 3
         assert t.restored()
