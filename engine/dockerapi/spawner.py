@@ -29,10 +29,11 @@ import os
 import signal
 import socket
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .. import errors
-from ..errors import EngineError, RuntimeFailure
+from ..errors import EngineError, RuntimeFailure, Unsupported
 from ..services.tasks import Tasks
 
 if TYPE_CHECKING:
@@ -159,11 +160,18 @@ class SpawnedTasks(Tasks):
         super().__init__(engine)
         self.spawner = spawner
 
-    def start(self, name: str, attach: Attach | None = None) -> Started | None:
+    def start(self, name: str, attach: Attach | None = None,
+              by_policy: bool = False) -> Started | None:
+        # restarts by policy happen in the container's monitor, never through here
         return self.spawner.start(name, attach)
 
     def exec(self, name: str, cmd: list[str], env: list[str], workdir: str, user: str | None,
-             stdin: int, stdout: int, stderr: int, detach: bool = False) -> int:
+             stdin: int, stdout: int, stderr: int, detach: bool = False,
+             console: Callable[[int], bool] | None = None,
+             console_size: tuple[int, int] | None = None) -> int:
+        if console is not None:
+            raise Unsupported("exec with a pseudo-TTY is not served by the API yet: "
+                              "run it without Tty")
         return self.spawner.exec(name, cmd, env, workdir, user, stdin, stdout, stderr, detach)
 
 

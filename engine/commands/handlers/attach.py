@@ -4,10 +4,14 @@ local terminal relayed to the container's (commands/terminal.py)."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import signal
 import socket
+import threading
+from collections.abc import Iterator
 
-from ...errors import Conflict
+from ...errors import Conflict, EngineError
 from ...runtime import attach
 from ...runtime.spec import Attach
 from ...services.engine import Engine
@@ -61,6 +65,27 @@ def exec_with_terminal(engine: Engine, args: argparse.Namespace, io: IO, env: li
         os.close(devnull)
 
 
+@contextlib.contextmanager
+def _signals_proxied(engine: Engine, c: Container, wanted: bool) -> Iterator[None]:
+    """``--sig-proxy``: SIGINT, SIGTERM and SIGHUP to us go to the container's main
+    process (without a terminal; with one, ctrl-c is a key the pty turns into SIGINT)."""
+    if not wanted or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def forward(signum: int, _frame: object) -> None:
+        with contextlib.suppress(EngineError, OSError):
+            engine.tasks.kill(c.ID, str(signum))
+
+    previous = {sig: signal.signal(sig, forward)
+                for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
 def cmd_attach(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
     """Docker's ``attach``: the running container's output from now on and, unless
     ``--no-stdin``, our input to it; a container with neither a terminal nor an open
@@ -82,8 +107,9 @@ def cmd_attach(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
         return Streamed(exit_code=engine.tasks.wait(c.ID))
     end = MonitorEnd(conn)
     try:
-        if relay(end, io, interactive, keys):
-            return Streamed(exit_code=0)
+        with _signals_proxied(engine, c, args.sig_proxy == "true" and not c.Config.get("Tty")):
+            if relay(end, io, interactive, keys):
+                return Streamed(exit_code=0)
     finally:
         conn.close()
     if end.exit_code is not None:
