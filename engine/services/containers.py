@@ -201,7 +201,9 @@ class Containers:
     def remove(self, name: str, force: bool = False) -> Container:
         """S13: remove the container and its RW layer; a running one only with ``force``."""
         c = self.get(name)
-        if c.State.Running:
+        if force:
+            c = self.engine.tasks.no_more_restarts(c)
+        if c.State.Running or c.State.Restarting:
             if not force:
                 raise Conflict(
                     f'cannot remove container "/{c.Name}": container is {c.State.Status}: '

@@ -233,6 +233,12 @@ class Tasks:
                 self.store.containers.update_state(cid, Status="exited", Restarting=False,
                                                    MonitorPid=0, Error=str(e))
 
+    def no_more_restarts(self, c: Container) -> Container:
+        """Stopped by hand (``stop``, ``rm -f``): its restart policy restarts it no more,
+        and a restart it is waiting for is cancelled; the container as it is now."""
+        restart.mark_stopped(self.engine.containers.state_dir(c), True)
+        return self._cancel_restart(c) if c.State.Restarting else c
+
     def _cancel_restart(self, c: Container) -> Container:
         """``stop`` of a container waiting to be restarted: wake its monitor (which finds
         the stop mark and gives up) and wait until it has gone."""
@@ -373,10 +379,7 @@ class Tasks:
         """S10: the stop signal to the main process, a grace period, then SIGKILL to all.
 
         A negative ``timeout`` waits for ever, as Docker's ``-t -1`` does."""
-        c = self.engine.containers.get(name)
-        restart.mark_stopped(self.engine.containers.state_dir(c), True)
-        if c.State.Restarting:
-            c = self._cancel_restart(c)
+        c = self.no_more_restarts(self.engine.containers.get(name))
         if not c.State.Running:
             return c
         grace = 10.0 if timeout is None else timeout

@@ -115,6 +115,7 @@ def _notice_mode(engine: Engine, io: IO) -> None:
 
 
 def cmd_run(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
+    args.tty = args.tty and io.terminal
     if not args.detach:
         from ..terminal import check_tty
 
@@ -214,7 +215,7 @@ def cmd_exec(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
     if not args.command:
         raise UsageError('docker exec: requires at least 2 arguments\nSee \'docker exec --help\'.')
     _notice_mode(engine, io)
-    if args.tty and not args.detach:
+    if args.tty and not args.detach and io.terminal:
         from ..terminal import check_tty
         from .attach import exec_with_terminal
 
