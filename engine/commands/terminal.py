@@ -118,10 +118,19 @@ class PtyEnd:
         os.write(self.master, b"\x04")  # what a terminal's ctrl-d sends
 
 
+class _Ended(Exception):
+    """SIGTERM or SIGHUP while attached: leave (restoring the terminal) with 128+N."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.code = 128 + signum
+
+
 @contextlib.contextmanager
-def _winch(io: IO) -> Iterator[int | None]:
-    """A descriptor readable after each SIGWINCH (None off the main thread, where no
-    signal handler can be installed)."""
+def _signals() -> Iterator[int | None]:
+    """A descriptor readable after each SIGWINCH, and SIGTERM/SIGHUP turned into
+    ``_Ended`` so the terminal is restored on the way out (None, and nothing changed,
+    off the main thread, where no signal handler can be installed)."""
     if threading.current_thread() is not threading.main_thread():
         yield None
         return
@@ -131,11 +140,16 @@ def _winch(io: IO) -> Iterator[int | None]:
         with contextlib.suppress(OSError):
             os.write(w, b"w")
 
-    previous = signal.signal(signal.SIGWINCH, noted)
+    def ended(signum: int, _frame: object) -> None:
+        raise _Ended(signum)
+
+    previous = {signal.SIGWINCH: signal.signal(signal.SIGWINCH, noted),
+                **{sig: signal.signal(sig, ended) for sig in (signal.SIGTERM, signal.SIGHUP)}}
     try:
         yield r
     finally:
-        signal.signal(signal.SIGWINCH, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         os.close(r)
         os.close(w)
 
@@ -151,14 +165,22 @@ def size_of(io: IO) -> tuple[int, int] | None:
 
 def relay(end: MonitorEnd | PtyEnd, io: IO, interactive: bool, keys: bytes) -> bool:
     """Copy between the local terminal and ``end`` until the stream ends; True when the
-    user typed the detach keys (the container keeps running)."""
+    user typed the detach keys (the container keeps running). SIGTERM or SIGHUP ends the
+    client (exit 128+N) with the terminal restored; the container runs on."""
+    try:
+        return _relay(end, io, interactive, keys)
+    except _Ended as e:
+        raise SystemExit(e.code) from None
+
+
+def _relay(end: MonitorEnd | PtyEnd, io: IO, interactive: bool, keys: bytes) -> bool:
     io.flush()
     stdin = io.stdin.fileno() if interactive else None
     raw = stdin is not None and os.isatty(stdin)
     matcher = tty.DetachMatcher(keys)
     outputs = {"stdout": io.stdout.fileno(), "stderr": io.stderr.fileno()}
     detached = False
-    with _winch(io) as winch, (tty.raw_mode(stdin) if raw and stdin is not None
+    with _signals() as winch, (tty.raw_mode(stdin) if raw and stdin is not None
                                else contextlib.nullcontext()):
         size = size_of(io)
         if size:

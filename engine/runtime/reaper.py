@@ -26,6 +26,20 @@ NOT_FORWARDED = {signal.SIGKILL, signal.SIGSTOP, signal.SIGCHLD, signal.SIGFPE, 
                  signal.SIGSEGV, signal.SIGBUS, signal.SIGABRT, signal.SIGTRAP, signal.SIGSYS}
 
 
+def _foreground(terminal: int) -> None:  # pragma: no cover - in the init's child
+    """With a terminal (``-t``), the command gets a process group of its own and the
+    terminal's foreground, as tini gives it: ctrl-c reaches the command once, not the
+    init too (which would forward it a second time)."""
+    if not os.isatty(terminal):
+        return
+    os.setpgid(0, 0)
+    previous = signal.signal(signal.SIGTTOU, signal.SIG_IGN)  # tcsetpgrp from background
+    try:
+        os.tcsetpgrp(terminal, os.getpid())
+    finally:
+        signal.signal(signal.SIGTTOU, previous)
+
+
 def run(process: ProcessSpec, stdin: int, stdout: int, stderr: int,
         fail_w: int) -> NoReturn:  # pragma: no cover - PID 1 of a container
     """Fork the command, then forward signals and reap until it has exited."""
@@ -33,6 +47,7 @@ def run(process: ProcessSpec, stdin: int, stdout: int, stderr: int,
     if child == 0:
         code = 125
         try:
+            _foreground(stdin)
             exec_as(process, stdin, stdout, stderr, make_cwd=True)
         except ExecFailure as e:
             code = e.code
