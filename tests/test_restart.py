@@ -50,6 +50,7 @@ def monitors(cid: str) -> list[int]:
     return found
 
 
+@pytest.mark.parametrize("isolation", ["root", "rootless"])
 def test_on_failure_restarts_exactly_n_times(docker: Docker) -> None:
     docker("run", "-d", "--name", "flaky", "--network", "none", "--restart", "on-failure:2",
            "busybox", "sh", "-c", "echo run; exit 3")

@@ -46,7 +46,8 @@ class Hooks:
     failed: Callable[[int, str], None]
     prepare: Callable[[int], None] | None = None
     # after the exit is recorded: ``again(code, release)`` may start the container anew
-    # (a restart policy); it calls ``release()`` (of monitor.lock) before it does
+    # (a restart policy); it calls ``release()`` (the monitor then exits, releasing
+    # monitor.lock) before it does. It runs in the monitor's restarter (``_restarter``).
     again: Callable[[int, Callable[[], None]], None] | None = None
 
 
@@ -149,6 +150,9 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
         lock = os.open(os.path.join(spec.state_dir, "monitor.lock"),
                        os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         fcntl.flock(lock, fcntl.LOCK_EX)
+        # forked before the PID namespace is unshared: a restart forks a new monitor,
+        # which from here would land in the container's (then dead) PID namespace
+        restarter = _restarter(hooks.again) if hooks.again is not None else None
         devnull = os.open(os.devnull, os.O_RDWR)
         stdin = os.dup(attach.stdin) if attach and attach.stdin is not None else os.dup(devnull)
         conn = os.dup(attach.conn) if attach and attach.conn is not None else None
@@ -246,11 +250,56 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
             with contextlib.suppress(OSError):
                 write_all(exit_w, str(exited_with).encode())
             os.close(exit_w)
-        if hooks.again is not None:
-            hooks.again(exited_with, lambda: os.close(lock))
+        if restarter is not None:
+            to_w, back_r = restarter
+            with contextlib.suppress(OSError):
+                write_all(to_w, str(exited_with).encode())
+            os.close(to_w)
+            _read_all(back_r)  # until the restarter has decided (and recorded "restarting")
+            os.close(back_r)
     except BaseException as e:  # before "ok": the starter gets the reason (after: no one)
         with contextlib.suppress(OSError):
             write_all(ready_w, f"err 125 monitor: {e}".encode())
+    finally:
+        os._exit(0)
+
+
+def _restarter(again: Callable[[int, Callable[[], None]], None]
+               ) -> tuple[int, int]:  # pragma: no cover - forked from the monitor
+    """A child of the monitor that waits for the exit code, then runs ``again`` with it
+    (the restart policy's decision, delay and new start) and outlives the monitor. Its
+    pipes: (exit code to it, its "decided" back)."""
+    to_r, to_w = os.pipe2(os.O_CLOEXEC)
+    back_r, back_w = os.pipe2(os.O_CLOEXEC)
+    if os.fork() != 0:
+        os.close(to_r)
+        os.close(back_w)
+        return to_w, back_r
+    try:
+        close_fds_except({to_r, back_w})  # above all monitor.lock: the monitor's to release
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):  # nor the starter's stdio (``run -d`` reads it to its end)
+            os.dup2(devnull, fd)
+        os.close(devnull)
+        sc.prctl_set_pdeathsig(signal.SIGKILL)  # a monitor killed (abandon): no restart
+        data = _read_all(to_r)
+        if not data:
+            os._exit(0)
+        sc.prctl_set_pdeathsig(0)  # from here on we outlive the monitor
+
+        released = []
+
+        def release() -> None:
+            if not released:
+                released.append(True)
+                with contextlib.suppress(OSError):
+                    write_all(back_w, b"d")
+                os.close(back_w)
+
+        try:
+            again(int(data), release)
+        finally:
+            release()
     finally:
         os._exit(0)
 
