@@ -287,7 +287,7 @@ def _restarter(again: Callable[[int, Callable[[], None]], None]
             os._exit(0)
         sc.prctl_set_pdeathsig(0)  # from here on we outlive the monitor
 
-        released = []
+        released: list[bool] = []
 
         def release() -> None:
             if not released:
