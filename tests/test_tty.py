@@ -187,6 +187,16 @@ def test_dit_attach_detach_and_exec_it(docker: Docker) -> None:
 
 
 @overlay
+def test_attach_without_a_terminal_feeds_an_open_stdin(docker: Docker) -> None:
+    """``-di``: stdin stays open (sh waits on it); ``attach`` with piped input feeds it and
+    ends with the container's exit code."""
+    docker("run", "-di", "--name", "piped", "--network", "none", "busybox", "sh")
+    p = docker("attach", "piped", input=b"echo hi there\nexit 2\n", check=False)
+    assert (p.returncode, p.stdout) == (2, "hi there\n")
+    assert docker("logs", "piped").stdout == "hi there\n"
+
+
+@overlay
 @pytest.mark.parametrize("isolation", ["rootless"])
 def test_rootless_run_it(docker: Docker, nobody: kit.Nobody) -> None:
     with terminal(docker, "run", "-it", "--rm", "busybox", "sh") as t:

@@ -87,7 +87,8 @@ class MonitorEnd:
         self.conn.sendall(attach.frame(b"w", struct.pack("!HH", rows, cols)))
 
     def end_input(self) -> None:
-        self.conn.sendall(attach.frame(b"e", b""))
+        """Nothing: as Docker does for ``-i`` without ``StdinOnce``, the container's stdin
+        stays open for the next client when one client's input ends."""
 
 
 class PtyEnd:

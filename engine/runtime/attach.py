@@ -8,7 +8,7 @@ Output also goes to the log (raw, as Docker logs a TTY container's stream).
 
 Frames both ways are ``type (1 byte) + length (4 bytes, big-endian) + payload``:
 
-    client → monitor   i: input bytes   w: window size (rows, cols)   e: end of input
+    client → monitor   i: input bytes   w: window size (rows, cols)
     monitor → client   o: stdout bytes  r: stderr bytes               x: exit code (text)
 
 The socket is bound and reached through ``/proc/self/fd/<dir fd>/attach.sock``: a state
@@ -215,9 +215,6 @@ class Relay:
                     write_all(self.stdin_w, payload)
                 except OSError:
                     self.stdin_w = None  # the container closed its stdin
-            elif kind == b"e" and self.stdin_w is not None and self.master is None:
-                os.close(self.stdin_w)
-                self.stdin_w = None
 
     def _raw_input(self) -> None:
         assert self.raw_in is not None
