@@ -38,7 +38,7 @@ from ..runtime.devices import DeviceCgroup
 from ..runtime.spec import NAMESPACES, Attach, ContainerSpec, ProcessSpec, merged_env
 from ..store.containers import ZERO_TIME, Container, now
 from ..store.names import new_id
-from .recovery import mark_running, unmark_running
+from .recovery import mark_running, pid_alive, unmark_running
 
 if TYPE_CHECKING:
     from ..runtime.isolation import Isolation
@@ -91,7 +91,12 @@ class Tasks:
             c = self.engine.containers.get(name)
             if c.State.Paused:
                 raise Conflict(f"cannot start a paused container {c.Name}, try unpause instead")
-            if c.State.Running or (c.State.Restarting and not by_policy):
+            if c.State.Restarting and not by_policy:
+                if c.State.MonitorPid and pid_alive(c.State.MonitorPid):
+                    return None  # its restarter starts it
+                self.store.containers.update_state(c.ID, Status="exited", Restarting=False,
+                                                   MonitorPid=0)  # the restarter died
+            if c.State.Running:
                 return None
             d = self.engine.containers.state_dir(c)
             if by_policy:
