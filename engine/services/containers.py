@@ -202,7 +202,9 @@ class Containers:
         """S13: remove the container and its RW layer; a running one only with ``force``."""
         c = self.get(name)
         if force:
-            c = self.engine.tasks.no_more_restarts(c)
+            from .restarts import no_more
+
+            c = no_more(self.engine.tasks, c)
         if c.State.Running or c.State.Restarting:
             if not force:
                 raise Conflict(

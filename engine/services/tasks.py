@@ -38,7 +38,8 @@ from ..runtime.devices import DeviceCgroup
 from ..runtime.spec import NAMESPACES, Attach, ContainerSpec, ProcessSpec, merged_env
 from ..store.containers import ZERO_TIME, Container, now
 from ..store.names import new_id
-from .recovery import mark_running, pid_alive, unmark_running
+from . import restarts
+from .recovery import mark_running, unmark_running
 
 if TYPE_CHECKING:
     from ..runtime.isolation import Isolation
@@ -91,23 +92,8 @@ class Tasks:
             c = self.engine.containers.get(name)
             if c.State.Paused:
                 raise Conflict(f"cannot start a paused container {c.Name}, try unpause instead")
-            if c.State.Restarting and not by_policy:
-                if c.State.MonitorPid and pid_alive(c.State.MonitorPid):
-                    return None  # its restarter starts it
-                self.store.containers.update_state(c.ID, Status="exited", Restarting=False,
-                                                   MonitorPid=0)  # the restarter died
-            if c.State.Running:
+            if not restarts.before_start(self, c, by_policy):
                 return None
-            d = self.engine.containers.state_dir(c)
-            if by_policy:
-                if restart.stopped_by_user(d):
-                    self.store.containers.update_state(c.ID, Status="exited", Restarting=False,
-                                                       MonitorPid=0)
-                    return None
-                self.store.containers.update_state(c.ID, RestartCount=c.State.RestartCount + 1)
-            else:
-                restart.mark_stopped(d, False)
-                self.store.containers.update_state(c.ID, RestartCount=0)
             try:
                 return self._spawn(c, iso, attach)
             except EngineError as e:
@@ -192,7 +178,7 @@ class Tasks:
         again = None
         if restart.from_host_config(c.HostConfig).restarts:
             def again(code: int, release: Callable[[], None]) -> None:
-                self._restart_by_policy(c.ID, code, release)
+                restarts.after_exit(self, c.ID, code, release)
 
         hooks = monitor.Hooks(started=lambda pid: self._on_started(c.ID, pid),
                               exited=exited, failed=failed, prepare=net.plumb, again=again)
@@ -209,62 +195,6 @@ class Tasks:
             raise
         net.starter_done()
         return started
-
-    def _restart_by_policy(self, cid: str, code: int,
-                           release: Callable[[], None]) -> None:  # pragma: no cover - monitor
-        """In the exited container's monitor: start it again if its policy says so, after
-        the policy's delay (which ``stop`` cuts short with SIGUSR1, cancelling it)."""
-        try:
-            c = self.store.containers.get(cid)
-        except NotFound:
-            release()
-            return
-        d = self.engine.containers.state_dir(c)
-        policy = restart.from_host_config(c.HostConfig)
-        if restart.stopped_by_user(d) or not policy.wants(code, c.State.RestartCount,
-                                                          restart.killed_by_user(d)):
-            release()
-            return
-        delay = restart.next_delay(d, human_seconds(c.State.StartedAt))
-        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGUSR1})
-        self.store.containers.update_state(cid, Status="restarting", Restarting=True,
-                                           MonitorPid=os.getpid())
-        release()
-        signal.sigtimedwait({signal.SIGUSR1}, delay)
-        try:
-            self.start(cid, by_policy=True)
-        except EngineError as e:
-            with contextlib.suppress(NotFound):
-                self.store.containers.update_state(cid, Status="exited", Restarting=False,
-                                                   MonitorPid=0, Error=str(e))
-
-    def no_more_restarts(self, c: Container) -> Container:
-        """Stopped by hand (``stop``, ``rm -f``): its restart policy restarts it no more,
-        and a restart it is waiting for is cancelled; the container as it is now."""
-        restart.mark_stopped(self.engine.containers.state_dir(c), True)
-        return self._cancel_restart(c) if c.State.Restarting else c
-
-    def _cancel_restart(self, c: Container) -> Container:
-        """``stop`` of a container waiting to be restarted: wake its monitor (which finds
-        the stop mark and gives up) and wait until it has gone."""
-        pid = c.State.MonitorPid
-        try:
-            pidfd = os.pidfd_open(pid)
-        except (ProcessLookupError, ValueError):
-            pidfd = None
-        if pidfd is not None:
-            try:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGUSR1)
-                select.select([pidfd], [], [], KILL_WAIT)
-            finally:
-                os.close(pidfd)
-        c = self.store.containers.get(c.ID)
-        if c.State.Restarting:  # its monitor is gone without recording it
-            self.store.containers.update_state(c.ID, Status="exited", Restarting=False,
-                                               MonitorPid=0)
-            c = self.store.containers.get(c.ID)
-        return c
 
     def runtime(self, c: Container) -> dict[str, str]:
         """How the container was started: {"mode": root|rootless|proot, "pause": how}; for
@@ -384,7 +314,7 @@ class Tasks:
         """S10: the stop signal to the main process, a grace period, then SIGKILL to all.
 
         A negative ``timeout`` waits for ever, as Docker's ``-t -1`` does."""
-        c = self.no_more_restarts(self.engine.containers.get(name))
+        c = restarts.no_more(self, self.engine.containers.get(name))
         if not c.State.Running:
             return c
         grace = 10.0 if timeout is None else timeout
