@@ -152,7 +152,11 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
         fcntl.flock(lock, fcntl.LOCK_EX)
         # forked before the PID namespace is unshared: a restart forks a new monitor,
         # which from here would land in the container's (then dead) PID namespace
-        restarter = _restarter(hooks.again) if hooks.again is not None else None
+        restarter = None
+        if hooks.again is not None:
+            from .restart import Restarter
+
+            restarter = Restarter.fork(hooks.again)
         devnull = os.open(os.devnull, os.O_RDWR)
         stdin = os.dup(attach.stdin) if attach and attach.stdin is not None else os.dup(devnull)
         conn = os.dup(attach.conn) if attach and attach.conn is not None else None
@@ -251,55 +255,10 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
                 write_all(exit_w, str(exited_with).encode())
             os.close(exit_w)
         if restarter is not None:
-            to_w, back_r = restarter
-            with contextlib.suppress(OSError):
-                write_all(to_w, str(exited_with).encode())
-            os.close(to_w)
-            _read_all(back_r)  # until the restarter has decided (and recorded "restarting")
-            os.close(back_r)
+            restarter.hand_over(exited_with)
     except BaseException as e:  # before "ok": the starter gets the reason (after: no one)
         with contextlib.suppress(OSError):
             write_all(ready_w, f"err 125 monitor: {e}".encode())
-    finally:
-        os._exit(0)
-
-
-def _restarter(again: Callable[[int, Callable[[], None]], None]
-               ) -> tuple[int, int]:  # pragma: no cover - forked from the monitor
-    """A child of the monitor that waits for the exit code, then runs ``again`` with it
-    (the restart policy's decision, delay and new start) and outlives the monitor. Its
-    pipes: (exit code to it, its "decided" back)."""
-    to_r, to_w = os.pipe2(os.O_CLOEXEC)
-    back_r, back_w = os.pipe2(os.O_CLOEXEC)
-    if os.fork() != 0:
-        os.close(to_r)
-        os.close(back_w)
-        return to_w, back_r
-    try:
-        close_fds_except({to_r, back_w})  # above all monitor.lock: the monitor's to release
-        devnull = os.open(os.devnull, os.O_RDWR)
-        for fd in (0, 1, 2):  # nor the starter's stdio (``run -d`` reads it to its end)
-            os.dup2(devnull, fd)
-        os.close(devnull)
-        sc.prctl_set_pdeathsig(signal.SIGKILL)  # a monitor killed (abandon): no restart
-        data = _read_all(to_r)
-        if not data:
-            os._exit(0)
-        sc.prctl_set_pdeathsig(0)  # from here on we outlive the monitor
-
-        released: list[bool] = []
-
-        def release() -> None:
-            if not released:
-                released.append(True)
-                with contextlib.suppress(OSError):
-                    write_all(back_w, b"d")
-                os.close(back_w)
-
-        try:
-            again(int(data), release)
-        finally:
-            release()
     finally:
         os._exit(0)
 

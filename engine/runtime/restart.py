@@ -14,7 +14,11 @@ own monitor), as is the "stopped by hand" mark that ``stop`` leaves.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,3 +136,72 @@ def mark_stopped(state_dir: Path, stopped: bool) -> None:
         return
     for name in (STOPPED, KILLED, DELAY):
         (state_dir / name).unlink(missing_ok=True)
+
+
+@dataclass
+class Restarter:
+    """A child of the monitor, forked before it unshares the PID namespace (forks of the
+    monitor itself would land in the container's namespace, dead by the time of a
+    restart, and rootless the monitor cannot setns back). It waits for the exit code,
+    then runs the policy (``again``: decision, delay, new start) and outlives the
+    monitor, which exits once it has decided."""
+
+    to_w: int  # the exit code, to it
+    back_r: int  # EOF (or a byte) once it has decided
+
+    @classmethod
+    def fork(cls, again: Callable[[int, Callable[[], None]], None]
+             ) -> Restarter:  # pragma: no cover - forked from the monitor
+        to_r, to_w = os.pipe2(os.O_CLOEXEC)
+        back_r, back_w = os.pipe2(os.O_CLOEXEC)
+        if os.fork() != 0:
+            os.close(to_r)
+            os.close(back_w)
+            return cls(to_w, back_r)
+        try:
+            _serve(again, to_r, back_w)
+        finally:
+            os._exit(0)
+
+    def hand_over(self, code: int) -> None:
+        """In the monitor, once the exit is recorded: give the code, wait for the
+        decision (a restart is recorded as "restarting" by then)."""
+        from .init import write_all
+        from .monitor import _read_all
+
+        with contextlib.suppress(OSError):
+            write_all(self.to_w, str(code).encode())
+        os.close(self.to_w)
+        _read_all(self.back_r)
+        os.close(self.back_r)
+
+
+def _serve(again: Callable[[int, Callable[[], None]], None], to_r: int,
+           back_w: int) -> None:  # pragma: no cover - the restarter
+    from ..linux import syscalls as sc
+    from .init import write_all
+    from .monitor import _read_all, close_fds_except
+
+    close_fds_except({to_r, back_w})  # above all monitor.lock: the monitor's to release
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):  # nor the starter's stdio (``run -d`` reads it to its end)
+        os.dup2(devnull, fd)
+    os.close(devnull)
+    sc.prctl_set_pdeathsig(signal.SIGKILL)  # a monitor killed (abandon): no restart
+    data = _read_all(to_r)
+    if not data:
+        return
+    sc.prctl_set_pdeathsig(0)  # from here on we outlive the monitor
+    released: list[bool] = []
+
+    def release() -> None:
+        if not released:
+            released.append(True)
+            with contextlib.suppress(OSError):
+                write_all(back_w, b"d")
+            os.close(back_w)
+
+    try:
+        again(int(data), release)
+    finally:
+        release()
