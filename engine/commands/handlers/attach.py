@@ -32,6 +32,9 @@ def start_with_terminal(engine: Engine, c: Container, io: IO, interactive: bool,
     try:
         started = engine.tasks.start(c.ID, Attach(io.stdout.fileno(), io.stderr.fileno(),
                                                   conn=theirs.fileno(), size=size_of(io)))
+    except BaseException:
+        ours.close()
+        raise
     finally:
         theirs.close()
     if started is None:
