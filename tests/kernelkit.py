@@ -204,3 +204,8 @@ def chromium(tmp: Path, width: int = 1280, height: int = 1600) -> Iterator[Any]:
             yield browser.new_page()
         finally:
             browser.close()
+
+
+def pending(nb: Any) -> str:
+    """A notebook's ``layerlab.pending`` metadata: why it cannot run yet ("" when it can)."""
+    return str(nb.metadata.get("layerlab", {}).get("pending", ""))

@@ -124,3 +124,23 @@ def test_failed_save_leaves_no_file(docker: Docker, tmp_path: Path) -> None:
     p = docker("save", "-o", str(outdir / "x.tar"), "nosuch:1", check=False)
     assert p.returncode == 1 and "No such image: nosuch:1" in p.stderr
     assert list(outdir.iterdir()) == []
+
+
+def test_files_that_cannot_be_archives_are_one_line_errors(docker: Docker,
+                                                           tmp_path: Path) -> None:
+    """Missing folders and directories named where an archive belongs: Go's one line,
+    exit 1, and nothing written beside them."""
+    folder = tmp_path / "files"
+    folder.mkdir()
+    cases = [(("save", "-o", str(folder / "missing" / "x.tar"), "busybox"),
+              f"open {folder}/missing/x.tar: no such file or directory"),
+             (("save", "-o", str(folder), "busybox"), f"open {folder}: is a directory"),
+             (("load", "-i", str(folder)), f"read {folder}: is a directory"),
+             (("import", str(folder)), f"read {folder}: is a directory")]
+    for argv, message in cases:
+        p = docker(*argv, check=False)
+        assert p.returncode == 1 and message in p.stderr, (argv, p.stderr)
+        assert "Traceback" not in p.stderr and "internal error" not in p.stderr
+    assert list(folder.iterdir()) == []
+    p = docker("run", "--rm", "-u", "99999999999", "busybox", "id", check=False)
+    assert p.returncode == 126 and "uids and gids must be in range 0-2147483647" in p.stderr

@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from conftest import needs_root
-from kernelkit import kernel_environment
+from kernelkit import kernel_environment, pending
 from nbclient import NotebookClient
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
@@ -19,10 +19,6 @@ ALL = sorted(str(p.relative_to(NOTEBOOKS)) for p in NOTEBOOKS.rglob("*.ipynb")
              if ".ipynb_checkpoints" not in p.parts)
 
 pytestmark = needs_root
-
-
-def pending(nb: nbformat.NotebookNode) -> str:
-    return str(nb.metadata.get("layerlab", {}).get("pending", ""))
 
 
 def text_of(cell: nbformat.NotebookNode) -> str:

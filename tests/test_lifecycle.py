@@ -264,8 +264,13 @@ def test_management_aliases(docker: Docker, alias: list[str]) -> None:
 @UNPRIVILEGED
 def test_s17_exec_detached_returns_at_once(docker: Docker) -> None:
     docker("run", "-d", "--name", "xd", "busybox", "sleep", "30")
-    docker("exec", "-d", "xd", "sh", "-c", "sleep 0.5; echo late > /tmp/late")
+    # The detached process waits for a go file only this test creates, so exec -d
+    # returning at all (the fixture's timeout would fail a blocking exec) proves it did
+    # not wait, with no timing window.
+    docker("exec", "-d", "xd", "sh", "-c",
+           "while [ ! -f /tmp/go ]; do sleep 0.05; done; echo late > /tmp/late")
     assert docker("exec", "xd", "test", "-f", "/tmp/late", check=False).returncode == 1
+    docker("exec", "xd", "touch", "/tmp/go")
     docker("exec", "xd", "sh", "-c", "while [ ! -f /tmp/late ]; do sleep 0.05; done")
     assert docker.out("exec", "xd", "cat", "/tmp/late") == "late"
     docker("rm", "-f", "xd")

@@ -47,7 +47,10 @@ from .spec import ContainerSpec, ProcessSpec
 # proot's own setting (bind mount points are faked, never created in the rootfs, where
 # they would show in diff and commit) is read by proot only: the shim drops it again.
 QUIET_ROOTFS = "PROOT_DONT_POLLUTE_ROOTFS"
-SHIM = f'echo $$ >&4; exec 4>&- 2>&3 3>&-; unset {QUIET_ROOTFS}; exec "$@"'
+# proot puts its loader and glue dirs there, in the container's state dir rather than
+# /tmp: a killed tracer's leftovers then go with the container, and /tmp stays clean.
+GLUE_DIR = "PROOT_TMP_DIR"
+SHIM = f'echo $$ >&4; exec 4>&- 2>&3 3>&-; unset {QUIET_ROOTFS} {GLUE_DIR}; exec "$@"'
 SHIM_PATH = "/.ll/busybox"
 NOTICE = re.compile(rb"pid (\d+): (exited with status|terminated with signal) (\d+)")
 NOTICE_WAIT = 5.0  # seconds for proot's exit notice once the command is gone
@@ -88,8 +91,8 @@ def _user(root: str, spec: str) -> users.User:
         raise ExecFailure(126, str(e)) from None
 
 
-def command(root: str, process: ProcessSpec, etc_files: dict[str, str],
-            make_cwd: bool) -> tuple[list[str], dict[str, str]]:
+def command(root: str, process: ProcessSpec, etc_files: dict[str, str], make_cwd: bool,
+            state_dir: str) -> tuple[list[str], dict[str, str]]:
     """(argv, env) of proot running ``process`` in ``root``; raises ExecFailure with
     Docker's code when it cannot run."""
     from ..transfer.bootstrap import find_busybox
@@ -111,12 +114,19 @@ def command(root: str, process: ProcessSpec, etc_files: dict[str, str],
         with contextlib.suppress(OSError):
             if stat.S_ISREG(os.lstat(securejoin.join(root, target)).st_mode):
                 argv += ["-b", f"{source}:{target}"]
-    return [*argv, SHIM_PATH, "sh", "-c", SHIM, "sh", *process.args], {**env, QUIET_ROOTFS: "1"}
+    glue = _glue_dir(state_dir)
+    glue.mkdir(parents=True, exist_ok=True)
+    return ([*argv, SHIM_PATH, "sh", "-c", SHIM, "sh", *process.args],
+            {**env, QUIET_ROOTFS: "1", GLUE_DIR: str(glue)})
 
 
 # -- tracers -----------------------------------------------------------------------------
 def _registry(state_dir: str) -> Path:
     return Path(state_dir) / "proot"
+
+
+def _glue_dir(state_dir: str) -> Path:
+    return _registry(state_dir) / "tmp"
 
 
 def register(state_dir: str, tracer: int) -> Path:
@@ -184,11 +194,12 @@ def kill_all(state_dir: str, first: int) -> None:
     procs.signal_all([first, *members(state_dir)], signal.SIGKILL)
 
 
-def _remove_glue(tracer: int) -> None:
-    """proot's loader and glue dirs in /tmp, left behind when a tracer is killed."""
+def _remove_glue(tracer: int, state_dir: str) -> None:
+    """proot's loader and glue dirs, left behind when a tracer is killed."""
     from ..fs.atomic import remove_tree
 
-    for path in glob.glob(f"/tmp/proot-{tracer}-*") + glob.glob(f"/tmp/prooted-{tracer}-*"):
+    glue = _glue_dir(state_dir)
+    for path in glob.glob(f"{glue}/proot-{tracer}-*") + glob.glob(f"{glue}/prooted-{tracer}-*"):
         with contextlib.suppress(OSError):
             if os.path.isdir(path) and not os.path.islink(path):
                 remove_tree(Path(path))
@@ -290,7 +301,7 @@ def _end(t: _Tracer, state_dir: str) -> None:
     procs.signal_all([p for p in members(state_dir) if p != t.pid], signal.SIGKILL)
     if not procs.wait_gone(t.pid, NOTICE_WAIT):
         procs.kill_tree(os.getpid())
-        _remove_glue(t.pid)
+        _remove_glue(t.pid, state_dir)
     procs.kill_tree(os.getpid())
     with contextlib.suppress(ChildProcessError):
         while True:
@@ -303,7 +314,8 @@ def monitor(spec: ContainerSpec, hooks: Any, stdin: int, sinks: dict[str, int], 
     """The monitor's body in PRoot mode (see ``monitor._monitor``); never returns."""
     sc.set_child_subreaper()
     try:
-        argv, env = command(spec.rootfs, spec.process, spec.etc_files, make_cwd=True)
+        argv, env = command(spec.rootfs, spec.process, spec.etc_files, make_cwd=True,
+                             state_dir=spec.state_dir)
     except ExecFailure as e:
         hooks.failed(e.code, str(e))
         write_all(ready_w, f"err {e.code} {e}".encode())
@@ -368,7 +380,7 @@ def exec_in(state_dir: str, rootfs: str, etc_files: dict[str, str], process: Pro
     Docker's exec) and that the container's end kills; the command's exit code, or 0
     once it runs when ``detach``."""
     try:
-        argv, env = command(rootfs, process, etc_files, make_cwd=False)
+        argv, env = command(rootfs, process, etc_files, make_cwd=False, state_dir=state_dir)
     except ExecFailure as e:
         raise RuntimeFailure(f"OCI runtime exec failed: {e}", e.code) from None
     report_r, report_w = os.pipe2(os.O_CLOEXEC)

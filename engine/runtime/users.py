@@ -13,6 +13,9 @@ class UnknownUser(LookupError):
     pass
 
 
+MAX_ID = 2**31 - 1  # runc's limit: a uid/gid beyond it is refused, not wrapped
+
+
 @dataclass
 class User:
     uid: int
@@ -45,5 +48,7 @@ def resolve(spec: str, passwd: str = "/etc/passwd", group: str = "/etc/group") -
         if g is None and not grp.isdigit():
             raise UnknownUser(f"unable to find group {grp}: no matching entries in group file")
         gid = int(g[2]) if g else int(grp)
+    if not (0 <= uid <= MAX_ID and 0 <= gid <= MAX_ID):
+        raise UnknownUser(f"uids and gids must be in range 0-{MAX_ID}")
     extra = [int(e[2]) for e in groups_table if name and name in e[3].split(",")]
     return User(uid, gid, sorted({gid, *extra}), home)

@@ -20,6 +20,7 @@ from layerlab.engine import (
     Explored,
     Graph,
     History,
+    NetworkGraph,
     Result,
     Table,
 )
@@ -28,8 +29,9 @@ from .build import render_build
 from .changes import render_changes
 from .explore import render_explore
 from .graph import focus
-from .graphview import draw, graph_html
+from .graphview import Drawing, draw, draw_networks, graph_html
 from .jsontree import inspect_html
+from .netgraph import LEGEND as NETWORK_LEGEND
 from .tables import render_table
 
 
@@ -54,6 +56,8 @@ def render(result: Result, engine: Any) -> list[Output]:
                         "text/html": render_table(result, files)})]
     if isinstance(result, Graph):
         return graph_output(result)
+    if isinstance(result, NetworkGraph):
+        return network_graph_output(result)
     if isinstance(result, Document) and not result.template and result.kind in (
             "container", "image", ""):
         return [_inspect_output(result)]
@@ -71,12 +75,21 @@ def render(result: Result, engine: Any) -> list[Output]:
 
 
 def graph_output(g: Graph, full: Graph | None = None) -> list[Output]:
-    """The layer graph: HTML that survives a reload, the SVG for other front-ends, the
-    CLI's tree as text. ``full``: the whole graph ``g`` is part of ("shared by N")."""
-    drawing = draw(g, full)
+    """The layer graph. ``full``: the whole graph ``g`` is part of ("shared by N")."""
+    return _drawn(g.text(), draw(g, full))
+
+
+def network_graph_output(g: NetworkGraph) -> list[Output]:
+    """The network graph, drawn as the layer graph is."""
+    return _drawn(g.text(), draw_networks(g), NETWORK_LEGEND)
+
+
+def _drawn(text: str, drawing: Drawing | None, legend: str = "") -> list[Output]:
+    """HTML that survives a reload, the SVG for other front-ends, the CLI's tree as text
+    (alone when ``dot`` could not draw)."""
     if drawing is None:
-        return text_output(g.text())
-    return [Output({"text/plain": g.text(), "text/html": graph_html(drawing),
+        return text_output(text)
+    return [Output({"text/plain": text, "text/html": graph_html(drawing, legend),
                     "image/svg+xml": drawing.svg})]
 
 

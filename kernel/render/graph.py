@@ -222,13 +222,17 @@ def _containers_node(key: str, cs: list[dict[str, Any]]) -> Node:
     return Node(key, "containers", f"<{_rows(rows)}>", tip)
 
 
-def to_dot(pic: Picture, rankdir: str = "BT") -> graphviz.Digraph:
+def to_dot(pic: Picture, rankdir: str = "BT",
+           style: dict[str, dict[str, str]] | None = None) -> graphviz.Digraph:
+    """The picture as DOT; ``style`` maps node kinds to attributes (the layer graph's by
+    default, the network graph brings its own)."""
+    style = STYLE if style is None else style
     dot = graphviz.Digraph("layers", graph_attr={
         "rankdir": rankdir, "nodesep": "0.25", "ranksep": "0.3", "bgcolor": "transparent",
         "fontname": FONT}, node_attr={"fontname": FONT, "fontsize": "12", "margin": "0.1,0.04"},
-        edge_attr={"color": EDGE, "arrowsize": "0.6"})
+        edge_attr={"color": EDGE, "arrowsize": "0.6", "fontname": FONT, "fontsize": "10"})
     for n in pic.nodes:
-        attrs = dict(STYLE[n.kind])
+        attrs = dict(style[n.kind])
         if n.bold:
             attrs["penwidth"] = "2.5"
         dot.node(n.key, label=n.label, tooltip=n.tooltip, **attrs)

@@ -1,5 +1,5 @@
-"""The layer graph drawn by graphviz's ``dot``, laid out to fit a notebook, as HTML that
-works untrusted.
+"""The layer graph (and its neighbour, the network graph) drawn by graphviz's ``dot``,
+laid out to fit a notebook, as HTML that works untrusted.
 
 **Fitting.** A layer graph grows sideways: every image or container that branches off adds
 a column. The drawing tries layouts in order — as it is; with untagged chains folded (see
@@ -25,10 +25,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import graphviz
-from layerlab.engine import Graph
+from layerlab.engine import Graph, NetworkGraph
 
 from .graph import Node, Picture, picture, to_dot, users
 from .html import caption, esc
+from .netgraph import STYLE as NETWORK_STYLE
+from .netgraph import network_picture
 
 MAX_WIDTH_PT = 780.0  # ≈1040 px: JupyterLab's output area in a 1280 px wide window
 PT_TO_PX = 4 / 3
@@ -82,9 +84,28 @@ def draw(g: Graph, full: Graph | None = None) -> Drawing | None:
                 break
         assert best is not None
         _, name, source, pic, layout = best
-        svg = graphviz.pipe("dot", "svg", source.encode()).decode()
+        return laid_out(source, pic, name, layout)
     except (graphviz.ExecutableNotFound, subprocess.CalledProcessError):
         return None
+
+
+def draw_networks(g: NetworkGraph) -> Drawing | None:
+    """The network graph, left to right (networks, then containers, then the host)."""
+    if shutil.which("dot") is None or not g.networks:
+        return None
+    pic = network_picture(g)
+    try:
+        return laid_out(to_dot(pic, "LR", NETWORK_STYLE).source, pic, "networks")
+    except (graphviz.ExecutableNotFound, subprocess.CalledProcessError):
+        return None
+
+
+def laid_out(source: str, pic: Picture, name: str,
+             layout: dict[str, Any] | None = None) -> Drawing:
+    """``source`` drawn by ``dot``: the SVG and where each node of ``pic`` landed."""
+    if layout is None:
+        layout = json.loads(graphviz.pipe("dot", "json", source.encode()))
+    svg = graphviz.pipe("dot", "svg", source.encode()).decode()
     width, height = _bbox(layout)
     return Drawing(svg[svg.find("<svg"):], width, height, _spots(layout, pic, height), pic,
                    name)
@@ -108,8 +129,9 @@ def _spots(layout: dict[str, Any], pic: Picture, height: float) -> list[Spot]:
     return out
 
 
-def graph_html(d: Drawing) -> str:
-    """The drawing as a scalable CSS background with a tooltip box per node."""
+def graph_html(d: Drawing, legend: str = "") -> str:
+    """The drawing as a scalable CSS background with a tooltip box per node, and its
+    legend (the layer graph's unless given)."""
     data = base64.b64encode(d.svg.encode()).decode()
     spots = "".join(
         f'<span title="{esc(s.node.tooltip)}" style="position:absolute;'
@@ -121,7 +143,7 @@ def graph_html(d: Drawing) -> str:
             f"padding-bottom:{100 * d.height / d.width:.3f}%;"
             f"background-image:url(data:image/svg+xml;base64,{data});"
             f'background-size:100% 100%;background-repeat:no-repeat">{spots}</div></div>'
-            + caption(_legend(d)))
+            + caption(legend or _legend(d)))
 
 
 def _legend(d: Drawing) -> str:

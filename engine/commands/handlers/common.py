@@ -7,7 +7,7 @@ import contextlib
 import os
 from collections.abc import Callable, Iterator
 from datetime import UTC
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from ...errors import EngineError, InvalidArgument
 from .. import IO, error_message, human
@@ -83,13 +83,15 @@ def open_output(path: str, io: IO, what: str) -> contextlib.AbstractContextManag
 def _atomic_output(path: str) -> Iterator[BinaryIO]:
     """Write next to ``path`` and rename at the end: a failed save leaves no half file.
     Devices and pipes (``-o /dev/stdout``) are written in place."""
+    if os.path.isdir(path):
+        raise InvalidArgument(f"open {path}: is a directory (name a file to write)")
     if os.path.exists(path) and not os.path.isfile(path):
-        with open(path, "wb") as f:
+        with _opened(path, "wb") as f:
             yield f
         return
-    tmp = f"{path}.tmp-{os.getpid()}"
+    tmp = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.tmp-{os.getpid()}")
     try:
-        with open(tmp, "wb") as f:
+        with _opened(tmp, "wb", shown=path) as f:
             yield f
         os.replace(tmp, path)
     finally:
@@ -97,14 +99,21 @@ def _atomic_output(path: str) -> Iterator[BinaryIO]:
             os.unlink(tmp)
 
 
+def _opened(path: str, mode: str, shown: str = "") -> BinaryIO:
+    """``open`` whose failure is Go's one line (``open PATH: no such file or directory``)."""
+    try:
+        return cast(BinaryIO, open(path, mode))
+    except OSError as e:
+        raise InvalidArgument(f"open {shown or path}: {(e.strerror or str(e)).lower()}") from None
+
+
 def open_input(path: str, io: IO) -> contextlib.AbstractContextManager[BinaryIO]:
     """``-i FILE`` / a file argument, or stdin for ``-`` or none."""
     if not path or path == "-":
         return contextlib.nullcontext(io.stdin)
-    try:
-        return open(path, "rb")
-    except FileNotFoundError:
-        raise InvalidArgument(f"open {path}: no such file or directory") from None
+    if os.path.isdir(path):
+        raise InvalidArgument(f"read {path}: is a directory (name an archive file)")
+    return _opened(path, "rb")
 
 
 def read_kv_files(files: list[str], command: str, from_env: bool) -> list[str]:
