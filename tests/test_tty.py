@@ -222,17 +222,28 @@ def _new_size_reaches(t: Terminal, rows: int, cols: int) -> None:
 
 
 @pytest.mark.skipif(dockerapi_kit.DOCKER is None, reason="no Docker CLI on PATH")
-def test_docker_cli_run_it_through_the_api() -> None:
+def test_docker_cli_run_it_and_exec_it_through_the_api() -> None:
     """The real ``docker run -it``: Tty in create, the raw hijacked attach stream (no
-    multiplexing), ConsoleSize and ``/containers/{id}/resize``."""
-    assert dockerapi_kit.DOCKER is not None
-    with dockerapi_kit.clients() as pair, terminal(
-            [dockerapi_kit.DOCKER, "run", "-it", "--rm", "busybox", "sh"], env=pair.env()) as t:
-        t.prompt()
-        t.send(b"tty; stty size\r")
-        t.expect(b"\r\n/dev/pts/0\r\n24 80\r\n")
-        _new_size_reaches(t, 30, 100)
-        t.prompt()
-        t.send(b"exit 3\r")
-        assert t.wait() == 3
-        assert t.restored()
+    multiplexing), ConsoleSize and ``/containers/{id}/resize``; and ``docker exec -it``
+    into a ``-dit`` container (a pty of its own, sized by the exec's ConsoleSize)."""
+    docker = dockerapi_kit.DOCKER
+    assert docker is not None
+    with dockerapi_kit.clients() as pair:
+        with terminal([docker, "run", "-it", "--rm", "busybox", "sh"], env=pair.env()) as t:
+            t.prompt()
+            t.send(b"tty; stty size\r")
+            t.expect(b"\r\n/dev/pts/0\r\n24 80\r\n")
+            _new_size_reaches(t, 30, 100)
+            t.prompt()
+            t.send(b"exit 3\r")
+            assert t.wait() == 3
+            assert t.restored()
+        assert pair.docker("run", "-dit", "--name", "apish", "busybox", "sh").returncode == 0
+        with terminal([docker, "exec", "-it", "apish", "sh"], env=pair.env()) as t:
+            t.prompt()
+            t.send(b"tty; stty size\r")
+            t.expect(b"\r\n/dev/pts/1\r\n24 80\r\n")
+            t.prompt()
+            t.send(b"exit 5\r")
+            assert t.wait() == 5
+        assert pair.docker("rm", "-f", "apish").returncode == 0

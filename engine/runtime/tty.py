@@ -137,3 +137,40 @@ class DetachMatcher:
             out += candidate
             self.held = b""
         return bytes(out), False
+
+
+def copy_pty(stdin: int, stdout: int, master: int) -> bool:
+    """Relay a pty master between plain descriptors (the Docker API's exec streams) until
+    the process and all it started have closed the slave; never "detached"."""
+    import errno
+    import select
+
+    sources = [master, stdin]
+    while master in sources:
+        readable, _, _ = select.select(sources, [], [])
+        if stdin in readable:
+            data = os.read(stdin, 65536)
+            if not data:
+                sources.remove(stdin)
+            else:
+                with contextlib.suppress(OSError):
+                    _write_all(master, data)
+        if master in readable:
+            try:
+                data = os.read(master, 65536)
+            except OSError as e:  # EIO: the slave's last holder has gone
+                if e.errno != errno.EIO:
+                    raise
+                data = b""
+            if not data:
+                break
+            try:
+                _write_all(stdout, data)
+            except OSError:  # the client went away: nobody reads any more
+                break
+    return False
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    while data:
+        data = data[os.write(fd, data):]
