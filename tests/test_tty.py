@@ -173,6 +173,12 @@ def test_dit_attach_detach_and_exec_it(docker: Docker) -> None:
         t.prompt()
         t.send(b"exit 5\r")
         assert t.wait() == 5
+    with terminal(docker, "exec", "-it", "keep", "sh") as t:
+        t.prompt()
+        t.send(b"\x10\x11")  # detached from the exec: its shell runs on
+        t.expect(b"read escape sequence")
+        assert t.wait() == 0
+    assert docker.out("exec", "keep", "ps", "-o", "comm").split().count("sh") == 2
     with terminal(docker, "attach", "--detach-keys", "ctrl-x", "keep") as t:
         t.send(b"echo again\r")
         t.expect(b"again\r\n")

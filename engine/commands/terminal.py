@@ -224,3 +224,32 @@ def _relay(end: MonitorEnd | PtyEnd, io: IO, interactive: bool, keys: bytes) -> 
 def _write_all(fd: int, data: bytes) -> None:
     while data:
         data = data[os.write(fd, data):]
+
+
+def hold(master: int) -> None:
+    """After detaching from ``exec -t``: a background process keeps the pty's master
+    open (reading what the process writes) until the process and all it started have
+    closed the slave, so the exec runs on as Docker's does, instead of being hung up on."""
+    pid = os.fork()
+    if pid != 0:
+        os.waitpid(pid, 0)
+        return
+    try:  # pragma: no cover - the forked holder
+        os.setsid()
+        if os.fork() != 0:
+            os._exit(0)
+        from ..runtime.monitor import close_fds_except
+
+        close_fds_except({master})
+        devnull = os.open(os.devnull, os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        with contextlib.suppress(ImportError):
+            import setproctitle
+
+            setproctitle.setproctitle("layerlab-exec-pty")
+        with contextlib.suppress(OSError):
+            while os.read(master, 65536):
+                pass
+    finally:
+        os._exit(0)

@@ -18,7 +18,7 @@ from ...services.engine import Engine
 from ...store.containers import Container
 from .. import IO
 from ..results import Result, Streamed
-from ..terminal import MonitorEnd, PtyEnd, check_tty, detach_keys, relay, size_of
+from ..terminal import MonitorEnd, PtyEnd, check_tty, detach_keys, hold, relay, size_of
 
 
 def start_with_terminal(engine: Engine, c: Container, io: IO, interactive: bool,
@@ -57,12 +57,17 @@ def exec_with_terminal(engine: Engine, args: argparse.Namespace, io: IO, env: li
     """``exec -t``: the process's pty master comes back to us, and we relay it."""
     keys = detach_keys(args.detach_keys)
     io.flush()
+
+    def console(master: int) -> bool:
+        detached = relay(PtyEnd(master), io, args.interactive, keys)
+        if detached:
+            hold(master)
+        return detached
+
     devnull = os.open(os.devnull, os.O_RDWR)
     try:
         return engine.tasks.exec(args.container, args.command, env, args.workdir, args.user,
-                                 devnull, devnull, devnull,
-                                 console=lambda master: relay(PtyEnd(master), io,
-                                                              args.interactive, keys),
+                                 devnull, devnull, devnull, console=console,
                                  console_size=size_of(io))
     finally:
         os.close(devnull)
