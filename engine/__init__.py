@@ -28,7 +28,7 @@ from typing import Any
 _SURFACE = {
     "Engine": "services.engine", "CreateOptions": "services.containers",
     "NetworkRequest": "services.networks",
-    "VERSION": "services.system", "execute": "commands", "IO": "commands",
+    "VERSION": "version", "execute": "commands", "IO": "commands",
     "error_message": "commands", "Result": "commands.results", "Table": "commands.results",
     "History": "commands.results", "Lines": "commands.results",
     "Committed": "commands.results", "Document": "commands.results",

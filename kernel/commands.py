@@ -59,6 +59,36 @@ def binary_to_notebook(cmd: cells.Command) -> str:
             f"`-o FILE` or redirect: `docker {' '.join(cmd.argv)} > FILE`")
 
 
+def streaming_stats(cmd: cells.Command) -> str:
+    """``docker stats`` redraws its table every second until interrupted, which a notebook
+    cell cannot show: refuse, pointing at ``--no-stream`` (one sample, a table to keep)."""
+    try:
+        name, rest = grammar.split_command(cmd.argv)
+        if name != "stats" or grammar.parsers()[name].parse_args(rest).no_stream:
+            return ""
+    except EngineError:
+        return ""  # the command itself reports its usage error
+    return ("docker stats: a notebook cannot redraw a live table; add --no-stream for one "
+            f"sample: `{' '.join(['docker', *cmd.argv, '--no-stream'])}`")
+
+
+def service_request(cmd: cells.Command) -> tuple[str, float | None] | str | None:
+    """``docker system service [--time S] [URI]``: (URI or "", idle timeout), or why the
+    kernel cannot serve it. A notebook cannot block on a server, so the kernel serves
+    the API for its session instead (``kernel.SessionService``)."""
+    try:
+        name, rest = grammar.split_command(cmd.argv)
+        if name != "system service":
+            return None
+        args = grammar.parsers()[name].parse_args(rest)
+    except EngineError:
+        return None  # the command itself reports its usage error
+    if args.group or args.allow_remote:
+        return ("docker system service: --group and --allow-remote change who may reach "
+                "the engine; run it in a terminal (`layerlab system service …`)")
+    return args.uri or "", (args.time if args.time and args.time > 0 else None)
+
+
 def dockerfile_command(cell: cells.Cell) -> tuple[cells.Command, tempfile.TemporaryDirectory[str]]:
     """``%%dockerfile [flags]`` → ``docker build [flags] -f <the cell> .`` (notebook folder
     as context); the Dockerfile lives outside the context, so it is not part of it."""

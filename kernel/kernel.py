@@ -17,7 +17,17 @@ from pathlib import Path
 from typing import Any
 
 from ipykernel.kernelbase import Kernel
-from layerlab.engine import IO, VERSION, Engine, EngineError, Table, default_root, execute
+from layerlab.engine import (
+    IO,
+    VERSION,
+    BackgroundService,
+    Engine,
+    EngineError,
+    Table,
+    default_root,
+    execute,
+    start_service,
+)
 from traitlets import Integer
 
 from . import cells, commands, completion
@@ -52,6 +62,7 @@ class LayerLabKernel(Kernel):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._engine: Engine | None = None
+        self._service: BackgroundService | None = None
         self.runner = Runner(self.engine, self._stream, self.max_output_lines,
                              self.max_output_chars)
         self._interrupted = False
@@ -104,7 +115,12 @@ class LayerLabKernel(Kernel):
         if help_text is not None:
             return self._ok([{"source": "page", "data": {"text/plain": help_text},
                               "start": 0}])
-        refusal = commands.binary_to_notebook(cmd)
+        asked = commands.service_request(cmd)
+        if isinstance(asked, str):
+            return self._error("UsageError", asked)
+        if asked is not None:
+            return self._serve(*asked)
+        refusal = commands.binary_to_notebook(cmd) or commands.streaming_stats(cmd)
         if refusal:
             return self._error("UsageError", refusal)
         if commands.wants_terminal(cmd):
@@ -137,6 +153,30 @@ class LayerLabKernel(Kernel):
             return self._error("ExitCode", f"`{cmd.source}` exited with status "
                                            f"{result.exit_code}")
         return None
+
+    def _serve(self, uri: str, idle: float | None) -> dict[str, Any] | None:
+        """The Docker API for this notebook's engine, served from a child process for the
+        kernel's session, so a terminal's ``docker`` sees what the notebook shows."""
+        if self._service is None or not self._service.running():
+            try:
+                self._service = start_service(self.engine().root, uri=uri or None,
+                                              idle_timeout=idle, with_caller=True)
+            except EngineError as e:
+                return self._error(type(e).__name__, str(e))
+            said = "Serving"
+        else:
+            said = "Already serving"
+        where = self._service.uri
+        self._stream("stdout", f"{said} the Docker API of this notebook's engine on {where} "
+                               "until the kernel stops.\nIn a terminal: export DOCKER_HOST="
+                               f"{where}   (then `docker ps` lists this notebook's "
+                               "containers)\n")
+        return None
+
+    async def do_shutdown(self, restart: bool) -> dict[str, Any]:
+        if self._service is not None:
+            self._service.stop()
+        return await super().do_shutdown(restart)
 
     def _write_file(self, cell: cells.Cell) -> dict[str, Any]:
         """``%%file PATH``: the cell body becomes a file (a build context file, a script)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import shlex
 import subprocess
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -76,10 +77,31 @@ def test_run_failures_exit_like_docker(pair: Clients) -> None:
         assert message.split(": ", 1)[1] in re.sub("[0-9a-f]{12}", "ID", docker.stderr)
 
 
-def test_run_refuses_what_is_not_built_yet(pair: Clients) -> None:
-    p = pair.docker("run", "--rm", "-p", "8080:80", "busybox", "true")
-    assert p.returncode == 125
-    assert "LayerLab does not support HostConfig.PortBindings (-p) yet" in p.stderr
+def test_run_on_a_network_with_a_published_port(pair: Clients) -> None:
+    """``--network``, ``--network-alias`` and ``-p`` through the API: a name lookup on a
+    user network, and the container's httpd served on the host's loopback."""
+    assert pair.docker("network", "create", "d-web-net").returncode == 0
+    try:
+        p = pair.docker("run", "-d", "--name", "d-web", "--network", "d-web-net",
+                        "--network-alias", "www", "-p", "127.0.0.1::80", "busybox", "httpd",
+                        "-f", "-p", "80", "-h", "/etc")
+        assert p.returncode == 0, p.stderr
+        d, ll = pair.both("port", "d-web", "80")
+        assert outcome(d) == outcome(ll) and d.stdout.startswith("127.0.0.1:"), (d, ll)
+        fetch = pair.docker("run", "--rm", "--network", "d-web-net", "busybox", "sh", "-c",
+                            "for i in $(seq 50); do wget -qO- http://www:80/hostname && "
+                            "exit 0; sleep 0.1; done; exit 1")
+        hostname = pair.docker("inspect", "--format", "{{.Config.Hostname}}", "d-web").stdout
+        assert (fetch.returncode, fetch.stdout) == (0, hostname), fetch.stderr
+        port = int(d.stdout.strip().rsplit(":", 1)[1])
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/hostname", timeout=10) as r:
+            assert r.read().decode() == hostname
+        p = pair.docker("run", "--rm", "--network", "no-such-net", "busybox", "true")
+        assert p.returncode == 125 and "network no-such-net not found" in p.stderr
+        assert "Unable to find image" not in p.stderr  # a 400: the CLI does not pull
+    finally:
+        pair.docker("rm", "-f", "d-web")
+        pair.docker("network", "rm", "d-web-net")
 
 
 def test_run_detached_then_wait_logs_inspect(pair: Clients) -> None:
@@ -254,3 +276,33 @@ def test_pull_and_push_through_a_loopback_registry(
     assert ll.returncode == 0
     assert d.stdout.splitlines()[:-1] == ll.stdout.splitlines()
 
+
+
+# -- networks, events, rename, logs by time -----------------------------------------------
+def test_networks_events_rename_and_logs_by_time(pair: Clients) -> None:
+    t0 = pair.layerlab("run", "--rm", "busybox", "date", "+%s").stdout.strip()
+    d, ll = each(pair, "network create --label team=a {n}-net")
+    assert HEX64.match(d.stdout) and HEX64.match(ll.stdout), (d, ll)
+    fmt = "{{.Name}} {{.Driver}} {{.Internal}}"
+    d, ll = pair.both("network", "ls", "--filter", "label=team=a", "--format", fmt)
+    assert outcome(d) == outcome(ll) == (0, "d-net bridge false\nl-net bridge false\n", "")
+    d, ll = pair.both("network", "inspect", "--format", '{{.Name}} {{index .Labels "team"}}',
+                      "d-net")
+    assert outcome(d) == outcome(ll) == (0, "d-net a\n", "")
+    d, ll = pair.both("network", "inspect", "no-such-net")
+    assert d.returncode == ll.returncode == 1 and "no-such-net" in d.stderr
+    d, ll = each(pair, "network rm {n}-net")
+    assert outcome(d) == (0, "d-net\n", "") and outcome(ll) == (0, "l-net\n", "")
+    t1 = pair.layerlab("run", "--rm", "busybox", "date", "+%s").stdout.strip()
+    d, ll = pair.both("events", "--since", t0, "--until", str(int(t1) + 1), "--filter",
+                      "type=network", "--format", "{{.Action}} {{.Actor.Attributes.name}}")
+    assert outcome(d) == outcome(ll) == (
+        0, "create d-net\ncreate l-net\ndestroy d-net\ndestroy l-net\n", "")
+    each(pair, "run --name {n}-old busybox echo said")
+    d, ll = each(pair, "rename {n}-old {n}-new")
+    assert outcome(d) == outcome(ll) == (0, "", "")
+    d, ll = each(pair, "logs --since 2000-01-01T00:00:00Z {n}-new")
+    assert outcome(d) == outcome(ll) == (0, "said\n", "")
+    d, ll = each(pair, "logs --until 2000-01-01T00:00:00Z {n}-new")
+    assert outcome(d) == outcome(ll) == (0, "", "")
+    each(pair, "rm {n}-new")

@@ -173,7 +173,8 @@ def _cli_body(**extra: Any) -> dict[str, Any]:
             "NetworkMode": "default", "PortBindings": {}, "RestartPolicy": {
                 "Name": "no", "MaximumRetryCount": 0}, "AutoRemove": False, "ConsoleSize": [
                     24, 80], "CapAdd": None, "Dns": [], "Memory": 0, "PidsLimit": None,
-            "MaskedPaths": None, "CgroupnsMode": "", "Privileged": False}
+            "MaskedPaths": None, "CgroupnsMode": "", "Privileged": False, "Links": None,
+            "PidMode": "", "ShmSize": 0}
     body = {"Hostname": "", "User": "", "AttachStdin": False, "AttachStdout": True,
             "Tty": False, "OpenStdin": False, "StdinOnce": False, "Env": [], "Cmd": ["true"],
             "Image": "busybox", "Volumes": {}, "WorkingDir": "", "Entrypoint": None,
@@ -192,17 +193,29 @@ def test_create_options_take_what_the_engine_does() -> None:
     assert (opts.entrypoint, opts.cmd, opts.name) == (["sh", "-c"], ["echo hi"], "named")
     assert (opts.auto_remove, opts.interactive, opts.user) == (True, True, None)
     assert create_options(_cli_body(Entrypoint=[]), "")[1].entrypoint == []  # clears
-    body = _cli_body(RestartPolicy={"Name": "on-failure", "MaximumRetryCount": 2})
-    body["HostConfig"]["Init"] = True
-    opts = create_options(body, "")[1]
-    assert (opts.restart, opts.init) == ("on-failure:2", True)
+    policy = _cli_body(RestartPolicy={"Name": "on-failure", "MaximumRetryCount": 2})
+    policy["HostConfig"]["Init"] = True
+    restarting = create_options(policy, "")[1]
+    assert (restarting.restart, restarting.init) == ("on-failure:2", True)
+    body = _cli_body(Volumes={"/anon": {}}, Binds=["v1:/data:ro"], Tmpfs={"/t": "size=1m"})
+    body["HostConfig"]["ReadonlyRootfs"] = True
+    _, opts = create_options(body, "")
+    assert [(p.Type, p.Name, p.Destination, p.RW) for p in opts.mounts] == [
+        ("volume", "v1", "/data", False), ("volume", "", "/anon", True)]
+    assert (opts.tmpfs, opts.read_only) == ({"/t": "size=1m"}, True)
+    body = _cli_body()
+    body["HostConfig"].update(Memory=32 << 20, PidsLimit=20,
+                              Ulimits=[{"Name": "nofile", "Soft": 100, "Hard": 200}])
+    limited = create_options(body, "")[1]
+    assert (limited.resources.memory, limited.resources.pids_limit) == (32 << 20, 20)
+    assert [u.record() for u in limited.ulimits] == [{"Name": "nofile", "Hard": 200,
+                                                       "Soft": 100}]
 
 
 @pytest.mark.parametrize(("field", "value", "named"), [
-    ("PortBindings", {"80/tcp": [{"HostPort": "8080"}]}, "HostConfig.PortBindings (-p)"),
-    ("Memory", 1 << 20, "HostConfig.Memory (--memory)"),
-    ("MaskedPaths", ["/proc/kcore"], "HostConfig.MaskedPaths"),
-    ("Volumes", {"/data": {}}, "Config.Volumes (-v)"),
+    ("Links", ["db:database"], "HostConfig.Links (--link)"),
+    ("PidMode", "host", "HostConfig.PidMode (--pid)"),
+    ("ShmSize", 1 << 20, "HostConfig.ShmSize (--shm-size)"),
 ])
 def test_create_options_refuse_what_is_not_built(field: str, value: Any, named: str) -> None:
     from layerlab.engine.dockerapi.createopts import create_options
@@ -211,13 +224,25 @@ def test_create_options_refuse_what_is_not_built(field: str, value: Any, named: 
         create_options(_cli_body(**{field: value}), "")
 
 
-def test_create_options_refuse_unknown_networks_with_a_400() -> None:
+def test_create_options_take_the_network_flags_back() -> None:
+    """What ``docker run --network n --ip … --network-alias a -p … -P --dns … --add-host``
+    sends becomes the same NetworkRequest the flags make."""
     from layerlab.engine.dockerapi.createopts import create_options
 
-    body = _cli_body()
-    body["HostConfig"]["NetworkMode"] = "mynet"
-    with pytest.raises(InvalidArgument, match=r"^network mynet not found"):
-        create_options(body, "")
+    body = _cli_body(ExposedPorts={"80/tcp": {}, "53/udp": {}})
+    body["HostConfig"].update(
+        NetworkMode="mynet", PublishAllPorts=True, Dns=["192.0.2.53"], DnsSearch=["lab"],
+        DnsOptions=["ndots:2"], ExtraHosts=["db:192.0.2.7"],
+        PortBindings={"80/tcp": [{"HostIp": "127.0.0.1", "HostPort": "8080"}],
+                      "53/udp": [{"HostIp": "", "HostPort": ""}]})
+    body["NetworkingConfig"] = {"EndpointsConfig": {"mynet": {
+        "Aliases": ["www"], "IPAMConfig": {"IPv4Address": "10.213.9.5"}}}}
+    net = create_options(body, "")[1].network
+    assert (net.networks, net.ip, net.aliases) == (["mynet"], "10.213.9.5", ["www"])
+    assert net.publish == ["127.0.0.1:8080:80/tcp", "53/udp"] and net.publish_all
+    assert net.expose == ["80/tcp", "53/udp"]
+    assert (net.dns, net.dns_search, net.dns_option, net.add_host) == (
+        ["192.0.2.53"], ["lab"], ["ndots:2"], ["db:192.0.2.7"])
 
 
 def test_progress_lines_become_dockers_messages() -> None:

@@ -305,3 +305,43 @@ def test_container_monitors_have_their_own_process_title(kernel: KernelSession) 
     assert any(t.strip() == f"layerlab-monitor {cid[:12]}" for t in titles), titles
     assert not any(cid[:12] in t and "layerlab.kernel" in t for t in titles)
     ok(kernel.execute("docker rm -f titled"))
+
+
+def test_system_service_serves_this_notebooks_engine_for_the_session(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """``docker system service`` in a cell: the real docker CLI then sees the notebook's
+    containers, and the service ends with the kernel, even a killed one."""
+    from dockerapi_kit import DOCKER
+
+    if DOCKER is None:
+        pytest.skip("no Docker CLI on PATH")
+    tmp = tmp_path_factory.mktemp("svc")
+    sock = tmp / "api.sock"
+    env = {"DOCKER_HOST": f"unix://{sock}", "DOCKER_CONFIG": str(tmp / "dockercfg"),
+           "PATH": "/usr/bin:/bin"}
+    with kernel_environment(tmp):
+        k = KernelSession()
+        try:
+            ex = k.execute(f"docker run --name svc-seen busybox true\n"
+                           f"docker system service unix://{sock}")
+            assert ex.status == "ok", ex.of("error")
+            assert f"export DOCKER_HOST=unix://{sock}" in ex.stream()
+            assert "Already serving" in k.execute(f"docker system service unix://{sock}").stream()
+            p = subprocess.run([DOCKER, "ps", "-a", "--format", "{{.Names}} {{.Status}}"],
+                               env=env, capture_output=True, text=True, timeout=60)
+            assert p.returncode == 0 and p.stdout.startswith("svc-seen Exited (0)"), p
+            served = [line for line in subprocess.run(
+                ["pgrep", "-af", f"layerlab.engine.dockerapi.*{sock}"], capture_output=True,
+                text=True).stdout.splitlines()]
+            assert served, "no service process"  # the service and its spawner
+            k.execute("docker rm svc-seen")
+            k.restart()  # kills the kernel: the service must go with it
+            pids = [int(line.split()[0]) for line in served]
+            for _ in range(200):
+                if not any(Path(f"/proc/{pid}").exists() for pid in pids):
+                    break
+                time.sleep(0.05)
+            left = [pid for pid in pids if Path(f"/proc/{pid}").exists()]
+            assert not left, f"the service outlived its kernel: {left}"
+        finally:
+            k.close()

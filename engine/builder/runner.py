@@ -94,7 +94,7 @@ class StepRunner:
             code = self.engine.tasks.run_step(c.ID, output)
         except BaseException:
             with contextlib.suppress(EngineError):
-                self.engine.containers.remove(c.ID, force=True)
+                self.engine.containers.remove(c.ID, force=True, volumes=True)
             raise
         if script is not None:
             def drop(root: str) -> None:
@@ -125,7 +125,9 @@ class StepRunner:
             self.remove(c)
 
     def remove(self, c: Container) -> None:
-        self.engine.containers.remove(c.ID, force=True)
+        """A step's container goes with its anonymous volumes (an image's ``VOLUME``
+        paths, whose changes a step discards, as Docker's classic builder does)."""
+        self.engine.containers.remove(c.ID, force=True, volumes=True)
 
     def image(self, parent: str, parent_config: dict[str, Any], run_config: dict[str, Any],
               created_by: str, layer: Layer | None, author: str, key: str) -> tuple[str, dict]:

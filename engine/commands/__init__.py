@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..errors import EngineError
+from ..version import version_line
 from .grammar import UsageError, parsers, split_command
 from .results import Result
 
@@ -57,13 +58,6 @@ class IO:
             return os.isatty(self.stdout.fileno())
         except (OSError, ValueError):
             return False
-
-
-def version_line() -> str:
-    """``docker --version`` / ``docker -v``: one line, shaped as Docker's."""
-    from ..services.system import VERSION
-
-    return f"LayerLab version {VERSION}, docker commands on a Python engine"
 
 
 def execute(engine: Engine, argv: list[str], io: IO) -> Result:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import functools
 import re
-from collections.abc import Callable
-from typing import NoReturn
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, NoReturn
 
 from ..errors import InvalidArgument
 
@@ -55,7 +55,7 @@ def _filter(value: str) -> tuple[str, str]:
     return name.strip().lower(), val.strip()
 
 
-def _add_filter(p: Parser) -> None:
+def _add_filter(p: _Spec) -> None:
     p.add_argument("-f", "--filter", action="append", default=[], type=_filter,
                    help="Filter output based on conditions provided")
 
@@ -72,7 +72,7 @@ ALIASES = {
 }
 for _verb in ("create", "start", "run", "stop", "kill", "pause", "unpause", "commit", "exec",
               "inspect", "diff", "logs", "wait", "export", "top", "rename", "restart",
-              "attach"):
+              "update", "stats", "attach"):
     ALIASES[("container", _verb)] = _verb
 for _verb in ("history", "inspect", "save", "load", "tag", "import", "pull", "push", "build"):
     ALIASES[("image", _verb)] = _verb
@@ -81,6 +81,11 @@ for _verb in ("create", "ls", "inspect", "rm", "prune", "connect", "disconnect")
     ALIASES[("network", _verb)] = f"network {_verb}"
 ALIASES[("network", "list")] = "network ls"
 ALIASES[("network", "remove")] = "network rm"
+for _verb in ("create", "ls", "inspect", "rm", "prune"):
+    ALIASES[("volume", _verb)] = f"volume {_verb}"
+ALIASES[("volume", "list")] = "volume ls"
+ALIASES[("volume", "remove")] = "volume rm"
+ALIASES[("container", "cp")] = "cp"
 
 
 # Commands whose CONTAINER must be running (Docker refuses the others): completion offers
@@ -88,17 +93,54 @@ ALIASES[("network", "remove")] = "network rm"
 NEEDS_RUNNING = frozenset({"stop", "kill", "pause", "exec", "top", "attach"})
 
 
-def _p(name: str, usage: str, summary: str) -> Parser:
-    return Parser(prog=f"docker {name}", usage=f"docker {name} {usage}", description=summary,
-                  add_help=False)
+class _Spec:
+    """One command's parser, written down: its ``add_argument`` calls are kept and made
+    on a real :class:`Parser` only when that command is parsed (or its help shown). Making
+    all ~60 parsers took ~15 ms of every CLI start, for the one command being run."""
+
+    def __init__(self, name: str, usage: str, summary: str) -> None:
+        self.name, self.usage, self.summary = name, usage, summary
+        self.arguments: list[tuple[tuple[str, ...], dict[str, Any]]] = []
+
+    def add_argument(self, *flags: str, **kwargs: Any) -> None:
+        self.arguments.append((flags, kwargs))
+
+    def build(self) -> Parser:
+        p = Parser(prog=f"docker {self.name}", usage=f"docker {self.name} {self.usage}",
+                   description=self.summary, add_help=False)
+        for flags, kwargs in self.arguments:
+            p.add_argument(*flags, **kwargs)
+        return p
 
 
-def _common(p: Parser) -> Parser:
+class Parsers(Mapping[str, Parser]):
+    """Every command's parser by name, each built on first use (then kept)."""
+
+    def __init__(self, specs: dict[str, _Spec]) -> None:
+        self._specs = specs
+        self._built: dict[str, Parser] = {}
+
+    def __getitem__(self, name: str) -> Parser:
+        if name not in self._built:
+            self._built[name] = self._specs[name].build()
+        return self._built[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._specs
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._specs)
+
+    def __len__(self) -> int:
+        return len(self._specs)
+
+
+def _common(p: _Spec) -> _Spec:
     p.add_argument("--help", action="store_true", help="Print usage")
     return p
 
 
-def _format(p: Parser, quiet: bool = True, trunc: bool = True) -> None:
+def _format(p: _Spec, quiet: bool = True, trunc: bool = True) -> None:
     p.add_argument("--format", default="", help="Format output using a Go template")
     if quiet:
         p.add_argument("-q", "--quiet", action="store_true", help="Only display IDs")
@@ -106,7 +148,7 @@ def _format(p: Parser, quiet: bool = True, trunc: bool = True) -> None:
         p.add_argument("--no-trunc", action="store_true", help="Don't truncate output")
 
 
-def _container_config(p: Parser) -> None:
+def _container_config(p: _Spec) -> None:
     p.add_argument("--name", default="", help="Assign a name to the container")
     p.add_argument("-e", "--env", action="append", default=[], help="Set environment variables")
     p.add_argument("--env-file", action="append", default=[],
@@ -149,16 +191,63 @@ def _container_config(p: Parser) -> None:
     p.add_argument("--privileged", action="store_true",
                    help="Give extended privileges to this container")
     p.add_argument("--security-opt", action="append", default=[], help="Security options")
+    p.add_argument("-v", "--volume", action="append", default=[],
+                   help="Bind mount a volume (NAME:/path, /host:/path[:ro], /path)")
+    p.add_argument("--mount", action="append", default=[],
+                   help="Attach a filesystem mount to the container (type=bind|volume|tmpfs,"
+                        "source=,target=,readonly)")
+    p.add_argument("--tmpfs", action="append", default=[], help="Mount a tmpfs directory")
+    p.add_argument("--read-only", action="store_true",
+                   help="Mount the container's root filesystem as read only")
+    p.add_argument("--volumes-from", action="append", default=[],
+                   help="Mount volumes from the specified container(s)")
+    _resource_flags(p)
+    p.add_argument("--oom-kill-disable", action="store_true", help="Disable OOM Killer")
+    p.add_argument("--ulimit", action="append", default=[], type=_typed("--ulimit", "ulimit"),
+                   help="Ulimit options")
     p.add_argument("image", help="IMAGE")
     p.add_argument("command", nargs=argparse.REMAINDER, help="[COMMAND] [ARG...]")
 
 
-@functools.cache
-def parsers() -> dict[str, Parser]:
-    ps: dict[str, Parser] = {}
+def _typed(flag: str, kind: str) -> Callable[[str], object]:
+    """A flag value parsed by ``commands.units``, its error in pflag's words."""
+    def parse(value: str) -> object:
+        from . import units
 
-    def add(name: str, usage: str, summary: str) -> Parser:
-        ps[name] = _common(_p(name, usage, summary))
+        try:
+            return units.PARSERS[kind](value)
+        except ValueError as e:
+            raise argparse.ArgumentTypeError(f'invalid argument "{value}" for "{flag}" flag: '
+                                             f"{e}") from None
+    return parse
+
+
+def _resource_flags(p: _Spec) -> None:
+    """The cgroup limits ``run``/``create`` and ``update`` share."""
+    p.add_argument("-m", "--memory", type=_typed("-m, --memory", "bytes"), default=0,
+                   help="Memory limit")
+    p.add_argument("--memory-swap", type=_typed("--memory-swap", "swap"), default=0,
+                   help="Swap limit equal to memory plus swap: '-1' to enable unlimited swap")
+    p.add_argument("--memory-reservation", type=_typed("--memory-reservation", "bytes"),
+                   default=0, help="Memory soft limit")
+    p.add_argument("--cpus", type=_typed("--cpus", "cpus"), default=0, help="Number of CPUs")
+    p.add_argument("-c", "--cpu-shares", type=_typed("-c, --cpu-shares", "int"), default=0,
+                   help="CPU shares (relative weight)")
+    p.add_argument("--cpu-period", type=_typed("--cpu-period", "int"), default=0,
+                   help="Limit CPU CFS (Completely Fair Scheduler) period")
+    p.add_argument("--cpu-quota", type=_typed("--cpu-quota", "int"), default=0,
+                   help="Limit CPU CFS (Completely Fair Scheduler) quota")
+    p.add_argument("--cpuset-cpus", default="", help="CPUs in which to allow execution (0-3, 0,1)")
+    p.add_argument("--pids-limit", type=_typed("--pids-limit", "int"), default=None,
+                   help="Tune container pids limit (set -1 for unlimited)")
+
+
+@functools.cache
+def parsers() -> Parsers:
+    ps: dict[str, _Spec] = {}
+
+    def add(name: str, usage: str, summary: str) -> _Spec:
+        ps[name] = _common(_Spec(name, usage, summary))
         return ps[name]
 
     p = add("create", "[OPTIONS] IMAGE [COMMAND] [ARG...]", "Create a new container")
@@ -234,7 +323,8 @@ def parsers() -> dict[str, Parser]:
     p.add_argument("command", nargs=argparse.REMAINDER)
     p = add("inspect", "[OPTIONS] NAME|ID [NAME|ID...]", "Return low-level information")
     p.add_argument("-f", "--format", default="", help="Format output using a Go template")
-    p.add_argument("--type", default="", choices=["", "container", "image", "network"],
+    p.add_argument("--type", default="", choices=["", "container", "image", "network",
+                                                  "volume"],
                    help="Object type")
     p.add_argument("-s", "--size", action="store_true", help="Display total file sizes")
     p.add_argument("names", nargs="+")
@@ -349,6 +439,18 @@ def parsers() -> dict[str, Parser]:
             "Check that the store agrees with itself (LayerLab's own, like fsck)")
     p.add_argument("--repair", action="store_true", help="Fix what is found")
     p.add_argument("--format", default="", help="Format output using a Go template")
+    p = add("update", "[OPTIONS] CONTAINER [CONTAINER...]",
+            "Update configuration of one or more containers")
+    _resource_flags(p)
+    p.add_argument("containers", nargs="+")
+    p = add("stats", "[OPTIONS] [CONTAINER...]",
+            "Display a live stream of container(s) resource usage statistics")
+    p.add_argument("-a", "--all", action="store_true",
+                   help="Show all containers (default shows just running)")
+    p.add_argument("--no-stream", action="store_true",
+                   help="Disable streaming stats and only pull the first result")
+    _format(p, quiet=False)
+    p.add_argument("containers", nargs="*")
     p = add("top", "CONTAINER [ps OPTIONS]", "Display the running processes of a container")
     p.add_argument("container")
     p.add_argument("ps_args", nargs=argparse.REMAINDER)
@@ -357,10 +459,49 @@ def parsers() -> dict[str, Parser]:
     p.add_argument("container")
     p.add_argument("private", nargs="?", default=None)
     _network_commands(add)
-    return ps
+    _volume_commands(add)
+    p = add("cp", "[OPTIONS] CONTAINER:SRC_PATH DEST_PATH|-\n       docker cp [OPTIONS] "
+            "SRC_PATH|- CONTAINER:DEST_PATH",
+            "Copy files/folders between a container and the local filesystem")
+    p.add_argument("-a", "--archive", action="store_true",
+                   help="Archive mode (copy all uid/gid information)")
+    p.add_argument("-L", "--follow-link", action="store_true",
+                   help="Always follow symbol link in SRC_PATH")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="Suppress progress output during copy")
+    p.add_argument("source")
+    p.add_argument("dest")
+    return Parsers(ps)
 
 
-def _network_commands(add: Callable[[str, str, str], Parser]) -> None:
+def _volume_commands(add: Callable[[str, str, str], _Spec]) -> None:
+    p = add("volume create", "[OPTIONS] [VOLUME]", "Create a volume")
+    p.add_argument("-d", "--driver", default="local", help="Specify volume driver name")
+    p.add_argument("--label", action="append", default=[], help="Set metadata for a volume")
+    p.add_argument("-o", "--opt", action="append", default=[],
+                   help="Set driver specific options")
+    p.add_argument("--name", default="", help="Specify volume name")
+    p.add_argument("volume_name", nargs="?", default="", metavar="VOLUME")
+    p = add("volume ls", "[OPTIONS]", "List volumes")
+    _add_filter(p)
+    _format(p, trunc=False)
+    p = add("volume inspect", "[OPTIONS] VOLUME [VOLUME...]",
+            "Display detailed information on one or more volumes")
+    p.add_argument("-f", "--format", default="", help="Format output using a Go template")
+    p.add_argument("names", nargs="+")
+    p = add("volume rm", "[OPTIONS] VOLUME [VOLUME...]", "Remove one or more volumes")
+    p.add_argument("-f", "--force", action="store_true",
+                   help="Force the removal of one or more volumes")
+    p.add_argument("names", nargs="+")
+    p = add("volume prune", "[OPTIONS]", "Remove unused local volumes")
+    p.add_argument("-a", "--all", action="store_true",
+                   help="Remove all unused volumes, not just anonymous ones")
+    p.add_argument("-f", "--force", action="store_true", help="Do not prompt for confirmation")
+    p.add_argument("--filter", action="append", default=[], type=_filter,
+                   help="Provide filter values (e.g. \"label=<label>\")")
+
+
+def _network_commands(add: Callable[[str, str, str], _Spec]) -> None:
     p = add("network create", "[OPTIONS] NETWORK", "Create a network")
     p.add_argument("-d", "--driver", default="bridge", help="Driver to manage the Network")
     p.add_argument("--subnet", default=None, help="Subnet in CIDR format")

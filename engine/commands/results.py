@@ -46,7 +46,9 @@ class FormatError(EngineError):
 
 # Go's type of the record each listing hands its template, as Go's errors name it.
 GO_TYPES = {"ps": "*formatter.ContainerContext", "images": "*formatter.imageContext",
-            "history": "*image.historyContext", "network ls": "*network.networkContext"}
+            "history": "*image.historyContext", "network ls": "*network.networkContext",
+            "volume ls": "*volume.volumeContext",
+            "stats": "*formatter.statsContext"}
 # Fields of Docker's inspect structs whose values are Go maps, not structs (see Document).
 _MAP_FIELDS = frozenset({"Labels", "ExposedPorts", "Volumes", "Networks", "Ports", "Data",
                          "Options", "DriverOpts", "Sysctls", "StorageOpt", "Tmpfs",

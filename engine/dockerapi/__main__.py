@@ -28,7 +28,18 @@ def main(argv: list[str] | None = None) -> int:
                         help="allow a tcp:// address other than loopback (no TLS, no auth)")
     parser.add_argument("--group", default=None,
                         help="make the socket 0660 and owned by this group")
+    parser.add_argument("--parent", type=int, default=0, metavar="PID",
+                        help="stop (SIGTERM) when this parent process dies: a service served "
+                             "for a notebook kernel's session never outlives the kernel")
     args = parser.parse_args(argv)
+    if args.parent:
+        import signal
+
+        from ..linux.syscalls import prctl_set_pdeathsig
+
+        prctl_set_pdeathsig(signal.SIGTERM)
+        if os.getppid() != args.parent:  # it died before the signal was asked for
+            return 0
 
     from ..services.engine import Engine
     from ..settings import default_root

@@ -40,11 +40,15 @@ class BackgroundService:
 
 
 def start_service(root: Path, driver: str | None = None, uri: str | None = None,
-                  idle_timeout: float | None = None) -> BackgroundService:
-    """Serve the Docker API for the engine at ``root`` from a child process."""
+                  idle_timeout: float | None = None,
+                  with_caller: bool = False) -> BackgroundService:
+    """Serve the Docker API for the engine at ``root`` from a child process; with
+    ``with_caller`` it stops when the calling thread's process dies (a killed kernel)."""
     from .listen import default_uri
 
     command = [sys.executable, "-m", "layerlab.engine.dockerapi", "--root", str(root)]
+    if with_caller:
+        command += ["--parent", str(os.getpid())]
     if driver:
         command += ["--storage-driver", driver]
     if idle_timeout is not None:

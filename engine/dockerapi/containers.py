@@ -1,5 +1,5 @@
 """Container endpoints: create, start, stop, kill, restart, pause, unpause, wait, attach,
-logs, top, changes, export, inspect, list, prune, resize, remove.
+logs, top, changes, export, inspect, list, prune, resize, remove, stats, update.
 
 Each is a thin translation between Docker's wire shapes and the containers and tasks
 services, which the CLI calls too; starts go through ``Lifecycle`` so that clients attached
@@ -12,15 +12,16 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..commands import human
-from ..errors import InvalidArgument, RuntimeFailure
+from ..errors import InvalidArgument, NotFound, RuntimeFailure
 from ..oci.digest import short
 from ..runtime.logs import LogEntry
 from ..services.tasks import start_failure
 from ..store.containers import Container
+from . import usage
 from .createopts import create_options
 from .hijack import MULTIPLEXED, RAW, StreamType, frame
 from .lifecycle import Subscriber
-from .responses import JSON, HTTPError, Raw, Response, Stream
+from .responses import JSON, Raw, Response, Stream
 from .routing import Request, RouteTable
 from .streams import written
 
@@ -39,8 +40,16 @@ def _unix(stamp: str) -> int:
 @routes.route("POST", "/containers/create")
 def create(req: Request) -> Response:
     image, opts = create_options(req.json(), req.query.get("name"))
+    for network in opts.network.networks:
+        if network.startswith("container:") or network in ("host", "none", "bridge"):
+            continue
+        try:
+            req.engine.networks.get(network)
+        except NotFound as e:  # 400: a 404 would make the CLI pull the image and retry
+            raise InvalidArgument(str(e)) from None
+    opts.resources, warnings = req.engine.limits.check(opts.resources, opts.ulimits)
     c = req.engine.containers.create(image, opts)
-    return JSON({"Id": c.ID, "Warnings": []}, 201)
+    return JSON({"Id": c.ID, "Warnings": warnings}, 201)
 
 
 def start_container(req: Request, c: Container) -> bool:
@@ -121,8 +130,13 @@ def resize(req: Request) -> Response:
 @routes.route("GET", "/containers/{id}/stats")
 def stats(req: Request) -> Response:
     req.engine.containers.get(req.id)
-    raise HTTPError(501, "docker stats is not available: LayerLab does not collect container "
-                         "resource usage yet")
+    return Stream(usage.stats_stream(req.engine, req.id, req.query.flag("stream", True),
+                                     req.query.flag("one-shot")), "application/json")
+
+
+@routes.route("POST", "/containers/{id}/update")
+def update(req: Request) -> Response:
+    return JSON(usage.update(req.engine, req.id, req.json()))
 
 
 # -- waiting, attaching, logs -------------------------------------------------------------
@@ -199,8 +213,6 @@ def logs(req: Request) -> Response:
     want = {"stdout": q.flag("stdout"), "stderr": q.flag("stderr")}
     if not any(want.values()):
         raise InvalidArgument("Bad parameters: you must choose at least one stream")
-    if q.get("since") not in ("", "0") or q.get("until") not in ("", "0"):
-        raise InvalidArgument("logs --since/--until are not supported by LayerLab yet")
     tail_text = q.get("tail", "all") or "all"
     if tail_text != "all" and not tail_text.isdigit():
         raise InvalidArgument(f"invalid value for tail: {tail_text!r} (a number or all)")
@@ -208,7 +220,7 @@ def logs(req: Request) -> Response:
     multiplexed = not c.Config.get("Tty")
     entries = req.engine.containers.logs(
         c.ID, follow=q.flag("follow"), tail=None if tail_text == "all" else int(tail_text),
-        cancelled=req.gone.is_set)
+        cancelled=req.gone.is_set, since_ns=q.nanos("since"), until_ns=q.nanos("until"))
     stamps = q.flag("timestamps")
 
     def chunks() -> Iterator[bytes]:
@@ -292,6 +304,12 @@ def list_containers(req: Request) -> Response:
     return JSON([list_item(req, c, q.flag("size")) for c in cs])
 
 
+@routes.route("POST", "/containers/{id}/rename")
+def rename(req: Request) -> Response:
+    req.engine.containers.rename(req.id, req.query.get("name"))
+    return NO_CONTENT
+
+
 @routes.route("POST", "/containers/prune")
 def prune(req: Request) -> Response:
     if any(req.query.filters().values()):
@@ -306,6 +324,7 @@ def prune(req: Request) -> Response:
 def remove(req: Request) -> Response:
     if req.query.flag("link"):
         raise InvalidArgument("links are not supported by LayerLab")
-    c = req.engine.containers.remove(req.id, req.query.flag("force"))
+    c = req.engine.containers.remove(req.id, req.query.flag("force"),
+                                     volumes=req.query.flag("v"))
     req.daemon.lifecycle.forget(c.ID)
     return NO_CONTENT

@@ -12,20 +12,19 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import InvalidArgument
+from ..runtime.limits import Resources
+from ..runtime.ulimits import Ulimit
 from ..services.containers import CreateOptions
+from ..services.mounts import parse_mount, parse_tmpfs, parse_volume
 from ..services.networks import NetworkRequest
 
 # Fields whose non-zero values ask for something LayerLab does not do yet, and the flag
 # a user typed to ask for it (for the message).
 FLAGS = {
-    "Binds": "-v", "Mounts": "--mount", "VolumesFrom": "--volumes-from", "Volumes": "-v",
-    "PortBindings": "-p", "PublishAllPorts": "-P", "ExposedPorts": "--expose",
-    "Links": "--link", "Dns": "--dns", "DnsSearch": "--dns-search",
-    "DnsOptions": "--dns-option", "ExtraHosts": "--add-host", "Memory": "--memory",
+    "Links": "--link", "Memory": "--memory",
     "MemorySwap": "--memory-swap", "MemoryReservation": "--memory-reservation",
     "NanoCpus": "--cpus", "CpuShares": "--cpu-shares", "CpusetCpus": "--cpuset-cpus",
     "PidsLimit": "--pids-limit", "Ulimits": "--ulimit", "Devices": "--device",
-    "ReadonlyRootfs": "--read-only", "Tmpfs": "--tmpfs",
     "ShmSize": "--shm-size", "Sysctls": "--sysctl", "GroupAdd": "--group-add",
     "PidMode": "--pid", "IpcMode": "--ipc", "UTSMode": "--uts", "UsernsMode": "--userns",
     "CgroupnsMode": "--cgroupns", "Runtime": "--runtime",
@@ -37,10 +36,15 @@ FLAGS = {
 }
 # Config fields read below, and fields that carry nothing for the engine.
 TAKEN_CONFIG = {"Hostname", "User", "Env", "Cmd", "Entrypoint", "WorkingDir", "Labels",
-                "Image", "OpenStdin", "AttachStdin", "Tty"}
+                "Image", "OpenStdin", "AttachStdin", "Tty", "Volumes", "ExposedPorts"}
 IGNORED_CONFIG = {"AttachStdout", "AttachStderr", "StdinOnce", "ArgsEscaped",
                   "NetworkDisabled"}
 TAKEN_HOST = {"AutoRemove", "CapAdd", "CapDrop", "Privileged", "SecurityOpt", "NetworkMode",
+              "Binds", "Mounts", "Tmpfs", "ReadonlyRootfs", "VolumesFrom",
+              "Memory", "MemorySwap", "MemoryReservation", "NanoCpus", "CpuShares",
+              "CpuPeriod", "CpuQuota",
+              "CpusetCpus", "PidsLimit", "OomKillDisable", "Ulimits",
+              "PortBindings", "PublishAllPorts", "Dns", "DnsSearch", "DnsOptions", "ExtraHosts",
               "RestartPolicy", "Init", "ConsoleSize"}
 IGNORED_HOST = {"ContainerIDFile", "MemorySwappiness", "Annotations"}
 # Values that mean "Docker's default" for a field, beside the zero values.
@@ -52,9 +56,6 @@ DEFAULTS: dict[str, tuple[Any, ...]] = {
     "PidsLimit": (-1,),
     "MemorySwap": (-1,),
 }
-NETWORKS = ("", "default", "bridge", "none")
-
-
 STRUCTS = {"LogConfig", "Healthcheck"}  # objects, not maps
 
 
@@ -99,6 +100,77 @@ def _strings(value: Any, name: str) -> list[str]:
     return list(value)
 
 
+def _mount_flag(m: Any) -> str:
+    """An API ``Mount`` object as the ``--mount`` value that makes it (one parser for
+    both, so the checks and their wording are the same)."""
+    if not isinstance(m, dict):
+        raise InvalidArgument("HostConfig.Mounts must be a list of objects")
+    fields = [f"type={m.get('Type') or 'volume'}", f"target={m.get('Target') or ''}"]
+    if m.get("Source"):
+        fields.append(f"source={m['Source']}")
+    if m.get("ReadOnly"):
+        fields.append("readonly")
+    if (m.get("VolumeOptions") or {}).get("NoCopy"):
+        fields.append("volume-nocopy")
+    for k, v in ((m.get("VolumeOptions") or {}).get("Labels") or {}).items():
+        fields.append(f"volume-label={k}={v}")
+    if (m.get("BindOptions") or {}).get("Propagation"):
+        fields.append(f"bind-propagation={m['BindOptions']['Propagation']}")
+    tmpfs = m.get("TmpfsOptions") or {}
+    if tmpfs.get("SizeBytes"):
+        fields.append(f"tmpfs-size={tmpfs['SizeBytes']}")
+    if tmpfs.get("Mode"):
+        fields.append(f"tmpfs-mode={tmpfs['Mode']:o}")
+    return ",".join(f'"{f}"' if "," in f or '"' in f else f for f in fields)
+
+
+def _mounts(config: dict[str, Any], host: dict[str, Any]) -> dict[str, Any]:
+    """The CreateOptions fields of ``-v`` (``Binds``, and ``Config.Volumes`` for ``-v
+    /path``), ``--mount``, ``--tmpfs``, ``--read-only`` and ``--volumes-from``."""
+    binds = _strings(host.get("Binds"), "Binds")
+    binds += [path for path in (config.get("Volumes") or {})]
+    flags = [_mount_flag(m) for m in host.get("Mounts") or []]
+    tmpfs = host.get("Tmpfs") or {}
+    if not isinstance(tmpfs, dict):
+        raise InvalidArgument("HostConfig.Tmpfs must be an object")
+    for target, opts in tmpfs.items():
+        parse_tmpfs(f"{target}:{opts}" if opts else target)
+    return {"mounts": [*map(parse_volume, binds), *map(parse_mount, flags)],
+            "binds": _strings(host.get("Binds"), "Binds"), "mount_flags": flags,
+            "tmpfs": {str(k): str(v) for k, v in tmpfs.items()},
+            "read_only": bool(host.get("ReadonlyRootfs")),
+            "volumes_from": _strings(host.get("VolumesFrom"), "VolumesFrom")}
+
+
+def _network(config: dict[str, Any], host: dict[str, Any],
+             networking: dict[str, Any]) -> NetworkRequest:
+    """``--network``/``--ip``/``--network-alias``/``-p``/``-P``/``--expose``/``--dns*``/
+    ``--add-host`` as the CLI sent them, back in the flags' form: the networks service
+    then checks and plans them exactly as for ``docker run``."""
+    mode = host.get("NetworkMode") or ""
+    endpoints = networking.get("EndpointsConfig") or {}
+    if not isinstance(endpoints, dict):
+        raise InvalidArgument("NetworkingConfig.EndpointsConfig must be an object")
+    names = [mode] if mode not in ("", "default") else []
+    names += [n for n in endpoints if n not in names]
+    first = endpoints.get(mode) or (next(iter(endpoints.values())) if endpoints else {}) or {}
+    publish = []
+    for port, bindings in (host.get("PortBindings") or {}).items():
+        for b in bindings or [{}]:
+            ip, hport = (b or {}).get("HostIp") or "", (b or {}).get("HostPort") or ""
+            publish.append(f"{ip}:{hport}:{port}" if ip else f"{hport}:{port}" if hport
+                           else port)
+    return NetworkRequest(
+        networks=names, ip=((first.get("IPAMConfig") or {}).get("IPv4Address") or ""),
+        aliases=_strings(first.get("Aliases"), "Aliases"), publish=publish,
+        publish_all=bool(host.get("PublishAllPorts")),
+        expose=list(config.get("ExposedPorts") or {}),
+        dns=_strings(host.get("Dns"), "Dns"), dns_search=_strings(host.get("DnsSearch"),
+                                                                   "DnsSearch"),
+        dns_option=_strings(host.get("DnsOptions"), "DnsOptions"),
+        add_host=_strings(host.get("ExtraHosts"), "ExtraHosts"))
+
+
 def create_options(body: Any, name: str) -> tuple[str, CreateOptions]:
     """(image reference, options) from a create request's JSON body and ``name``."""
     if not isinstance(body, dict):
@@ -112,13 +184,6 @@ def create_options(body: Any, name: str) -> tuple[str, CreateOptions]:
     # name what the user typed.
     _check(host, "HostConfig", TAKEN_HOST, IGNORED_HOST)
     _check(config, "Config", TAKEN_CONFIG, IGNORED_CONFIG)
-    mode = host.get("NetworkMode") or ""
-    endpoints = networking.get("EndpointsConfig") or {}
-    for network in [mode, *endpoints]:
-        if network not in NETWORKS:
-            # 400, not 404: a 404 would make the CLI pull the image and try again
-            raise InvalidArgument(f"network {network} not found (only 'none' is available until "
-                           "networking lands)")
     image = config.get("Image")
     if not isinstance(image, str) or not image:
         raise InvalidArgument("config must name an Image")
@@ -145,9 +210,10 @@ def create_options(body: Any, name: str) -> tuple[str, CreateOptions]:
         restart=_restart(host.get("RestartPolicy")),
         init=bool(host.get("Init")),
         console_size=_console_size(host.get("ConsoleSize")),
-        # the API's networking (EndpointsConfig, PortBindings) is not translated yet: its
-        # containers stay offline, as before the engine had networks
-        network=NetworkRequest(networks=["none"]),
+        network=_network(config, host, networking),
+        **_mounts(config, host),
+        resources=Resources.from_host_config(host),  # checked by the route (limits.check)
+        ulimits=[Ulimit.from_record(u) for u in host.get("Ulimits") or []],
     )
     return image, opts
 

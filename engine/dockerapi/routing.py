@@ -80,6 +80,20 @@ class Query:
             raise InvalidArgument(f"invalid value for {key}: {text!r} is not an integer") \
                 from None
 
+    def nanos(self, key: str) -> int:
+        """A ``since``/``until`` argument in nanoseconds since the epoch (0 when absent):
+        the CLI sends Unix seconds (``1700000000.000000001``), other clients may send any
+        of the forms the CLI accepts."""
+        from ..timestamps import to_nanos
+
+        text = self.get(key)
+        if text in ("", "0"):
+            return 0
+        try:
+            return to_nanos(text)
+        except ValueError as e:
+            raise InvalidArgument(str(e)) from None
+
     def json(self, key: str) -> Any:
         """A JSON-valued argument (``buildargs``, ``labels``); absent or empty → ``None``."""
         text = self.get(key)

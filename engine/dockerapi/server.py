@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from ..services.system import VERSION
-from . import build, containers, execs, images, system, transfer
+from ..version import VERSION
+from . import build, containers, execs, images, networks, system, transfer, volumes
 from .connection import ClientConnection
 from .daemon import Daemon
 from .listen import Listener, listen
@@ -37,7 +37,7 @@ def production_router(first: Iterable[RouteTable] = ()) -> Router:
     """Every endpoint the service offers, one table per noun (``first``: tables that take
     precedence, e.g. a test's)."""
     return Router([*first, system.routes, containers.routes, execs.routes, images.routes,
-                   transfer.routes, build.routes])
+                   transfer.routes, build.routes, networks.routes, volumes.routes])
 
 
 class Server:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from ..oci.imageconfig import host_arch
-from ..services.system import VERSION
+from ..version import VERSION
 from .responses import JSON, Raw, Response
 from .routing import API_VERSION, MIN_API_VERSION, Request, RouteTable
 
@@ -130,8 +130,9 @@ def git_commit() -> str:
 def docker_info(facts: dict[str, Any]) -> dict[str, Any]:
     """Docker's ``/info`` as API 1.43 shapes it, from the engine's ``facts``.
 
-    Docker-named facts are taken as they are. Resource limits, runtimes and security
-    options count only when the engine reports them (it enforces none of them yet); the
+    Docker-named facts are taken as they are. Resource limits (what the engine's cgroups
+    can enforce here), runtimes and security options count only when the engine reports
+    them; the
     engine's "Isolation" is LayerLab's mode, not Docker's Windows isolation field, so it
     appears as a warning when containers cannot run here.
     """
@@ -162,8 +163,9 @@ def docker_info(facts: dict[str, Any]) -> dict[str, Any]:
         "NGoroutines": threading.active_count(),
         "SystemTime": datetime.datetime.now().astimezone().isoformat(),
         "LoggingDriver": "json-file",  # container logs are kept in Docker's json-file format
-        "CgroupDriver": "cgroupfs",
-        "CgroupVersion": "2" if Path("/sys/fs/cgroup/cgroup.controllers").exists() else "1",
+        "CgroupDriver": facts.get("CgroupDriver", "cgroupfs"),
+        "CgroupVersion": facts.get("CgroupVersion") or (
+            "2" if Path("/sys/fs/cgroup/cgroup.controllers").exists() else "1"),
         "NEventsListener": 0,
         "KernelVersion": facts.get("KernelVersion", platform.release()),
         "OperatingSystem": facts.get("OperatingSystem", ""),

@@ -13,15 +13,20 @@ from pathlib import Path
 from typing import Any
 
 
-def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
-    """Write ``data`` so readers see either the old file or the whole new one."""
+def atomic_write(path: Path, data: bytes, mode: int = 0o644, durable: bool = True) -> None:
+    """Write ``data`` so readers see either the old file or the whole new one.
+
+    ``durable=False`` skips the fsync, for files that mean nothing after a power loss
+    (a running process's state, /etc files made again at every start): a few ms each on
+    this disk, and a container start writes several."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".tmp-{os.getpid()}-")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
@@ -41,8 +46,8 @@ def private_dir(path: Path, mode: int = 0o700) -> Path:
     return path
 
 
-def write_json(path: Path, obj: Any) -> None:
-    atomic_write(path, json.dumps(obj, indent=1, sort_keys=False).encode())
+def write_json(path: Path, obj: Any, durable: bool = True) -> None:
+    atomic_write(path, json.dumps(obj, indent=1, sort_keys=False).encode(), durable=durable)
 
 
 def read_json(path: Path) -> Any:

@@ -206,7 +206,7 @@ def resolv_conf(mode: str, dns: Sequence[str] = (), search: Sequence[str] = (),
 def write(path: Path, text: str, in_place: bool) -> None:
     """Replace ``path``'s content: in place while a container has it bind-mounted."""
     if not in_place:
-        atomic_write(path, text.encode())
+        atomic_write(path, text.encode(), durable=False)  # made again at every start
         return
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
     try:

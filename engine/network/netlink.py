@@ -23,18 +23,41 @@ host end left by a crash.
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import importlib.util
 import os
 import socket
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from ipaddress import IPv4Address, IPv4Interface, IPv4Network
 
-from pyroute2.iproute.linux import IPRoute
-from pyroute2.netlink.exceptions import NetlinkError
-
 from ..errors import Conflict, RuntimeFailure, Unsupported
 from .netns import run_in_netns
+
+
+@contextlib.contextmanager
+def _without_package_init() -> Iterator[None]:
+    """Import pyroute2's modules without its package ``__init__``, which imports every
+    protocol it has (conntrack, ipdb, ndb, wireguard, nl80211 …) for the few RTNL calls
+    made here: a third of the import's cost (160 → 110 ms on the 2-core VM). The bare
+    package stands in only while these imports run; afterwards ``import pyroute2`` (a
+    notebook user's) runs the real ``__init__``, over the submodules already loaded."""
+    spec = None if "pyroute2" in sys.modules else importlib.util.find_spec("pyroute2")
+    if spec is None or spec.submodule_search_locations is None:
+        yield  # already imported (or absent: the import below then fails as it would)
+        return
+    sys.modules["pyroute2"] = importlib.util.module_from_spec(spec)
+    try:
+        yield
+    finally:
+        del sys.modules["pyroute2"]
+
+
+with _without_package_init():
+    from pyroute2.iproute.linux import IPRoute
+    from pyroute2.netlink.exceptions import NetlinkError
 
 MAIN_TABLE = 254
 IFNAMSIZ = 15  # longest interface name the kernel accepts

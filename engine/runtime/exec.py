@@ -22,8 +22,7 @@ import os
 from collections.abc import Callable, Sequence
 
 from ..errors import RuntimeFailure
-from .cgroups import Cgroup
-from .devices import DeviceCgroup
+from .controllers import Group
 from .init import ExecFailure, exec_as, report
 from .spec import ProcessSpec
 
@@ -31,7 +30,7 @@ from .spec import ProcessSpec
 NS_ORDER = ("ipc", "uts", "net", "pid", "mnt")
 
 
-def exec_in(pid: int, groups: Sequence[Cgroup | DeviceCgroup], process: ProcessSpec,
+def exec_in(pid: int, groups: Sequence[Group], process: ProcessSpec,
             stdin: int, stdout: int, stderr: int, detach: bool = False,
             userns_of: int | None = None,
             console: Callable[[int], bool] | None = None,
@@ -93,7 +92,7 @@ def exec_in(pid: int, groups: Sequence[Cgroup | DeviceCgroup], process: ProcessS
     return exit_code(status)
 
 
-def _joiner(ns_fds: list[int], root_fd: int, groups: Sequence[Cgroup | DeviceCgroup],
+def _joiner(ns_fds: list[int], root_fd: int, groups: Sequence[Group],
             process: ProcessSpec,
             stdin: int, stdout: int, stderr: int, fail_w: int,
             detach: bool, handover: int = -1,

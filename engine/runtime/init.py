@@ -16,8 +16,7 @@ from collections.abc import Sequence
 
 from ..linux import syscalls as sc
 from . import users
-from .cgroups import Cgroup
-from .devices import DeviceCgroup
+from .controllers import Group
 from .rootfs import enter_rootfs
 from .spec import ContainerSpec, ProcessSpec
 
@@ -65,6 +64,13 @@ def exec_as(process: ProcessSpec, stdin: int, stdout: int, stderr: int,
     except OSError as e:  # runc's words, which Docker passes on for run and exec alike
         raise ExecFailure(126, f'chdir to cwd ("{process.cwd}") set in config.json failed: '
                                f"{(e.strerror or '').lower()}") from None
+    if process.ulimits:
+        from .ulimits import apply
+
+        try:
+            apply(process.ulimits)
+        except (OSError, ValueError) as e:  # runc's words
+            raise ExecFailure(125, f"error setting rlimit: {e}") from None
     if process.rootless:
         become_mapped(user)
     if process.plan is not None:
@@ -110,7 +116,7 @@ def become_mapped(user: users.User) -> None:
                                f"{e.strerror}") from None
 
 
-def run_init(spec: ContainerSpec, groups: Sequence[Cgroup | DeviceCgroup], stdin: int,
+def run_init(spec: ContainerSpec, groups: Sequence[Group], stdin: int,
              out_w: int, err_w: int, fail_w: int, ready_w: int,
              go_r: int) -> None:  # pragma: no cover - PID 1
     """Body of the container's PID 1 until exec; never returns."""

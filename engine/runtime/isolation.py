@@ -99,6 +99,9 @@ class Isolation:
             out.append("pause: the PRoot tracer is stopped, so the processes stop at their "
                        "next system call (a loop without system calls keeps running)")
         if self.mode in ("rootless", "proot"):
+            out.append("limits: no cgroups, so --memory, --cpus, --cpu-shares, --cpuset-cpus "
+                       "and --pids-limit are discarded with a warning; stats sums CPU and "
+                       "memory from /proc and has no block I/O")
             out.append("ownership: files you own are recorded as 0:0 in layer tars; "
                        "image owners are kept in user.containers.override_stat")
         return out

@@ -22,11 +22,13 @@ import select
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..errors import RuntimeFailure
 from ..linux import syscalls as sc
 from . import logs
 from .cgroups import Cgroup, CgroupError
+from .controllers import OOM_KILLS, Group, join_groups
 from .devices import DeviceCgroup
 from .init import run_init, write_all
 from .spec import Attach, ContainerSpec
@@ -141,8 +143,6 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
         for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGPIPE, signal.SIGTSTP):
             signal.signal(sig, signal.SIG_IGN)
         if spec.mode == "rootless":
-            from pathlib import Path
-
             from .keeper import Keeper, inside
 
             if not inside(Path(spec.store)):  # a restart by a monitor already is
@@ -263,18 +263,24 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
         os._exit(0)
 
 
-def _groups(spec: ContainerSpec) -> list[Cgroup | DeviceCgroup]:
-    """The container's cgroups: the freezer's (pause) and the device allowlist's."""
-    groups: list[Cgroup | DeviceCgroup] = []
+def _groups(spec: ContainerSpec) -> list[Group]:
+    """The container's cgroups: the freezer's (pause), the device allowlist's and the
+    resource controllers' (limits, stats)."""
+    groups: list[Group] = []
     if spec.cgroup:
         with contextlib.suppress(CgroupError):
             groups.append(Cgroup.create(spec.id))
     if spec.devices:
         groups.append(DeviceCgroup.create(spec.id))  # no allowlist, no start
+    try:
+        groups.extend(join_groups(spec.id, spec.resources, Path(spec.state_dir, OOM_KILLS)))
+    except CgroupError:
+        _remove_groups(groups)
+        raise
     return groups
 
 
-def _remove_groups(groups: list[Cgroup | DeviceCgroup]) -> None:
+def _remove_groups(groups: list[Group]) -> None:
     for group in groups:
         with contextlib.suppress(CgroupError):
             group.remove()

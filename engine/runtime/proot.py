@@ -31,7 +31,7 @@ import select
 import signal
 import stat
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -92,9 +92,11 @@ def _user(root: str, spec: str) -> users.User:
 
 
 def command(root: str, process: ProcessSpec, etc_files: dict[str, str], make_cwd: bool,
-            state_dir: str) -> tuple[list[str], dict[str, str]]:
+            state_dir: str, binds: Sequence[tuple[str, str]] = (),
+            ) -> tuple[list[str], dict[str, str]]:
     """(argv, env) of proot running ``process`` in ``root``; raises ExecFailure with
-    Docker's code when it cannot run."""
+    Docker's code when it cannot run. ``binds``: (host path, container path) of volumes
+    and bind mounts, PRoot's ``-b`` (read-write: PRoot has no read-only binds)."""
     from ..transfer.bootstrap import find_busybox
 
     env = dict(e.partition("=")[::2] for e in process.env)
@@ -110,6 +112,8 @@ def command(root: str, process: ProcessSpec, etc_files: dict[str, str], make_cwd
     identity = ["-0"] if (user.uid, user.gid) == (0, 0) else ["-i", f"{user.uid}:{user.gid}"]
     argv = [_proot(), "-v", "1", *identity, "-r", root, "-w", process.cwd,
             "-b", "/proc", "-b", "/dev", "-b", "/sys", "-b", f"{find_busybox()}:{SHIM_PATH}"]
+    for source, target in binds:
+        argv += ["-b", f"{source}:{target}"]
     for target, source in etc_files.items():
         with contextlib.suppress(OSError):
             if stat.S_ISREG(os.lstat(securejoin.join(root, target)).st_mode):
@@ -315,7 +319,8 @@ def monitor(spec: ContainerSpec, hooks: Any, stdin: int, sinks: dict[str, int], 
     sc.set_child_subreaper()
     try:
         argv, env = command(spec.rootfs, spec.process, spec.etc_files, make_cwd=True,
-                             state_dir=spec.state_dir)
+                            state_dir=spec.state_dir,
+                            binds=[(m.source, m.target) for m in spec.mounts])
     except ExecFailure as e:
         hooks.failed(e.code, str(e))
         write_all(ready_w, f"err {e.code} {e}".encode())
@@ -374,13 +379,15 @@ def monitor(spec: ContainerSpec, hooks: Any, stdin: int, sinks: dict[str, int], 
 
 # -- exec --------------------------------------------------------------------------------
 def exec_in(state_dir: str, rootfs: str, etc_files: dict[str, str], process: ProcessSpec,
-            stdin: int, stdout: int, stderr: int, detach: bool = False) -> int:
+            stdin: int, stdout: int, stderr: int, detach: bool = False,
+            binds: Sequence[tuple[str, str]] = ()) -> int:
     """``docker exec`` in PRoot mode: another tracer on the same rootfs, under a helper
     that outlives this call (the command's children live on in the container, as after
     Docker's exec) and that the container's end kills; the command's exit code, or 0
     once it runs when ``detach``."""
     try:
-        argv, env = command(rootfs, process, etc_files, make_cwd=False, state_dir=state_dir)
+        argv, env = command(rootfs, process, etc_files, make_cwd=False, state_dir=state_dir,
+                            binds=binds)
     except ExecFailure as e:
         raise RuntimeFailure(f"OCI runtime exec failed: {e}", e.code) from None
     report_r, report_w = os.pipe2(os.O_CLOEXEC)

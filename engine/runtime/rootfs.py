@@ -18,6 +18,7 @@ import struct
 
 from ..fs import securejoin
 from ..linux import syscalls as sc
+from . import mounts
 from .spec import ContainerSpec
 
 DEVICES = {"null": (1, 3), "zero": (1, 5), "full": (1, 7), "random": (1, 8),
@@ -86,7 +87,8 @@ def _mount_sysfs(target: str, rootless: bool) -> None:
 
 
 def enter_rootfs(spec: ContainerSpec) -> None:
-    """Mount proc/dev/sys and the /etc files into the rootfs, then pivot_root into it."""
+    """Mount proc/dev/sys, the container's own mounts (volumes, binds, tmpfs) and the /etc
+    files into the rootfs, then pivot_root into it."""
     root = spec.rootfs
     rootless = spec.mode == "rootless"
     sc.mount(None, "/", None, sc.MS_REC | sc.MS_PRIVATE, None)
@@ -98,6 +100,7 @@ def enter_rootfs(spec: ContainerSpec) -> None:
         _bind_host("/proc", proc)
     _make_dev(root, bind_nodes=rootless)
     _mount_sysfs(_mountpoint(root, "sys"), rootless)
+    mounts.make_all(root, spec.mounts)
     for target, source in spec.etc_files.items():
         path = securejoin.join(root, target)
         with contextlib.suppress(FileNotFoundError):
@@ -107,6 +110,8 @@ def enter_rootfs(spec: ContainerSpec) -> None:
     sc.pivot_root(".", ".")
     sc.umount2(".", sc.MNT_DETACH)  # the old root, stacked under the new one
     os.chdir("/")
+    if spec.readonly_rootfs:  # --read-only: after the mounts, which stay as they were made
+        mounts.remount_readonly("/")
     sc.sethostname(spec.hostname)
     if spec.namespaces & sc.CLONE_NEWNET:  # not the host's lo, nor a joined container's
         _loopback_up()

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InvalidArgument, Unsupported
+from . import seccomp_cache
 
 BUILTIN = "builtin"
 UNCONFINED = "unconfined"
@@ -337,12 +338,32 @@ def compile_program(selection: Selection) -> Program:
     return Program(bpf, selection.flags, seccomp_nr)
 
 
+class _Version(ctypes.Structure):
+    _fields_ = (("major", ctypes.c_uint), ("minor", ctypes.c_uint), ("micro", ctypes.c_uint))
+
+
+def _library_version() -> str:
+    lib = _libseccomp()
+    lib.seccomp_version.restype = ctypes.POINTER(_Version)
+    v = lib.seccomp_version().contents
+    return f"{v.major}.{v.minor}.{v.micro}"
+
+
 @functools.lru_cache(maxsize=16)
 def program_for(profile_text: str, capabilities: frozenset[str]) -> Program | None:
-    """The compiled filter for a profile and a bounding set; cached because a notebook
-    starts many containers with the same two."""
+    """The compiled filter for a profile and a bounding set; cached in the process
+    because a notebook starts many containers with the same two, and on disk
+    (``seccomp_cache``) because each CLI ``run`` is a new process."""
     selection = select(parse(profile_text), capabilities)
-    return None if selection is None else compile_program(selection)
+    if selection is None:
+        return None
+
+    def build() -> tuple[bytes, int, int]:
+        program = compile_program(selection)
+        return program.bpf, program.flags, program.syscall_nr
+
+    name = seccomp_cache.key(profile_text, capabilities, _library_version())
+    return Program(*seccomp_cache.cached(name, build))
 
 
 @functools.cache

@@ -9,6 +9,8 @@ from ..linux import syscalls as sc
 
 if TYPE_CHECKING:
     from .confine import Plan
+    from .limits import Resources
+    from .ulimits import Ulimit
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # The init's own namespaces; without CLONE_NEWNET it keeps the host's network
@@ -24,6 +26,20 @@ class ProcessSpec:
     user: str = ""  # Docker's -u: name|uid[:group|gid], resolved inside the container
     plan: Plan | None = None  # confinement applied just before exec (None: none)
     rootless: bool = False  # in a user namespace mapping one uid: no setgroups, nested -u
+    ulimits: list[Ulimit] = field(default_factory=list)  # --ulimit, set before the uid change
+
+
+@dataclass
+class Mount:
+    """One mount the init makes in the container's mount namespace (``runtime.mounts``):
+    a bind of a host path (a bind mount, a volume's data) or a fresh tmpfs."""
+
+    target: str  # the path inside the container, resolved within its root at mount time
+    source: str = ""  # host path of a bind ("" for a tmpfs)
+    kind: str = "bind"  # bind or tmpfs
+    readonly: bool = False
+    flags: int = 0  # extra MS_* flags (a tmpfs's nosuid, nodev, noexec)
+    data: str = ""  # a tmpfs's options (size=, mode=)
 
 
 @dataclass
@@ -43,6 +59,9 @@ class ContainerSpec:
     mode: str = "root"  # the isolation mode: root, rootless (the store's keeper) or proot
     store: str = ""  # rootless: the store whose keeper's namespaces the monitor joins
     fresh_proc: bool = True  # False: a fresh procfs is refused here, bind the host's
+    mounts: list[Mount] = field(default_factory=list)  # volumes, binds, tmpfs (-v, --mount)
+    readonly_rootfs: bool = False  # --read-only: / remounted read-only after the mounts
+    resources: Resources | None = None  # limits for the controller groups (None: no groups)
     tty: bool = False  # -t: a pty from the container's devpts (runtime/tty.py)
     open_stdin: bool = False  # -i: stdin stays open for attach clients (runtime/attach.py)
     init: bool = False  # --init: PID 1 is a reaper and the command its child

@@ -19,13 +19,16 @@ from ..oci import imageconfig, instructions
 from ..oci import reference as refs
 from ..oci.changes import Change
 from ..oci.digest import digest
+from ..runtime.limits import Resources
 from ..runtime.spec import merged_env
+from ..runtime.ulimits import Ulimit
 from ..snapshot import copyout
 from ..store.containers import Container, now
 from ..store.images import Image
 from ..store.journal import Intent
-from ..store.layers import Layer
+from ..store.layers import Layer, check_depth
 from ..store.names import NAME_RE, new_id, random_name
+from .mounts import MountPoint
 from .networks import NetworkRequest, Planned
 
 if TYPE_CHECKING:
@@ -37,6 +40,8 @@ if TYPE_CHECKING:
 class CreateOptions:
     """``docker create``/``run`` flags that shape the container."""
 
+    resources: Resources = field(default_factory=Resources)  # as ``limits.check`` left them
+    ulimits: list[Ulimit] = field(default_factory=list)
     cmd: list[str] = field(default_factory=list)
     name: str = ""
     env: list[str] = field(default_factory=list)
@@ -53,6 +58,12 @@ class CreateOptions:
     privileged: bool = False
     security_opt: list[str] = field(default_factory=list)
     network: NetworkRequest = field(default_factory=NetworkRequest)  # default: bridge
+    mounts: list[MountPoint] = field(default_factory=list)  # -v, --mount (parsed)
+    binds: list[str] = field(default_factory=list)  # -v as written (HostConfig.Binds)
+    mount_flags: list[str] = field(default_factory=list)  # --mount as written
+    tmpfs: dict[str, str] = field(default_factory=dict)  # --tmpfs path → options
+    read_only: bool = False  # --read-only
+    volumes_from: list[str] = field(default_factory=list)
     restart: str = "no"  # --restart: no|on-failure[:N]|always|unless-stopped
     init: bool = False  # --init: a reaper as PID 1 (runtime/reaper.py)
     console_size: tuple[int, int] = (0, 0)  # the API's ConsoleSize: a -t pty's first size
@@ -76,8 +87,11 @@ class CreateOptions:
                                       "and --rm")
         return {"AutoRemove": self.auto_remove, "CapAdd": self.cap_add or None,
                 "CapDrop": self.cap_drop or None, "Privileged": self.privileged,
-                "SecurityOpt": opts or None, "RestartPolicy": policy.as_dict(),
-                "Init": True if self.init else None, "ConsoleSize": list(self.console_size)}
+                "SecurityOpt": opts or None, "Binds": self.binds or None,
+                "Mounts": self.mount_flags or None, "Tmpfs": self.tmpfs or None,
+                "ReadonlyRootfs": self.read_only, "VolumesFrom": self.volumes_from or None,
+                "RestartPolicy": policy.as_dict(), "Init": True if self.init else None,
+                "ConsoleSize": list(self.console_size)}
 
 
 class Containers:
@@ -175,11 +189,21 @@ class Containers:
             config["ExposedPorts"] = net.exposed
         chain = self.engine.images.layers(img)
         driver = self.engine.driver()
+        host_config = {**opts.host_config(), **opts.resources.host_config(),
+                       "Ulimits": [u.record() for u in opts.ulimits] or None,
+                       **net.host_config}
+        points = self.engine.volumes.plan(opts.mounts, ic.get("Volumes") or {},
+                                          opts.volumes_from)
         c = Container(cid, name, now(), img.id, image_ref, driver.name, config,
-                      [layer.chain_id for layer in chain],
-                      {**opts.host_config(), **net.host_config})
-        with self.store.journal.intent("create", cid=cid):
-            self._make(c, driver, chain, hostname, net)
+                      [layer.chain_id for layer in chain], host_config,
+                      Mounts=[p.record() for p in points])
+        try:
+            with self.store.journal.intent("create", cid=cid):
+                self._make(c, driver, chain, hostname, net)
+        except BaseException:
+            with contextlib.suppress(Exception):  # the anonymous volumes made for it
+                self.engine.volumes.remove_anonymous(c, locked=True)
+            raise
         self.engine.events.container(c, "create")
         return c
 
@@ -198,9 +222,17 @@ class Containers:
             raise
 
     # -- remove ------------------------------------------------------------------------
-    def remove(self, name: str, force: bool = False) -> Container:
-        """S13: remove the container and its RW layer; a running one only with ``force``."""
+    def remove(self, name: str, force: bool = False, volumes: bool = False) -> Container:
+        """S13: remove the container and its RW layer; a running one only with ``force``;
+        with ``volumes`` (``rm -v``), its anonymous volumes too."""
         c = self.get(name)
+        try:
+            return self._remove(c, force)
+        finally:
+            if volumes and not self.store.containers.dir(c.ID).exists():
+                self.engine.volumes.remove_anonymous(c)
+
+    def _remove(self, c: Container, force: bool) -> Container:
         if force:
             from .restarts import no_more
 
@@ -232,6 +264,8 @@ class Containers:
                 self.engine.networks.forget(cid)
                 self.engine.driver(c.Driver).remove(cid)
                 self.store.containers.delete(cid)
+                if c.HostConfig.get("AutoRemove"):  # --rm takes its anonymous volumes
+                    self.engine.volumes.remove_anonymous(c, locked=True)
                 if c.Image and not self.store.images.exists(c.Image):
                     from .images import Removed
 
@@ -302,9 +336,10 @@ class Containers:
                         intent: Intent | None = None) -> Layer | None:
         """The RW layer as a layer tar in the content store. A running container is frozen
         meanwhile (``pause``), so the layer is one consistent instant."""
+        chain = self.chain(c)
+        check_depth(len(chain) + 1)  # before the copy: nothing to take back
         with self.engine.tasks.frozen(c, pause):
             driver = self.engine.driver(c.Driver)
-            chain = self.chain(c)
             with self.store.content.writer() as w:
                 if not self.engine.stream_from_store(  # in a rootless store's keeper
                         lambda out: copyout.layer(driver, c.ID, chain, out, keep_empty), w):
@@ -380,7 +415,8 @@ class Containers:
             "Path": cmd[0] if cmd else "",
             "Args": cmd[1:],
             "State": {"Status": s.Status, "Running": s.Running, "Paused": s.Paused,
-                      "Restarting": s.Restarting, "OOMKilled": False, "Dead": False, "Pid": s.Pid,
+                      "Restarting": s.Restarting, "OOMKilled": s.OOMKilled, "Dead": False,
+                      "Pid": s.Pid,
                       "ExitCode": s.ExitCode, "Error": s.Error, "StartedAt": s.StartedAt,
                       "FinishedAt": s.FinishedAt},
             "Image": c.Image,
@@ -392,14 +428,15 @@ class Containers:
             "RestartCount": s.RestartCount,
             "Driver": c.Driver,
             "Platform": "linux",
-            "HostConfig": {**c.HostConfig, "AutoRemove": bool(c.HostConfig.get("AutoRemove")),
+            "HostConfig": {**Resources().host_config(), "Ulimits": None, **c.HostConfig,
+                           "AutoRemove": bool(c.HostConfig.get("AutoRemove")),
                            "NetworkMode": c.HostConfig.get("NetworkMode") or "none",
                            "PortBindings": c.HostConfig.get("PortBindings") or {},
                            "LogConfig": {"Type": "json-file", "Config": {}}},
             "GraphDriver": {"Name": c.Driver,
                             "Data": self.engine.driver(c.Driver).metadata(c.ID, self.chain(c))},
             **sizes,
-            "Mounts": [],
+            "Mounts": self.engine.volumes.shown(c),
             "Config": c.Config,
             "NetworkSettings": self.engine.networks.settings(c),
             "Isolation": self._isolation(c),
@@ -414,11 +451,24 @@ class Containers:
         return {"Mode": runtime["mode"], "Pause": runtime["pause"], "Notes": notes}
 
     def logs(self, name: str, follow: bool = False, tail: int | None = None,
-             cancelled: Callable[[], bool] = lambda: False,
+             cancelled: Callable[[], bool] = lambda: False, since_ns: int = 0,
              until_ns: int = 0) -> Iterator[LogEntry]:
         """Log entries (the last ``tail`` only, read from the end); with ``follow``, keep
         reading until the container stops, until ``cancelled()`` says the reader has gone,
-        or until the time ``until_ns`` passes (``logs -f --until``)."""
+        or until the time ``until_ns`` passes. ``since_ns``/``until_ns`` bound the entries
+        by their time (``logs --since/--until``, ``GET /containers/{id}/logs``)."""
+        from ..timestamps import rfc3339_nanos
+
+        for entry in self._log_entries(name, follow, tail, cancelled, until_ns):
+            stamp = rfc3339_nanos(entry.time)
+            if stamp < since_ns:
+                continue
+            if until_ns and stamp > until_ns:
+                return
+            yield entry
+
+    def _log_entries(self, name: str, follow: bool, tail: int | None,
+                     cancelled: Callable[[], bool], until_ns: int) -> Iterator[LogEntry]:
         from ..runtime import logs
 
         c = self.get(name)

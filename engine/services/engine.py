@@ -1,7 +1,9 @@
 """The Engine API: one object per state root, composed of services by noun.
 
 ``engine.images``, ``engine.containers``, ``engine.tasks`` (a container's processes),
-``engine.networks``, ``engine.system`` and ``engine.events`` (the event log) are what the
+``engine.networks``, ``engine.volumes``, ``engine.cp`` (files in and out of
+a container), ``engine.limits`` (cgroup limits, ``update``), ``engine.stats``,
+``engine.system`` and ``engine.events`` (the event log) are what the
 command layer calls; ``engine/builder`` and ``engine/transfer`` are services too and take
 the engine. Only services open the stores (``engine.store``).
 
@@ -15,21 +17,27 @@ import functools
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import ConfigError
-from ..oci.layertar import Sink
 from ..runtime.isolation import Isolation, default_driver, probe
-from ..runtime.keeper import Keeper
 from ..snapshot import DRIVERS, SnapshotDriver, make_driver
 from ..store import Store
-from .containers import Containers
 from .events import EventLog
-from .images import Images
-from .networks import Networks
-from .recovery import Recovery
-from .system import System
-from .tasks import Tasks
+
+if TYPE_CHECKING:
+    from ..oci.layertar import Sink
+    from ..runtime.keeper import Keeper
+    from .containers import Containers
+    from .cp import Copies
+    from .images import Images
+    from .limits import Limits
+    from .networks import Networks
+    from .recovery import Recovery
+    from .stats import Stats
+    from .system import System
+    from .tasks import Tasks
+    from .volumes import Volumes
 
 T = TypeVar("T")
 
@@ -44,13 +52,70 @@ class Engine:
                               f"{' or '.join(DRIVERS)}")
         self._drivers: dict[str, SnapshotDriver] = {}
         self.events = EventLog(root)
-        self.images = Images(self)
-        self.containers = Containers(self)
-        self.tasks = Tasks(self)
-        self.networks = Networks(self)
-        self.system = System(self)
-        self.recovery = Recovery(self)
         self.store.on_lock = self._recover
+
+    # The services are made on first use, each importing its module then: a command pays
+    # for the services it calls only (``history`` loads no runtime, network or monitor
+    # module, ~40 ms of a CLI start).
+    @functools.cached_property
+    def images(self) -> Images:
+        from .images import Images
+
+        return Images(self)
+
+    @functools.cached_property
+    def containers(self) -> Containers:
+        from .containers import Containers
+
+        return Containers(self)
+
+    @functools.cached_property
+    def tasks(self) -> Tasks:
+        from .tasks import Tasks
+
+        return Tasks(self)
+
+    @functools.cached_property
+    def networks(self) -> Networks:
+        from .networks import Networks
+
+        return Networks(self)
+
+    @functools.cached_property
+    def volumes(self) -> Volumes:
+        from .volumes import Volumes
+
+        return Volumes(self)
+
+    @functools.cached_property
+    def cp(self) -> Copies:
+        from .cp import Copies
+
+        return Copies(self)
+
+    @functools.cached_property
+    def limits(self) -> Limits:
+        from .limits import Limits
+
+        return Limits(self)
+
+    @functools.cached_property
+    def stats(self) -> Stats:
+        from .stats import Stats
+
+        return Stats(self)
+
+    @functools.cached_property
+    def system(self) -> System:
+        from .system import System
+
+        return System(self)
+
+    @functools.cached_property
+    def recovery(self) -> Recovery:
+        from .recovery import Recovery
+
+        return Recovery(self)
 
     def _recover(self) -> None:
         if self.recovery.needed():
@@ -80,6 +145,8 @@ class Engine:
     @functools.cached_property
     def keeper(self) -> Keeper:
         """The store's user-namespace keeper (rootless mode)."""
+        from ..runtime.keeper import Keeper
+
         return Keeper(self.root)
 
     def in_store(self, fn: Callable[..., T], *args: Any) -> T:

@@ -141,6 +141,19 @@ class EventLog:
                 out.append(ev)
         return out
 
+    def replay_and_follow(self, start_ns: int, since_ns: int = 0, until_ns: int = 0,
+                          stop: Callable[[], bool] = lambda: False) -> Iterator[Event]:
+        """``docker events`` (CLI and ``GET /events``): the logged events since ``since_ns``
+        (none without it), then new ones as they happen from ``start_ns`` on, until
+        ``until_ns`` passes (if it already has: only the logged ones)."""
+        last = start_ns
+        if since_ns or until_ns:
+            for ev in self.read(since_ns, until_ns):
+                yield ev
+                last = max(last, ev.timeNano)
+        if not until_ns or until_ns > start_ns:
+            yield from self.follow(last, until_ns, stop)
+
     def follow(self, after_ns: int, until_ns: int = 0,
                stop: Callable[[], bool] = lambda: False) -> Iterator[Event]:
         """Events logged after ``after_ns``, as they come, until ``until_ns`` passes (or

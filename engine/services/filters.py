@@ -163,6 +163,8 @@ def _descendants(engine: Engine, names: list[str]) -> set[str]:
     """The images named and every image built on them locally (moby walks children);
     a name that resolves to nothing contributes nothing."""
     found: set[str] = set()
+    if not names:
+        return found  # no ancestor filter: no image to read
     children: dict[str, list[str]] = {}
     for img in engine.images.all():
         if img.parent:
@@ -361,7 +363,8 @@ def go_glob(pattern: str) -> re.Pattern[str]:
 
 # -- prune (container/image/system prune --filter) -----------------------------------------
 PRUNE_FILTERS = {"container": frozenset({"label", "label!", "until"}),
-                 "image": frozenset({"label", "label!", "until", "dangling"})}
+                 "image": frozenset({"label", "label!", "until", "dangling"}),
+                 "volume": frozenset({"label", "label!"})}
 
 
 @dataclass

@@ -75,11 +75,13 @@ class Images:
         store lock, or none is needed: the record is the image's own)."""
         self.store.images.add_repo_digest(image_id, f"{repo}@{manifest_digest}")
 
-    def layers(self, img: Image) -> list[Layer]:
-        return self.store.layers.chain(img.diff_ids)
+    def layers(self, img: Image, known: dict[str, Layer] | None = None) -> list[Layer]:
+        return self.store.layers.chain(img.diff_ids, known)
 
-    def size(self, img: Image) -> int:
-        return sum(layer.size for layer in self.layers(img))
+    def size(self, img: Image, known: dict[str, Layer] | None = None) -> int:
+        """Docker's SIZE: the image's layers' bytes. Pass one ``known`` dict to every call
+        of a listing (see ``LayerStore.chain``)."""
+        return sum(layer.size for layer in self.layers(img, known))
 
     def listing(self, all: bool = False) -> list[Image]:
         """Top-level images (tagged, or untagged leaves); with ``all``, intermediates too (S9)."""
@@ -169,8 +171,10 @@ class Images:
             n = len(walk.history)
             if 0 < n <= len(ids):
                 ids[n - 1] = walk.id
-            walk = self.store.images.get(walk.parent) if walk.parent and self.exists(
-                walk.parent) else None
+            # ancestors' tags are not shown: not reading the tag table per ancestor keeps a
+            # deep image's history linear
+            walk = self.store.images.get(walk.parent, tags_of={}) if walk.parent and \
+                self.exists(walk.parent) else None
         sizes = iter(layer.size for layer in self.layers(img))
         rows = []
         for i, h in enumerate(entries):

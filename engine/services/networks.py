@@ -127,6 +127,20 @@ class Networks:
     def all(self) -> list[Network]:
         return self._ready().all()
 
+    def matching(self, filters: dict[str, list[str]]) -> list[Network]:
+        """Docker's network filters (``network ls -f``, ``GET /networks?filters=``): every
+        given key must match, values of one key are alternatives."""
+        for key in filters:
+            if key not in NETWORK_FILTERS:
+                raise InvalidArgument(f"invalid filter '{key}' (supported: "
+                                      f"{', '.join(sorted(NETWORK_FILTERS))})")
+        for value in filters.get("type", []):
+            if value not in ("custom", "builtin"):
+                raise InvalidArgument(f"invalid filter: 'type'='{value}'")
+        return [n for n in self.all()
+                if all(any(_network_matches(n, key, v) for v in values)
+                       for key, values in filters.items())]
+
     def get(self, ref: str) -> Network:
         return self._ready().get(ref)
 
@@ -551,3 +565,23 @@ class Networks:
                                "mode": mode.value, "endpoints": endpoints,
                                "ports": [p for p in shown.split(", ") if p]})
         return NetworkGraphData(networks, containers)
+
+
+NETWORK_FILTERS = frozenset({"driver", "id", "label", "name", "scope", "type", "dangling"})
+
+
+def _network_matches(net: Network, key: str, value: str) -> bool:
+    if key == "driver":
+        return net.Driver == value
+    if key == "id":
+        return net.ID.startswith(value)
+    if key == "name":
+        return value in net.Name
+    if key == "label":
+        k, has_value, v = value.partition("=")
+        return k in net.Labels and (not has_value or net.Labels[k] == v)
+    if key == "scope":
+        return value == "local"
+    if key == "type":
+        return net.user_defined == (value == "custom")
+    return (value.lower() in ("true", "1")) == (net.user_defined and not net.Endpoints)

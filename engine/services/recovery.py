@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import EngineError
 from ..runtime.cgroups import Cgroup, CgroupError
+from ..runtime.controllers import ControllerGroups
 from ..runtime.devices import DeviceCgroup
 
 if TYPE_CHECKING:
@@ -182,7 +183,7 @@ class Recovery:
 def temp_dirs(root: Path) -> list[Path]:
     """Where the engine makes temp files: beside what they become."""
     dirs = [root / "blobs" / "sha256", root / "overlay" / "lower", root]
-    for sub in ("images", "layers", "containers"):
+    for sub in ("images", "layers", "containers", "volumes"):
         dirs += [root / sub, *(root / sub / name for name in _listdir(root / sub))]
     return [d for d in dirs if d.is_dir()]
 
@@ -220,7 +221,7 @@ def stop_leftovers(engine: Engine, cid: str) -> bool:
     view and (through ``CONTAINER_CLEANUP``) network; True once nothing is left."""
     clean = True
     cg = Cgroup.open(cid)
-    for group in (cg, DeviceCgroup.open(cid)):
+    for group in (cg, DeviceCgroup.open(cid), ControllerGroups.open(cid)):
         if group is None:
             continue
         try:

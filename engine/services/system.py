@@ -12,11 +12,10 @@ from typing import TYPE_CHECKING, Any
 from ..fs.atomic import read_json, write_json
 from ..oci.digest import chain_ids
 from ..store.images import Image
+from ..version import VERSION, version_info
 
 if TYPE_CHECKING:
     from .engine import Engine
-
-VERSION = "0.1.0"
 
 
 @dataclass
@@ -85,6 +84,7 @@ class System:
             "DockerRootDir": str(self.store.root),
             "ServerVersion": VERSION,
             "APIServices": self.services(),
+            **self.engine.limits.support(),
         }
 
     @contextlib.contextmanager
@@ -115,10 +115,7 @@ class System:
         return uris
 
     def version(self) -> dict[str, Any]:
-        return {"Client": {"Version": VERSION, "GoVersion": "python" + platform.python_version(),
-                           "Os": "linux", "Arch": platform.machine()},
-                "Server": {"Version": VERSION, "Engine": "LayerLab",
-                           "KernelVersion": platform.release()}}
+        return version_info()
 
     def disk_usage(self) -> list[Usage]:
         """``system df``: layers of images (shared ones once), RW layers of containers."""
@@ -138,9 +135,16 @@ class System:
             Usage("Containers", len(containers), len([c for c in containers if c.State.Running]),
                   sum(size for size, _ in rw.values()),
                   sum(size for size, running in rw.values() if not running)),
-            Usage("Local Volumes", 0, 0, 0, 0),
+            self._volume_usage(),
             Usage("Build Cache", 0, 0, 0, 0),
         ]
+
+    def _volume_usage(self) -> Usage:
+        """Volumes: the used ones are those some container (in any state) mounts."""
+        sizes = {v.Name: self.engine.volumes.size(v.Name) for v in self.engine.volumes.all()}
+        used = {n for n in sizes if self.engine.volumes.users(n)}
+        return Usage("Local Volumes", len(sizes), len(used), sum(sizes.values()),
+                     sum(size for n, size in sizes.items() if n not in used))
 
     def image_usage(self) -> list[ImageUsage]:
         """Every image, newest first, with Docker's shared/unique split of its layers."""

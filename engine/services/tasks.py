@@ -34,8 +34,11 @@ from ..linux import syscalls as sc
 from ..runtime import devices, nofreezer, restart
 from ..runtime.cgroups import Cgroup
 from ..runtime.confine import Confinement, Plan
+from ..runtime.controllers import OOM_KILLS, ControllerGroups
 from ..runtime.devices import DeviceCgroup
+from ..runtime.limits import Resources
 from ..runtime.spec import NAMESPACES, Attach, ContainerSpec, ProcessSpec, merged_env
+from ..runtime.ulimits import Ulimit
 from ..store.containers import ZERO_TIME, Container, now
 from ..store.names import new_id
 from . import restarts
@@ -139,9 +142,16 @@ class Tasks:
         except BaseException:
             net.abort()
             raise
+        try:
+            mounts = self.engine.volumes.mounts_for(c, str(rootfs), iso.mode)
+        except BaseException:
+            net.abort()
+            with contextlib.suppress(OSError):
+                driver.unmount(c.ID)
+            raise
         d = self.engine.containers.state_dir(c)
-        atomic_write(d / RUNTIME, json.dumps({"mode": iso.mode,
-                                              "pause": iso.pause_method}).encode())
+        atomic_write(d / RUNTIME, json.dumps({"mode": iso.mode, "pause": iso.pause_method})
+                     .encode(), durable=False)
         etc = net.etc_dir or d
         spec = ContainerSpec(
             id=c.ID,
@@ -149,7 +159,7 @@ class Tasks:
             hostname=net.hostname or c.Config["Hostname"],
             process=ProcessSpec(c.command, c.Config["Env"], c.Config["WorkingDir"] or "/",
                                 c.Config["User"], self._plan(c),
-                                rootless=iso.mode == "rootless"),
+                                rootless=iso.mode == "rootless", ulimits=ulimits_of(c)),
             state_dir=str(d),
             cgroup=iso.cgroup is not None,
             devices=devices.probe().enforced,
@@ -160,6 +170,9 @@ class Tasks:
             mode=iso.mode,
             store=str(self.engine.root),
             fresh_proc=iso.fresh_proc,
+            mounts=mounts,
+            readonly_rootfs=bool(c.HostConfig.get("ReadonlyRootfs")),
+            resources=Resources.from_host_config(c.HostConfig) if iso.mode == "root" else None,
             tty=bool(c.Config.get("Tty")),
             open_stdin=bool(c.Config.get("OpenStdin")),
             init=bool(c.HostConfig.get("Init")),
@@ -194,6 +207,7 @@ class Tasks:
                 driver.unmount(c.ID)
             raise
         net.starter_done()
+        self.engine.volumes.announce(c, "mount")
         return started
 
     def runtime(self, c: Container) -> dict[str, str]:
@@ -243,23 +257,36 @@ class Tasks:
     def _on_started(self, cid: str, pid: int) -> None:
         self.store.containers.update_state(
             cid, Status="running", Running=True, Paused=False, Restarting=False, Pid=pid,
-            ExitCode=0, Error="",
-            StartedAt=now(), FinishedAt=ZERO_TIME, MonitorPid=os.getpid())
+            ExitCode=0, Error="", StartedAt=now(), FinishedAt=ZERO_TIME,
+            MonitorPid=os.getpid(), OOMKilled=False)
         self.engine.events.container(self.store.containers.get(cid), "start")
 
     def _on_exited(self, cid: str, code: int) -> None:
         c = self.store.containers.get(cid)
         with contextlib.suppress(OSError):
             self.engine.driver(c.Driver).unmount(cid)
+        oom = self._oom_killed(c)
         self.store.containers.update_state(cid, Status="exited", Running=False, Paused=False,
-                                           Pid=0, ExitCode=code, FinishedAt=now(), MonitorPid=0)
+                                           Pid=0, ExitCode=code, FinishedAt=now(), MonitorPid=0,
+                                           OOMKilled=oom)
         unmark_running(self.store.root, cid)
+        self.engine.volumes.announce(c, "unmount")
         ran = int(human_seconds(c.State.StartedAt))
+        if oom:
+            self.engine.events.container(c, "oom")  # Docker's event, before the die
         self.engine.events.container(c, "die", exitCode=str(code), execDuration=str(ran))
         restarting = (self.engine.containers.state_dir(c) / RESTARTING).exists()
         if c.HostConfig.get("AutoRemove") and not restarting:
             with contextlib.suppress(NotFound):
                 self.engine.containers.remove_stopped(cid)
+
+    def _oom_killed(self, c: Container) -> bool:
+        """Whether the memory cgroup's OOM killer struck during the run that just ended (its
+        group, now removed, left the count in the state dir)."""
+        try:
+            return int((self.engine.containers.state_dir(c) / OOM_KILLS).read_text()) > 0
+        except (OSError, ValueError):
+            return False
 
     def _on_failed(self, cid: str, code: int, message: str) -> None:
         """Record why the command could not start (``_spawn`` unmounts the view)."""
@@ -450,6 +477,7 @@ class Tasks:
                               workdir or c.Config["WorkingDir"] or "/",
                               c.Config["User"] if user is None else user)
         process.plan = self._plan(c)
+        process.ulimits = ulimits_of(c)  # moby execs with the container's process spec
         exec_id, shown = new_id(), " ".join(cmd)
         self.engine.events.container(c, f"exec_create: {shown}", execID=exec_id)
         self.engine.events.container(c, f"exec_start: {shown}", execID=exec_id)
@@ -460,10 +488,12 @@ class Tasks:
             d = self.engine.containers.state_dir(c)
             rootfs = str(self.engine.driver(c.Driver).source(c.ID))
             etc = {f"/etc/{n}": str(d / n) for n in ("hostname", "hosts", "resolv.conf")}
-            code = proot.exec_in(str(d), rootfs, etc, process, stdin, stdout, stderr, detach)
+            code = proot.exec_in(str(d), rootfs, etc, process, stdin, stdout, stderr, detach,
+                                 binds=self.engine.volumes.binds(c))
         else:
             process.rootless = mode == "rootless"
-            groups = [g for g in (Cgroup.open(c.ID), DeviceCgroup.open(c.ID)) if g is not None]
+            groups = [g for g in (Cgroup.open(c.ID), DeviceCgroup.open(c.ID),
+                                  ControllerGroups.open(c.ID)) if g is not None]
             code = exec_in(c.State.Pid, groups, process, stdin, stdout, stderr, detach,
                            userns_of=c.State.MonitorPid if process.rootless else None,
                            console=console, console_size=console_size)
@@ -484,6 +514,11 @@ class Tasks:
                     cmd = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
                 out.append(Process(status["Uid"].split()[0], pid, int(status["PPid"]), cmd))
         return out
+
+
+def ulimits_of(c: Container) -> list[Ulimit]:
+    """The container's ``--ulimit`` records (``HostConfig.Ulimits``)."""
+    return [Ulimit.from_record(r) for r in c.HostConfig.get("Ulimits") or []]
 
 
 RUNTIME = "runtime.json"

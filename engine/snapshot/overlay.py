@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import stat
@@ -18,12 +19,13 @@ from ..oci import layertar
 from ..oci.changes import Change
 from ..oci.digest import strip_algo
 from ..store.journal import discard
-from ..store.layers import Layer, LayerStore
+from ..store.layers import Layer, LayerStore, check_depth
 from . import SnapshotDriver
 
 OPAQUE_XATTR = "trusted.overlay.opaque"
 USER_OPAQUE_XATTR = "user.overlay.opaque"  # with -o userxattr (in a user namespace)
 MOUNT_DATA_MAX = 4000  # the kernel takes one page of mount options
+_LAYERED = True  # whether this kernel's overlayfs takes lowerdir+ (until it says no)
 
 
 def is_whiteout(st: os.stat_result) -> bool:
@@ -129,27 +131,66 @@ class OverlayDriver(SnapshotDriver):
             (self.dir(cid) / sub).mkdir(exist_ok=True)
         self.lowers(chain)  # unpack now, so start is fast and failures show at create
 
-    def mount_options(self, cid: str, chain: list[Layer]) -> str:
+    def _mount_lowers(self, chain: list[Layer]) -> list[str]:
+        """The lowerdirs to mount, top first; refuses an image deeper than Docker's limit."""
+        check_depth(len(chain))
         lowers = self.lowers(chain)
         if not lowers:  # FROM scratch: overlay needs a lowerdir, give it an empty one
             empty = self.root / "empty"
             empty.mkdir(exist_ok=True)
             lowers = [str(empty)]
+        return lowers
+
+    def mount_options(self, cid: str, lowers: list[str]) -> str:
+        """The classic ``mount(2)`` option string: all lowerdirs in one page of data."""
         data = (
             f"lowerdir={':'.join(lowers)},upperdir={self.upper(cid)},"
             f"workdir={self.dir(cid) / 'work'}"
         ) + (",userxattr" if self.userxattr else "")
         if len(data) > MOUNT_DATA_MAX:
             raise Unsupported(
-                f"image has {len(chain)} layers: too many for one overlay mount here; "
-                "use the vfs storage driver (LAYERLAB_STORAGE_DRIVER=vfs) or squash the image"
+                f"image has {len(lowers)} layers: too many for one overlay mount on this "
+                "kernel (Linux 6.8's lowerdir+ takes up to 125); use the vfs storage driver "
+                "(LAYERLAB_STORAGE_DRIVER=vfs) or squash the image"
             )
         return data
 
+    def _mount_layered(self, cid: str, lowers: list[str], target: Path) -> None:
+        """Mount through the new mount API, one ``lowerdir+`` per layer, so depth is not
+        bounded by the page of options ``mount(2)`` takes (Linux 6.8)."""
+        with syscalls.FsContext("overlay") as fs:
+            for lower in lowers:
+                fs.set_string("lowerdir+", lower)
+            fs.set_string("upperdir", self.upper(cid))
+            fs.set_string("workdir", self.dir(cid) / "work")
+            if self.userxattr:
+                fs.set_flag("userxattr")
+            fs.mount(target)
+
     def _mount(self, cid: str, chain: list[Layer]) -> Path:
+        global _LAYERED
         target = self.merged(cid)
-        if not self.is_mounted(cid):
-            syscalls.mount("overlay", str(target), "overlay", 0, self.mount_options(cid, chain))
+        if self.is_mounted(cid):
+            return target
+        lowers = self._mount_lowers(chain)
+        if _LAYERED:
+            try:
+                self._mount_layered(cid, lowers, target)
+                return target
+            except OSError as e:
+                # Kernels without it answer: no fsopen (ENOSYS, before 5.2; EPERM under
+                # some seccomp sandboxes), "Unknown parameter 'lowerdir+'" (EINVAL, 6.5 to
+                # 6.7), or EINVAL at create (before 6.5, which passes unknown keys on to
+                # the old option parser). Anything else is a real failure: mount(2) below
+                # then fails too, and says why.
+                if e.errno not in (errno.ENOSYS, errno.EPERM, errno.EINVAL):
+                    raise
+                layered_error = e
+        else:
+            layered_error = None
+        syscalls.mount("overlay", str(target), "overlay", 0, self.mount_options(cid, lowers))
+        if layered_error is not None:
+            _LAYERED = False  # the old way works where the new did not: use it from now on
         return target
 
     def _unmount(self, cid: str) -> None:

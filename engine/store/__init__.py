@@ -1,4 +1,4 @@
-"""On-disk records under one state root: blobs, layers, images, containers, and the lock.
+"""On-disk records under one state root: blobs, layers, images, containers, volumes, and the lock.
 
 Only the services (``engine/services``, ``engine/builder``, ``engine/transfer``) open
 these; the command layer and the front-ends go through the Engine API.
@@ -18,6 +18,7 @@ from .content import ContentStore
 from .images import ImageStore
 from .journal import Journal
 from .layers import LayerStore
+from .volumes import VolumeStore
 
 ROOT_MODE = 0o710
 
@@ -38,6 +39,7 @@ class Store:
             self.layers = LayerStore(root, self.content)
             self.images = ImageStore(root)
             self.containers = ContainerStore(root)
+            self.volumes = VolumeStore(root)
             self.journal = Journal(root)
         except OSError as e:
             raise ConfigError(f"cannot use {root} as the state root (--root): "

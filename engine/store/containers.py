@@ -32,6 +32,7 @@ class State:
     Status: str = "created"
     Running: bool = False
     Paused: bool = False
+    OOMKilled: bool = False  # the memory cgroup's OOM killer took a process of the last run
     Pid: int = 0
     ExitCode: int = 0
     Error: str = ""
@@ -54,6 +55,9 @@ class Container:
     Layers: list[str] = field(default_factory=list)  # chainIDs under the RW layer, bottom first
     HostConfig: dict[str, Any] = field(default_factory=dict)
     State: State = field(default_factory=State)
+    # Its mount points (``services.mounts.MountPoint`` as dicts), resolved at create:
+    # anonymous volumes are named then, as Docker names them
+    Mounts: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def command(self) -> list[str]:
@@ -99,7 +103,9 @@ class ContainerStore:
                 raise NotFound(f"No such container: {cid}") from None
             for key, value in changes.items():
                 setattr(state, key, value)
-            write_json(d / "state.json", asdict(state))
+            # not synced: after a power loss no process of it runs, whatever it says, and
+            # recovery records the exit of a container whose monitor is gone
+            write_json(d / "state.json", asdict(state), durable=False)
         return state
 
     def set_name(self, cid: str, name: str) -> None:
@@ -111,6 +117,16 @@ class ContainerStore:
         except FileNotFoundError:
             raise NotFound(f"No such container: {cid}") from None
         record["Name"] = name
+        write_json(path, record)
+
+    def set_host_config(self, cid: str, changes: dict[str, Any]) -> None:
+        """``update``: new values for ``HostConfig`` fields (caller holds the store lock)."""
+        path = self.dir(cid) / "config.json"
+        try:
+            record = read_json(path)
+        except FileNotFoundError:
+            raise NotFound(f"No such container: {cid}") from None
+        record["HostConfig"] = {**record.get("HostConfig", {}), **changes}
         write_json(path, record)
 
     def ids(self) -> list[str]:

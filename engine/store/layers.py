@@ -23,6 +23,19 @@ from .content import CHUNK, ContentStore
 from .ids import hex_of, is_digest
 from .journal import discard
 
+# moby's maxLayerDepth: Docker refuses to make a layer deeper than this (commit, build,
+# load, pull), and the overlay driver mounts up to this many lowerdirs.
+MAX_DEPTH = 125
+
+
+def check_depth(depth: int) -> None:
+    """Refuse an image of more than ``MAX_DEPTH`` layers, with Docker's words first."""
+    if depth > MAX_DEPTH:
+        raise InvalidArgument(
+            f"max depth exceeded: an image has at most {MAX_DEPTH} layers (Docker's limit), "
+            f"this one would have {depth}; squash some (fewer RUN/COPY steps, or "
+            "export | import)")
+
 
 @dataclass(frozen=True)
 class Layer:
@@ -116,8 +129,18 @@ class LayerStore:
             raise NotFound(f"layer {chain_id} does not exist")
         return layer
 
-    def chain(self, diff_ids: list[str]) -> list[Layer]:
-        return [self.get(c) for c in chain_ids(diff_ids)]
+    def chain(self, diff_ids: list[str], known: dict[str, Layer] | None = None) -> list[Layer]:
+        """The layers of an image, bottom first. ``known`` (chainID → layer) is a memo a
+        caller walking many images passes to each call, so that layers images share (a
+        base, a deep chain's prefix) are read once per listing, not once per image."""
+        if known is None:
+            return [self.get(c) for c in chain_ids(diff_ids)]
+        out = []
+        for c in chain_ids(diff_ids):
+            if c not in known:
+                known[c] = self.get(c)
+            out.append(known[c])
+        return out
 
     def open_tar(self, layer: Layer) -> BinaryIO:
         return self.content.open(layer.diff_id)

@@ -24,6 +24,7 @@ from ..services.engine import Engine
 from ..store.content import CHUNK
 from ..store.images import ImageStore
 from ..store.journal import Intent
+from ..store.layers import check_depth
 
 
 class DigestReader(io.RawIOBase):
@@ -130,6 +131,7 @@ class Staging:
 
     def _register(self, diff_ids: list[str]) -> None:
         """Register a chain of layers; a layer that is not a safe tar is refused here."""
+        check_depth(len(diff_ids))
         parent = ""
         for diff_id in diff_ids:
             try:

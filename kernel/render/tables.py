@@ -18,7 +18,7 @@ STATE_COLORS = {"running": "#16a34a", "paused": "#d97706", "exited": "#6b7280",
 NUMERIC = {"Size", "TotalCount", "Active", "Reclaimable", "PID", "PPID", "UID"}
 MONO_FIELDS = {"ID", "Command", "CreatedBy", "Digest", "CMD"}
 NOUNS = {"ps": "container", "images": "image", "history": "step", "df": "type",
-         "top": "process"}
+         "top": "process", "stats": "container"}
 FILES_SHOWN = 300  # per layer: a big base layer lists thousands of paths
 
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from ...errors import InvalidArgument
 from ...oci import reference as refs
-from ...services.engine import Engine
 from .. import IO
 from ..grammar import UsageError
 from ..results import Build, Result
+
+if TYPE_CHECKING:
+    from ...services.engine import Engine
 
 
 def cmd_build(engine: Engine, args: argparse.Namespace, io: IO) -> Result:

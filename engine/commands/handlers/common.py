@@ -9,10 +9,10 @@ from collections.abc import Callable, Iterator
 from datetime import UTC
 from typing import Any, BinaryIO, cast
 
-from ...errors import EngineError, InvalidArgument
+from ...errors import EngineError, InvalidArgument, NotFound
 from .. import IO, error_message, human
 from ..grammar import UsageError
-from ..results import Lines, Result
+from ..results import Document, Lines, Result
 
 
 class ClientError(EngineError):
@@ -154,3 +154,29 @@ def read_kv_files(files: list[str], command: str, from_env: bool) -> list[str]:
 
 def _kv_error(command: str, message: str) -> UsageError:
     return UsageError(f"docker: {message.rstrip('.')}.\nSee 'docker {command} --help'.")
+
+
+def inspected(objects: list[dict[str, Any]], missing: list[EngineError], kind: str,
+              template: str, io: IO) -> Result:
+    """``inspect`` of several names, as Docker ends it: the objects found, then one error
+    line per name that was not (exit 1); all found: the document."""
+    if not missing:
+        return Document(objects, kind, template)
+    if objects:
+        io.stdout.write((Document(objects, template=template).text() + "\n").encode())
+    for err in missing:
+        io.say(error_message(err))
+    return Lines([], exit_code=1)
+
+
+def inspect_each(names: list[str], inspect: Callable[[str], dict[str, Any]], kind: str,
+                 template: str, io: IO) -> Result:
+    """``network inspect``/``volume inspect``: ``inspect`` of each name."""
+    objects: list[dict[str, Any]] = []
+    missing: list[EngineError] = []
+    for name in names:
+        try:
+            objects.append(inspect(name))
+        except NotFound as e:
+            missing.append(e)
+    return inspected(objects, missing, kind, template, io)

@@ -9,16 +9,15 @@ import os
 import signal
 import sys
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...errors import EngineError, NotFound, RuntimeFailure
 from ...network.ports import displayable_ports, summary_ports
 from ...oci import reference as refs
 from ...oci.digest import short
 from ...runtime.spec import Attach
-from ...services import filters
+from ...services import filters, mounts
 from ...services.containers import CreateOptions
-from ...services.engine import Engine
 from ...services.networks import NetworkRequest
 from ...services.tasks import start_failure
 from ...store.containers import Container
@@ -27,7 +26,11 @@ from .. import IO, error_message, human
 from ..grammar import UsageError
 from ..results import Changes, Committed, Lines, Result, Streamed, Table
 from .common import ClientError, each, ellipsis, env_values, go_time, open_output, read_kv_files
+from .limits import checked
 from .transfer import pull
+
+if TYPE_CHECKING:
+    from ...services.engine import Engine
 
 PS_COLUMNS = [("ID", "CONTAINER ID"), ("Image", "IMAGE"), ("Command", "COMMAND"),
               ("RunningFor", "CREATED"), ("Status", "STATUS"), ("Ports", "PORTS"),
@@ -58,6 +61,12 @@ def _create(engine: Engine, args: argparse.Namespace, io: IO) -> Container:
             publish=args.publish, publish_all=args.publish_all, expose=args.expose,
             dns=args.dns, dns_search=args.dns_search, dns_option=args.dns_option,
             add_host=args.add_host)
+        binds = [_absolute_bind(v) for v in args.volume]
+        points = [*map(mounts.parse_volume, binds), *map(mounts.parse_mount, args.mount)]
+        tmpfs = dict(t.partition(":")[::2] for t in args.tmpfs)
+        for t in args.tmpfs:
+            mounts.parse_tmpfs(t)  # a bad path fails create, not start
+        resources, ulimits = checked(engine, args, io)
         opts = CreateOptions(cmd=args.command, name=args.name, env=env,
                              workdir=args.workdir, user=args.user, hostname=args.hostname,
                              entrypoint=args.entrypoint, interactive=args.interactive,
@@ -65,11 +74,24 @@ def _create(engine: Engine, args: argparse.Namespace, io: IO) -> Container:
                              cap_add=args.cap_add,
                              cap_drop=args.cap_drop, privileged=args.privileged,
                              security_opt=args.security_opt, network=network,
+                             mounts=points, binds=binds, mount_flags=args.mount,
+                             tmpfs=tmpfs, read_only=args.read_only,
+                             volumes_from=args.volumes_from,
+                             resources=resources, ulimits=ulimits,
                              restart=args.restart, init=args.init)
         return engine.containers.create(args.image, opts)
     except EngineError as e:
         e.exit_code = 125
         raise
+
+
+def _absolute_bind(spec: str) -> str:
+    """``-v ./dir:/x``: the docker CLI (23+) makes a source starting with "." absolute,
+    relative to where the command runs (a notebook's folder, in the kernel)."""
+    if not spec.startswith("."):
+        return spec
+    source, sep, rest = spec.partition(":")
+    return os.path.abspath(source) + sep + rest
 
 
 def cmd_create(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
@@ -183,7 +205,8 @@ def cmd_restart(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
 
 
 def cmd_rm(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
-    return each(args.containers, lambda n: engine.containers.remove(n, args.force), io)
+    return each(args.containers,
+                lambda n: engine.containers.remove(n, args.force, volumes=args.volumes), io)
 
 
 def cmd_rename(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
@@ -241,10 +264,15 @@ def cmd_top(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
 
 
 # -- listing -----------------------------------------------------------------------------
-def _ps_row(engine: Engine, c: Container, trunc: bool, size: bool) -> dict[str, Any]:
-    """The fields of Docker's ContainerContext for one container."""
+def _ps_row(engine: Engine, c: Container, trunc: bool, size: bool,
+            images: dict[str, bool] | None = None) -> dict[str, Any]:
+    """The fields of Docker's ContainerContext for one container; ``images`` memoizes
+    which images exist across the rows of one listing."""
     command = " ".join(c.command)
-    image = c.ImageRef if engine.images.exists(c.Image) else short(c.Image)
+    known = {} if images is None else images
+    if c.Image not in known:
+        known[c.Image] = engine.images.exists(c.Image)
+    image = c.ImageRef if known[c.Image] else short(c.Image)
     shown_size = "0B"  # what Docker's Size() shows when sizes were not asked for
     if size:
         rw = engine.containers.rw_size(c)
@@ -262,10 +290,17 @@ def _ps_row(engine: Engine, c: Container, trunc: bool, size: bool) -> dict[str, 
         "Size": shown_size,
         "Names": c.Name,
         "Labels": ",".join(f"{k}={v}" for k, v in (c.Config.get("Labels") or {}).items()),
-        "LocalVolumes": "0",
-        "Mounts": "",
+        "LocalVolumes": str(sum(m.get("Type") == "volume" for m in c.Mounts)),
+        "Mounts": ",".join(_mount_names(c)),
         "Networks": ",".join(engine.networks.names(c)),
     }
+
+
+def _mount_names(c: Container) -> list[str]:
+    """``ps --format {{.Mounts}}``: volume names (12 characters, as the CLI truncates
+    them) and bind sources."""
+    return [(m.get("Name") or "")[:12] if m.get("Type") == "volume" else m.get("Source", "")
+            for m in c.Mounts if m.get("Type") in ("volume", "bind")]
 
 
 def cmd_ps(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
@@ -278,7 +313,8 @@ def cmd_ps(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
     limit = 1 if args.latest else args.last
     cs = filters.containers(engine, filters.Filters(args.filter), all=args.all, limit=limit)
     size = args.size or (not args.quiet and "{{.Size}}" in args.format.replace(" ", ""))
-    rows = [_ps_row(engine, c, not args.no_trunc, size) for c in cs]
+    images: dict[str, bool] = {}
+    rows = [_ps_row(engine, c, not args.no_trunc, size, images) for c in cs]
     columns = PS_COLUMNS + ([("Size", "SIZE")] if args.size else [])
     template = "{{.ID}}" if args.quiet else args.format
     return Table("ps", rows, columns, template)
@@ -322,13 +358,9 @@ def cmd_logs(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
             raise UsageError(f"invalid value for --tail: {args.tail!r} (a number or all)")
         tail = int(args.tail)
     for entry in engine.containers.logs(args.container, follow=args.follow, tail=tail,
-                                        until_ns=until):
-        stamp = rfc3339_nanos(entry.time)
-        if stamp < since:
-            continue
-        if until and stamp > until:
-            break
+                                        since_ns=since, until_ns=until):
         stream = io.stdout if entry.stream == "stdout" else io.stderr
+        stamp = rfc3339_nanos(entry.time)
         prefix = (format_nanos(stamp, local=False) + " ").encode() if args.timestamps else b""
         stream.write(prefix + (b" " if args.details else b"") + entry.text)
         stream.flush()

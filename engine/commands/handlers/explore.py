@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
-from ...services.engine import Engine
 from .. import IO
 from ..results import Explored, Result
+
+if TYPE_CHECKING:
+    from ...services.engine import Engine
 
 
 def cmd_image_explore(engine: Engine, args: argparse.Namespace, io: IO) -> Result:

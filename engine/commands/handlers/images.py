@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...errors import EngineError
 from ...oci.digest import strip_algo
 from ...services import filters
-from ...services.engine import Engine
 from ...services.images import Removed
 from .. import IO, error_message, human
 from ..results import Graph, History, Lines, Result, Table
 from .common import confirm, ellipsis, go_time, open_input
+
+if TYPE_CHECKING:
+    from ...services.engine import Engine
+    from ...store.layers import Layer
 
 IMAGES_COLUMNS = [("Repository", "REPOSITORY"), ("Tag", "TAG"), ("ID", "IMAGE ID"),
                   ("CreatedSince", "CREATED"), ("Size", "SIZE")]
@@ -21,12 +24,12 @@ HISTORY_COLUMNS = [("ID", "IMAGE"), ("CreatedSince", "CREATED"), ("CreatedBy", "
 
 
 def _image_rows(engine: Engine, summary: filters.ImageSummary, trunc: bool,
-                digests: bool) -> list[dict[str, Any]]:
+                digests: bool, known: dict[str, Layer]) -> list[dict[str, Any]]:
     """Docker's imageContext rows of one image: a row per repository tag (per digest of
     its repository too, when digests are shown), then digest-only repositories, else one
     ``<none>`` row (the docker CLI's imageFormatTaggedAndDigest)."""
     img = summary.image
-    size = human.size(engine.images.size(img))
+    size = human.size(engine.images.size(img, known))
     created = img.config.get("created", "")
     base = {"ID": strip_algo(img.id)[:12] if trunc else img.id,
             "CreatedSince": human.ago(created), "CreatedAt": go_time(created), "Size": size,
@@ -62,7 +65,9 @@ def cmd_images(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
     pairs = list(args.filter) + ([("reference", args.reference)] if args.reference else [])
     summaries = filters.images(engine, filters.Filters(pairs), all=args.all)
     digests = args.digests or "{{.Digest}}" in args.format.replace(" ", "")
-    rows = [r for s in summaries for r in _image_rows(engine, s, not args.no_trunc, digests)]
+    known: dict[str, Layer] = {}  # layers read once for the whole listing
+    rows = [r for s in summaries
+            for r in _image_rows(engine, s, not args.no_trunc, digests, known)]
     if args.quiet:
         seen: list[str] = []
         for r in rows:

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...errors import InvalidArgument, NotFound
 from ...network.model import Network
 from ...network.ports import port_lines
-from ...services.engine import Engine
-from .. import IO, error_message
-from ..results import Document, Lines, NetworkGraph, Result, Table
-from .common import confirm, each, go_time
+from .. import IO
+from ..results import Lines, NetworkGraph, Result, Table
+from .common import confirm, each, go_time, inspect_each
+
+if TYPE_CHECKING:
+    from ...services.engine import Engine
 
 NETWORK_COLUMNS = [("ID", "NETWORK ID"), ("Name", "NAME"), ("Driver", "DRIVER"),
                    ("Scope", "SCOPE")]
-FILTERS = ("driver", "id", "label", "name", "scope", "type", "dangling")
 
 
 def _labels(items: list[str]) -> dict[str, str]:
@@ -37,60 +38,26 @@ def _row(net: Network, trunc: bool) -> dict[str, Any]:
             "CreatedAt": go_time(net.Created)}
 
 
-def _matches(net: Network, filters: list[str]) -> bool:
-    """Docker's network filters: every given key must match (values of one key: any)."""
-    wanted: dict[str, list[str]] = {}
-    for f in filters:
-        key, sep, value = f.partition("=")
-        if key not in FILTERS or not sep:
-            raise InvalidArgument(f"invalid filter '{f}' (supported: {', '.join(FILTERS)})")
-        wanted.setdefault(key, []).append(value)
-
-    def one(key: str, value: str) -> bool:
-        if key == "driver":
-            return net.Driver == value
-        if key == "id":
-            return net.ID.startswith(value)
-        if key == "name":
-            return value in net.Name
-        if key == "label":
-            k, has_value, v = value.partition("=")
-            return k in net.Labels and (not has_value or net.Labels[k] == v)
-        if key == "scope":
-            return value == "local"
-        if key == "type":
-            if value not in ("custom", "builtin"):
-                raise InvalidArgument(f"invalid filter: 'type'='{value}'")
-            return net.user_defined == (value == "custom")
-        return (value.lower() in ("true", "1")) == (net.user_defined and not net.Endpoints)
-
-    return all(any(one(key, v) for v in values) for key, values in wanted.items())
-
-
 def cmd_network_ls(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
     if args.graph:
         return NetworkGraph.of(engine.networks.graph())
-    nets = [n for n in engine.networks.all() if _matches(n, args.filter)]
+    from ...services.networks import NETWORK_FILTERS
+
+    wanted: dict[str, list[str]] = {}
+    for f in args.filter:
+        key, sep, value = f.partition("=")
+        if not sep:
+            raise InvalidArgument(f"invalid filter '{f}' (supported: "
+                                  f"{', '.join(sorted(NETWORK_FILTERS))})")
+        wanted.setdefault(key, []).append(value)
+    nets = engine.networks.matching(wanted)
     rows = [_row(n, not args.no_trunc) for n in nets]
     template = "{{.ID}}" if args.quiet else args.format
     return Table("network ls", rows, NETWORK_COLUMNS, template)
 
 
 def cmd_network_inspect(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
-    objects: list[dict[str, Any]] = []
-    missing: list[NotFound] = []
-    for name in args.names:
-        try:
-            objects.append(engine.networks.inspect(name))
-        except NotFound as e:
-            missing.append(e)
-    if missing:
-        if objects:
-            io.stdout.write((Document(objects, template=args.format).text() + "\n").encode())
-        for err in missing:
-            io.say(error_message(err))
-        return Lines([], exit_code=1)
-    return Document(objects, "network", args.format)
+    return inspect_each(args.names, engine.networks.inspect, "network", args.format, io)
 
 
 def cmd_network_rm(engine: Engine, args: argparse.Namespace, io: IO) -> Result:

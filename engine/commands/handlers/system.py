@@ -4,22 +4,20 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import platform
 import time
 from typing import TYPE_CHECKING, Any
 
 from ...errors import InvalidArgument, NotFound
-from ...oci.digest import strip_algo
-from ...services.engine import Engine
-from ...services.system import VERSION, Usage
-from ...timestamps import format_nanos, to_nanos
-from .. import IO, error_message, human
+from ...version import version_info
+from .. import IO, human
 from ..results import Document, Lines, Result, Streamed, Table
-from .common import ClientError, go_time
+from .common import ClientError, go_time, inspected
 
 if TYPE_CHECKING:
     from ...gotemplate import GoStruct
+    from ...services.engine import Engine
     from ...services.events import Event
+    from ...services.system import Usage
 
 DF_COLUMNS = [("Type", "TYPE"), ("TotalCount", "TOTAL"), ("Active", "ACTIVE"),
               ("Size", "SIZE"), ("Reclaimable", "RECLAIMABLE")]
@@ -42,18 +40,16 @@ def cmd_inspect(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
         if found is None and args.type in ("", "network"):
             with contextlib.suppress(NotFound):
                 found, kind = engine.networks.inspect(name), "network"
+        if found is None and args.type in ("", "volume"):
+            with contextlib.suppress(NotFound):
+                found, kind = engine.volumes.inspect(name), "volume"
         if found is None:
             missing.append(name)
             continue
         objects.append(found)
         kinds.add(kind)
-    if missing:
-        if objects:
-            io.stdout.write((Document(objects, template=args.format).text() + "\n").encode())
-        for name in missing:
-            io.say(error_message(NotFound(f"No such object: {name}")))
-        return Lines([], exit_code=1)
-    return Document(objects, kinds.pop() if len(kinds) == 1 else "", args.format)
+    return inspected(objects, [NotFound(f"No such object: {name}") for name in missing],
+                     kinds.pop() if len(kinds) == 1 else "", args.format, io)
 
 
 DF_TYPES = {"Images": "*formatter.diskUsageImagesContext",
@@ -98,6 +94,7 @@ def _df_verbose(engine: Engine, template: str) -> Result:
     """Docker's ``system df -v``: images with their shared and unique bytes and how many
     containers use them, containers with their RW layer, volumes, build cache."""
     from ...gotemplate import GoStruct
+    from ...oci.digest import strip_algo
     from .containers import _ps_row
 
     images: list[dict[str, Any]] = []
@@ -116,14 +113,20 @@ def _df_verbose(engine: Engine, template: str) -> Result:
         row = _ps_row(engine, c, trunc=True, size=False)
         row["Size"] = human.size(engine.containers.rw_size(c))  # no "virtual" here
         containers.append(GoStruct("*formatter.ContainerContext", dict(sorted(row.items()))))
+    volumes: list[dict[str, Any]] = [GoStruct("*formatter.volumeContext", {
+        "Name": v.Name, "Driver": v.Driver, "Scope": v.Scope, "Labels": ",".join(
+            f"{k}={val}" for k, val in v.Labels.items()),
+        "Mountpoint": engine.volumes.mountpoint(v.Name),
+        "Links": str(len(engine.volumes.users(v.Name))),
+        "Size": human.size(engine.volumes.size(v.Name))}) for v in engine.volumes.all()]
     if template and template != "table":
         doc = GoStruct("*formatter.diskUsageContext", {"Images": images,
                                                        "Containers": containers,
-                                                       "Volumes": [], "BuildCache": []})
+                                                       "Volumes": volumes, "BuildCache": []})
         return Document([doc], "df", template)
     parts = ["Images space usage:\n", Table("df", images, DF_IMAGES).text(),
              "\nContainers space usage:\n", Table("df", containers, DF_CONTAINERS).text(),
-             "\nLocal Volumes space usage:\n", Table("df", [], DF_VOLUMES).text(),
+             "\nLocal Volumes space usage:\n", Table("df", volumes, DF_VOLUMES).text(),
              "\nBuild cache usage: 0B\n", Table("df", [], DF_CACHE).text()]
     return Lines(parts, kind="df-verbose")
 
@@ -175,14 +178,29 @@ def cmd_info(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
         *(f"   {note}" for note in info["IsolationLimits"]),
         f" Pause: {info['Pause']}",
         f" Cgroup Freezer: {info['CgroupFreezer'] or 'none'}",
+        f" Cgroup Driver: {info['CgroupDriver']}",
+        *([f" Cgroup Version: {info['CgroupVersion']}"] if info["CgroupVersion"] else []),
         f" Kernel Version: {info['KernelVersion']}",
         f" Operating System: {info['OperatingSystem']}",
         f" Architecture: {info['Architecture']}",
         f" CPUs: {info['NCPU']}",
         f" Docker Root Dir: {info['DockerRootDir']}",
         *_api_lines(info.get("APIServices") or []),
+        *_limit_warnings(info),
     ]
     return Lines(lines, kind="info")
+
+
+def _limit_warnings(info: dict[str, Any]) -> list[str]:
+    """Docker's closing ``info`` warnings for limits this host (or mode) cannot apply."""
+    if info["LimitsUnsupported"]:
+        return ["", f"WARNING: No resource limits: {info['LimitsUnsupported']}; --memory, "
+                    "--cpus, --cpu-shares, --cpuset-cpus and --pids-limit are discarded"]
+    words = {"MemoryLimit": "memory limit", "SwapLimit": "swap limit",
+             "CpuCfsQuota": "cpu cfs quota", "CPUShares": "cpu shares",
+             "CPUSet": "cpuset", "PidsLimit": "pids limit"}
+    missing = [f"WARNING: No {w} support" for k, w in words.items() if not info[k]]
+    return ["", *missing] if missing else []
 
 
 def _api_lines(uris: list[str]) -> list[str]:
@@ -214,7 +232,7 @@ def cmd_system_service(engine: Engine, args: argparse.Namespace, io: IO) -> Resu
 
 
 def cmd_version(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
-    data = engine.system.version()
+    data = version_info()
     if args.format:
         from ...gotemplate import GoStruct
 
@@ -222,18 +240,21 @@ def cmd_version(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
             "Client": GoStruct("system.clientVersion", data["Client"]),
             "Server": GoStruct("*system.serverVersion", data["Server"])})
         return Document([typed], "version", args.format)
+    client, server = data["Client"], data["Server"]
     return Lines([
-        "Client:", f" Version:           {VERSION}",
-        f" Python version:    {platform.python_version()}", " OS/Arch:           linux/"
-        + platform.machine(), "", "Server: LayerLab Engine", f" Version:          {VERSION}",
-        f" Kernel Version:   {platform.release()}"])
+        "Client:", f" Version:           {client['Version']}",
+        f" Python version:    {client['GoVersion'].removeprefix('python')}",
+        f" OS/Arch:           {client['Os']}/{client['Arch']}", "",
+        "Server: LayerLab Engine", f" Version:          {server['Version']}",
+        f" Kernel Version:   {server['KernelVersion']}"])
 
 
 # -- system prune ------------------------------------------------------------------------------
 def cmd_system_prune(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
     """Docker's ``system prune``: stopped containers, unused custom networks, then dangling
     (``-a``: unused) images and the untagged parents they free. LayerLab's build cache is
-    its intermediate images, which go with them; there are no volumes to prune yet."""
+    its intermediate images, which go with them; with ``--volumes``, unused anonymous
+    volumes (Docker 23+: named ones only by ``volume prune -a``)."""
     from ...services import filters
     from .common import confirm
 
@@ -258,10 +279,17 @@ def cmd_system_prune(engine: Engine, args: argparse.Namespace, io: IO) -> Result
     networks = engine.networks.prune(containers)  # label/until, as for containers
     if networks:
         out += ["Deleted Networks:", *(n.Name for n in networks), ""]
+    volume_bytes = 0
+    if args.volumes:
+        gone, volume_bytes = engine.volumes.prune(select=filters.prune_filter(
+            [(k, v) for k, v in args.filter if k in ("label", "label!")], "volume"))
+        if gone:
+            out += ["Deleted Volumes:", *gone, ""]
     r = engine.images.prune(all=args.all or images.all_images, select=images)
     if r.lines:
         out += ["Deleted Images:", *(f"{what}: {ident}" for what, ident in r.lines), ""]
-    return Lines([*out, f"Total reclaimed space: {human.size(size + r.reclaimed)}"])
+    total = size + r.reclaimed + volume_bytes
+    return Lines([*out, f"Total reclaimed space: {human.size(total)}"])
 
 
 # -- events ------------------------------------------------------------------------------------
@@ -287,6 +315,8 @@ def _message(ev: Event | None) -> GoStruct:
 
 def _pretty(ev: Event) -> str:
     """The docker CLI's prettyPrintEvent."""
+    from ...timestamps import format_nanos
+
     line = f"{format_nanos(ev.timeNano)} {ev.Type} {ev.Action} {ev.ID}"
     if ev.Attributes:
         line += " (" + ", ".join(f"{k}={v}" for k, v in sorted(ev.Attributes.items())) + ")"
@@ -328,20 +358,16 @@ def cmd_events(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
         io.stdout.write(text.encode("utf-8", "surrogateescape") + b"\n")
         io.stdout.flush()
 
-    last = start
-    if since or until:
-        for ev in engine.events.read(since, until):
-            show(ev)
-            last = max(last, ev.timeNano)
-    if not until or until > start:
-        for ev in engine.events.follow(last, until):
-            show(ev)
+    for ev in engine.events.replay_and_follow(start, since, until):
+        show(ev)
     return Streamed()
 
 
 def _event_time(value: str, now_ns: int) -> int:
     if not value:
         return 0
+    from ...timestamps import to_nanos
+
     try:
         return to_nanos(value, now_ns / 1e9)
     except ValueError as e:

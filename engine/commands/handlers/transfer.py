@@ -4,13 +4,16 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from ...errors import NotFound
 from ...oci import reference as refs
-from ...services.engine import Engine
 from .. import IO
 from ..results import Lines, Result, Streamed
 from .common import ClientError, open_input, open_output
+
+if TYPE_CHECKING:
+    from ...services.engine import Engine
 
 
 def pull(engine: Engine, ref: str, io: IO, quiet: bool = False, err: bool = True) -> str:
