@@ -235,7 +235,8 @@ def test_docker_cli_run_it_and_exec_it_through_the_api() -> None:
     docker = dockerapi_kit.DOCKER
     assert docker is not None
     with dockerapi_kit.clients() as pair:
-        with terminal([docker, "run", "-it", "--rm", "busybox", "sh"], env=pair.env()) as t:
+        with terminal([docker, "run", "-it", "--rm", "--network", "none", "busybox", "sh"],
+                      env=pair.env()) as t:
             t.prompt()
             t.send(b"tty; stty size\r")
             t.expect(b"\r\n/dev/pts/0\r\n24 80\r\n")
@@ -244,7 +245,8 @@ def test_docker_cli_run_it_and_exec_it_through_the_api() -> None:
             t.send(b"exit 3\r")
             assert t.wait() == 3
             assert t.restored()
-        assert pair.docker("run", "-dit", "--name", "apish", "busybox", "sh").returncode == 0
+        assert pair.docker("run", "-dit", "--name", "apish", "--network", "none",
+                           "busybox", "sh").returncode == 0
         with terminal([docker, "exec", "-it", "apish", "sh"], env=pair.env()) as t:
             t.prompt()
             t.send(b"tty; stty size\r")
