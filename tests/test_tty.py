@@ -58,10 +58,10 @@ class Terminal:
         self.seen += data
         return bool(data)
 
-    def expect(self, *texts: bytes) -> bytes:
+    def expect(self, *texts: bytes, within: float = DEADLINE) -> bytes:
         """Wait for the first of ``texts`` to appear; it, and all before it, are consumed.
         Returns which one came."""
-        deadline = time.monotonic() + DEADLINE
+        deadline = time.monotonic() + within
         while not any(t in self.seen for t in texts):
             left = deadline - time.monotonic()
             if left <= 0 or (not self._read(min(left, 1.0)) and not any(
@@ -221,8 +221,15 @@ def _new_size_reaches(t: Terminal, rows: int, cols: int) -> None:
     container shows the new size."""
     t.prompt()
     t.resize(rows, cols)
-    t.proc.send_signal(signal.SIGWINCH)
-    t.expect(b"\r/ # \x1b[J")
+    deadline = time.monotonic() + DEADLINE
+    while True:  # the docker CLI watches SIGWINCH only once its start-up resize is done
+        t.proc.send_signal(signal.SIGWINCH)
+        try:
+            t.expect(b"\r/ # \x1b[J", within=2.0)
+            break
+        except AssertionError:
+            if time.monotonic() > deadline:
+                raise
     t.send(b"stty size\r")
     t.expect(f"\n{rows} {cols}\r\n".encode())
 
