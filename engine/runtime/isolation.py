@@ -247,14 +247,17 @@ def _probe_proot() -> Finding:
     except Exception as e:
         return Finding("proot", False, str(e))
     root = tempfile.mkdtemp(prefix="layerlab-probe-")
+    glue = tempfile.mkdtemp(prefix="layerlab-probe-glue-")  # not /tmp/proot-*: ours to remove
     argv = [exe, "-v", "-1", "-0", "-r", root, "-w", "/", "-b", f"{busybox}:/.ll/busybox",
             "/.ll/busybox", "true"]
     try:
-        p = subprocess.run(argv, capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
+        p = subprocess.run(argv, capture_output=True, timeout=30, stdin=subprocess.DEVNULL,
+                           env={**os.environ, "PROOT_TMP_DIR": glue})
     except (OSError, subprocess.TimeoutExpired) as e:
         return Finding("proot", False, f"running {exe}: {e}")
     finally:
         remove_tree(Path(root))
+        remove_tree(Path(glue))
     if p.returncode != 0:
         err = p.stderr.decode(errors="replace").strip().splitlines()
         return Finding("proot", False, f"{exe} -0 true exited {p.returncode}: "
