@@ -239,6 +239,9 @@ def test_create_options_take_the_network_flags_back() -> None:
         "Aliases": ["www"], "IPAMConfig": {"IPv4Address": "10.213.9.5"}}}}
     net = create_options(body, "")[1].network
     assert (net.networks, net.ip, net.aliases) == (["mynet"], "10.213.9.5", ["www"])
+    plain = _cli_body()  # docker run busybox: "default" in both places, the engine's default
+    plain["NetworkingConfig"] = {"EndpointsConfig": {"default": {}}}
+    assert create_options(plain, "")[1].network.networks == []
     assert net.publish == ["127.0.0.1:8080:80/tcp", "53/udp"] and net.publish_all
     assert net.expose == ["80/tcp", "53/udp"]
     assert (net.dns, net.dns_search, net.dns_option, net.add_host) == (

@@ -152,7 +152,7 @@ def _network(config: dict[str, Any], host: dict[str, Any],
     if not isinstance(endpoints, dict):
         raise InvalidArgument("NetworkingConfig.EndpointsConfig must be an object")
     names = [mode] if mode not in ("", "default") else []
-    names += [n for n in endpoints if n not in names]
+    names += [n for n in endpoints if n not in names and n != "default"]
     first = endpoints.get(mode) or (next(iter(endpoints.values())) if endpoints else {}) or {}
     publish = []
     for port, bindings in (host.get("PortBindings") or {}).items():

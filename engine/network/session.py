@@ -51,6 +51,7 @@ class Session:
     _background: Background | None = None
 
     private: bool = True  # a network namespace of its own (not host, not container:)
+    shared_host: bool = False  # PRoot: on the host's network, -p relays to its loopback
 
     @property
     def pass_fds(self) -> list[int]:
@@ -75,6 +76,9 @@ class Session:
             self.netns_fd = None
         if not self.attachments and not self.listeners and not self.dns:
             return
+        if self.shared_host:  # no namespace to wire: only the proxies, on the host
+            self._serve(None)
+            return
         netns = f"/proc/{pid}/ns/net"
         try:
             from . import bridge
@@ -86,12 +90,12 @@ class Session:
             self.close()
             raise
 
-    def _serve(self, netns: str) -> None:
+    def _serve(self, netns: str | None) -> None:
         from .netns import open_netns
         from .proxy import proxy
         from .service import Background, NetService
 
-        self._ns_fd = open_netns(netns)
+        self._ns_fd = open_netns(netns) if netns is not None else None
         services: list[NetService] = []
         if self.dns:
             from .dns import ContainerNames, DNSResponder, open_dns_sockets

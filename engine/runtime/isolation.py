@@ -92,6 +92,15 @@ class Isolation:
                        "and it sees the host's PIDs, hostname and network")
             out.append("terminals: no devpts of the container's, so -t (run, exec) is "
                        "refused, and there is no PID 1 for --init; attach follows the output only")
+        if self.mode == "rootless":
+            out.append("network: bridges live in the store's own network namespace (its "
+                       "keeper's): containers reach each other, and the host only through "
+                       "-p on its loopback; nothing beyond the host")
+        if self.mode == "proot":
+            out.append("network: no network namespaces, containers share the host's: "
+                       "--network NAME only resolves the names of its other containers to "
+                       "127.0.0.1 (/etc/hosts), -p HOST:CTR relays 127.0.0.1:HOST to "
+                       "127.0.0.1:CTR, and two containers cannot listen on one port")
         if self.pause_method == "sigstop":
             out.append("pause: no cgroup freezer, the processes are stopped with SIGSTOP "
                        "(a parent can see CLD_STOPPED; SIGCONT resumes them)")
@@ -247,17 +256,17 @@ def _probe_proot() -> Finding:
     except Exception as e:
         return Finding("proot", False, str(e))
     root = tempfile.mkdtemp(prefix="layerlab-probe-")
-    glue = tempfile.mkdtemp(prefix="layerlab-probe-glue-")  # not /tmp/proot-*: ours to remove
     argv = [exe, "-v", "-1", "-0", "-r", root, "-w", "/", "-b", f"{busybox}:/.ll/busybox",
             "/.ll/busybox", "true"]
     try:
+        # proot's loader and glue go in the probe's root, removed below even when a
+        # timeout killed proot (which then leaves them behind): never in /tmp
         p = subprocess.run(argv, capture_output=True, timeout=30, stdin=subprocess.DEVNULL,
-                           env={**os.environ, "PROOT_TMP_DIR": glue})
+                           env={**os.environ, "PROOT_TMP_DIR": root})
     except (OSError, subprocess.TimeoutExpired) as e:
         return Finding("proot", False, f"running {exe}: {e}")
     finally:
         remove_tree(Path(root))
-        remove_tree(Path(glue))
     if p.returncode != 0:
         err = p.stderr.decode(errors="replace").strip().splitlines()
         return Finding("proot", False, f"{exe} -0 true exited {p.returncode}: "

@@ -8,10 +8,15 @@ joins: overlay views mounted by one are seen by the next, never by the host, and
 joiners get CAP_DAC_OVERRIDE over the store's files (a container may leave mode-000 files
 that the host uid itself cannot read).
 
-    CLI ─fork─► (setsid) ─fork─► keeper: unshare(USER|NS), uid/gid maps, / rprivate,
+    CLI ─fork─► (setsid) ─fork─► keeper: unshare(USER|NS|NET), uid/gid maps, / rprivate,
                                  keeper.json, pause() forever
 
-Joining is ``setns(pidfd, CLONE_NEWUSER|CLONE_NEWNS)`` from a *single-threaded* process
+The keeper's network namespace is where the store's bridges live (issue 9, rootless): each
+container's veth goes between its own namespace and this one, which nothing on the host's
+network can see or reach (published ports go through the userland proxy). It dies with the
+keeper and the last container in it, taking every bridge and veth along.
+
+Joining is ``setns(pidfd, CLONE_NEWUSER|CLONE_NEWNS|CLONE_NEWNET)`` from a *single-threaded* process
 (the kernel refuses a threaded one, such as a notebook kernel, with EINVAL), so every
 join happens in a child forked for the job: :meth:`Keeper.call` runs a function there
 and brings its result (or exception) back.
@@ -57,6 +62,11 @@ class KeeperRecord:
     pid: int
     boot_id: str
     start_time: int
+    netns: bool = False  # holds a network namespace (keepers older than rootless networks do not)
+
+    @property
+    def join_flags(self) -> int:
+        return JOIN_FLAGS | (sc.CLONE_NEWNET if self.netns else 0)
 
     def check(self) -> None:
         if self.boot_id != procs.boot_id():
@@ -124,11 +134,11 @@ class Keeper:
                 for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGPIPE, signal.SIGTSTP):
                     signal.signal(sig, signal.SIG_IGN)
                 signal.signal(signal.SIGTERM, signal.SIG_DFL)
-                sc.unshare(sc.CLONE_NEWUSER | sc.CLONE_NEWNS)
+                sc.unshare(sc.CLONE_NEWUSER | sc.CLONE_NEWNS | sc.CLONE_NEWNET)
                 write_id_maps(uid, gid)
                 sc.mount(None, "/", None, sc.MS_REC | sc.MS_PRIVATE, None)
                 pid = os.getpid()
-                rec = KeeperRecord(pid, procs.boot_id(), procs.start_time(pid))
+                rec = KeeperRecord(pid, procs.boot_id(), procs.start_time(pid), netns=True)
                 atomic_write(self.record_path, json.dumps(asdict(rec)).encode(), 0o600)
                 devnull = os.open(os.devnull, os.O_RDWR)
                 for fd in (0, 1, 2):
@@ -154,22 +164,41 @@ class Keeper:
                                  f"{answer.decode(errors='replace') or 'it died'}")
         return started
 
-    def join(self, rec: KeeperRecord | None = None) -> None:
-        """Enter the keeper's user and mount namespaces; for a single-threaded process
-        (a forked child). The pidfd pins the process before its identity is checked, so
-        a keeper that is replaced meanwhile fails the check or the join (ESRCH)."""
+    def join(self, rec: KeeperRecord | None = None, *, net: bool = True) -> None:
+        """Enter the keeper's user and mount namespaces, and its network namespace unless
+        ``net`` is False (a container monitor: its ``--network host`` init stays on the
+        host's network, its sidecar joins with :meth:`join_net`); for a single-threaded
+        process (a forked child). The pidfd pins the process before its identity is
+        checked, so a keeper that is replaced meanwhile fails the check or the join."""
         global _joined
         rec = rec or self.ensure()
         cwd = os.getcwd() if os.path.isdir(".") else "/"
         pidfd = os.pidfd_open(rec.pid)
         try:
             rec.check()
-            sc.setns(pidfd, JOIN_FLAGS)
+            sc.setns(pidfd, rec.join_flags if net else JOIN_FLAGS)
         finally:
             os.close(pidfd)
         _joined = str(self.store)
         with contextlib.suppress(OSError):
             os.chdir(cwd)  # setns(CLONE_NEWNS) moved us to the namespace's root
+
+    def join_net(self) -> None:
+        """Enter the keeper's network namespace, from a process already in its user
+        namespace (which owns that network namespace)."""
+        rec = self.read()
+        if rec is None:
+            raise RuntimeFailure("the store's user-namespace keeper is gone")
+        if not rec.netns:
+            raise RuntimeFailure(f"the store's keeper (pid {rec.pid}) predates rootless "
+                                 "networks and holds no network namespace: once no "
+                                 f"container runs, end it (kill {rec.pid}) and start again")
+        pidfd = os.pidfd_open(rec.pid)
+        try:
+            rec.check()
+            sc.setns(pidfd, sc.CLONE_NEWNET)
+        finally:
+            os.close(pidfd)
 
     def call(self, fn: Callable[..., T], *args: Any) -> T:
         """``fn(*args)`` inside the keeper's namespaces (directly when already inside);

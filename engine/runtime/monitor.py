@@ -9,12 +9,15 @@ blocked in ``wait`` wakes up at once.
 
 Rootless, the monitor first joins the store keeper's user and mount namespaces (where the
 container's view is mounted), so the PID namespace and everything the init makes belong
-to that user namespace. In PRoot mode the monitor runs ``proot.run`` instead of an init.
+to that user namespace; its ``prepare`` hook runs in a sidecar process (``sidecar.py``)
+in the keeper's network namespace, where the store's bridges live. In PRoot mode the
+monitor runs ``proot.run`` instead of an init.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import errno
 import fcntl
 import os
@@ -146,7 +149,7 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
             from .keeper import Keeper, inside
 
             if not inside(Path(spec.store)):  # a restart by a monitor already is
-                Keeper(Path(spec.store)).join()
+                Keeper(Path(spec.store)).join(net=False)
         lock = os.open(os.path.join(spec.state_dir, "monitor.lock"),
                        os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -192,6 +195,13 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
         fail_r, fail_w = os.pipe2(os.O_CLOEXEC)
         ns_r, ns_w = os.pipe2(os.O_CLOEXEC)
         go_r, go_w = os.pipe2(os.O_CLOEXEC)
+        sidecar = None
+        if spec.mode == "rootless" and hooks.prepare is not None:
+            # no thread can be born here after the PID namespace (see sidecar.py)
+            from .sidecar import Sidecar
+
+            sidecar = Sidecar.fork(hooks.prepare, spec.pass_fds, spec.store)
+            hooks = dataclasses.replace(hooks, prepare=sidecar.prepare)
         own_pidns = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
         sc.unshare(sc.CLONE_NEWPID)
         pid = os.fork()
@@ -199,8 +209,8 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
             run_init(spec, groups, stdin, out_w, err_w, fail_w, ns_w, go_r)
         # Back to our own PID namespace for children: no thread can be born while it points
         # at the container's (clone(2) EINVAL), and the network services need threads.
-        # Rootless, the host's PID namespace is not ours to join (EPERM); nor does it have
-        # network services, and the monitor forks nothing more.
+        # Rootless, the host's PID namespace is not ours to join (EPERM): the network
+        # services run in the sidecar, and the monitor forks nothing more.
         if spec.mode != "rootless":
             sc.setns(own_pidns, sc.CLONE_NEWPID)
         os.close(own_pidns)
@@ -219,6 +229,8 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
                 failure = b"125 the container's init sent no pseudo-terminal"
         if failure:
             os.waitpid(pid, 0)
+            if sidecar is not None:
+                sidecar.stop()
             failed_with, _, message = failure.decode(errors="replace").partition(" ")
             hooks.failed(int(failed_with), message)
             _remove_groups(groups)
@@ -246,6 +258,8 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
             _pump({out_r: "stdout", err_r: "stderr"}, log, sinks)
         _, status = os.waitpid(pid, 0)
         exited_with = exit_code(status)
+        if sidecar is not None:
+            sidecar.stop()
         _remove_groups(groups)
         hooks.exited(exited_with)
         if relay is not None:

@@ -325,6 +325,13 @@ def monitor(spec: ContainerSpec, hooks: Any, stdin: int, sinks: dict[str, int], 
         hooks.failed(e.code, str(e))
         write_all(ready_w, f"err {e.code} {e}".encode())
         os._exit(0)
+    if hooks.prepare is not None:  # no namespace to wire: the -p proxies, on the host
+        try:
+            hooks.prepare(0)
+        except Exception as e:
+            hooks.failed(125, str(e))
+            write_all(ready_w, f"err 125 {e}".encode())
+            os._exit(0)
     out_r, out_w = os.pipe2(os.O_CLOEXEC)
     err_r, err_w = os.pipe2(os.O_CLOEXEC)
     with contextlib.suppress(FileNotFoundError):

@@ -14,6 +14,15 @@ store lock) and hands a ``Session`` to the monitor, which releases them at exit.
 endpoint whose container's monitor is gone (a crash, a killed monitor) is a leftover:
 ``reap`` releases it and removes its veth, and every command that looks at endpoints
 calls it first.
+
+Where the bridges live follows the isolation mode: the host's network namespace (root); the
+network namespace of the store's keeper, inside its user namespace (rootless: the monitor's
+sidecar joins it, and the CLI's own netlink changes run in a keeper-joined child,
+``_where_bridges``);
+nowhere in PRoot mode, which has no namespaces at all. There a container on a bridge network
+shares the host's network: names of the other containers on its user networks resolve to
+127.0.0.1 through its ``/etc/hosts``, and ``-p HOST:CONTAINER`` relays 127.0.0.1:HOST to
+127.0.0.1:CONTAINER (``docker info`` and ``run`` say so).
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import Conflict, InvalidArgument, NotFound, Unsupported
 from ..network import etcfiles, ipam, ports
@@ -43,6 +52,7 @@ if TYPE_CHECKING:
     from ..store.containers import Container
     from .engine import Engine
 
+T = TypeVar("T")
 PREFIX_ENV = "LAYERLAB_NET_PREFIX"
 SUBNET_ENV = "LAYERLAB_BRIDGE_SUBNET"
 
@@ -170,12 +180,11 @@ class Networks:
             self._event(net, "destroy")
         return gone
 
-    @staticmethod
-    def _bridge_down(net: Network) -> None:
+    def _bridge_down(self, net: Network) -> None:
         if net.Driver == "bridge":
             from ..network import bridge
 
-            bridge.network_down(net)
+            self._where_bridges(bridge.network_down, net)
 
     def connect(self, net_ref: str, container: str, aliases: list[str] | None = None,
                 ip: str | None = None) -> None:
@@ -223,7 +232,7 @@ class Networks:
                 _, ep = records.disconnect(net.ID, c.ID)
                 from ..network import bridge
 
-                bridge.endpoint_down(ep)
+                self._where_bridges(bridge.endpoint_down, ep)
                 self._write_etc(c, in_place=True)
             write_endpoints(d, kept)
 
@@ -232,9 +241,7 @@ class Networks:
              hostname: str) -> Planned:
         """Check ``create``'s network flags against the records, in Docker's words, and
         say what to record. Runs under the store lock."""
-        privileged = self.engine.isolation().mode == "root"
-        # unprivileged (rootless, PRoot), no bridge can be made: a namespace with loopback
-        modes = req.networks or ["bridge" if privileged else "none"]
+        modes = req.networks or ["bridge"]
         mode = NetworkMode.parse(modes[0])
         bindings = [b for spec in req.publish for b in ports.parse_publish(spec)]
         exposed = dict(image_exposed)
@@ -259,10 +266,6 @@ class Networks:
         if len(modes) > 1 and special:
             raise InvalidArgument("conflicting options: cannot attach both user-defined and "
                                   "non-user-defined network-modes")
-        if not special and not privileged:
-            raise Unsupported(f"network {modes[0]}: bridge networks need root; in "
-                              f"{self.engine.isolation().mode} mode use --network none "
-                              "(loopback only) or host")
         if not special:
             records = self._ready()
             for i, name in enumerate(modes):
@@ -324,6 +327,12 @@ class Networks:
                 return session
             if mode.is_host or mode.is_none:
                 records.connect(mode.value, c.ID, c.Name)
+            elif self.shares_host():  # recorded, not leased: there is no address of its own
+                for want in read_endpoints(d):
+                    if want.NetworkID not in {n.ID for n in records.all()}:
+                        raise NotFound(f"network {want.Name} not found")
+                session.shared_host = True
+                self._bind_ports(c, session)
             else:
                 for want in read_endpoints(d):
                     try:
@@ -403,6 +412,9 @@ class Networks:
         if mode.is_host:
             hosts, resolv = etcfiles.host_mode_hosts(extra), etcfiles.resolv_conf("host",
                                                                                   *dns_args)
+        elif self.shares_host() and not mode.is_none:
+            hosts = etcfiles.hosts_file(c.Config["Hostname"], [], extra + self._peers(c))
+            resolv = etcfiles.resolv_conf("host", *dns_args)
         else:
             attached = self.records.attachments(c.ID)
             addrs = [ep.IPv4Address for _, ep in attached if ep.IPv4Address]
@@ -414,6 +426,39 @@ class Networks:
         etcfiles.write(d / "hosts", hosts, in_place)
         etcfiles.write(d / "resolv.conf", resolv, in_place)
 
+    def shares_host(self) -> bool:
+        """PRoot mode: no network namespaces, every container is on the host's network."""
+        return self.engine.isolation().mode == "proot"
+
+    def _peers(self, c: Container) -> list[tuple[str, str]]:
+        """PRoot: the running containers that share a user network with ``c``, by name and
+        alias, at 127.0.0.1 (where their ports are, on the host's network)."""
+        d = self.engine.containers.state_dir
+        mine = {w.NetworkID for w in read_endpoints(d(c))
+                if self.records.get(w.NetworkID).user_defined}
+        out = []
+        for other in self.engine.containers.all():
+            if other.ID == c.ID or not other.State.Running:
+                continue
+            shared = [w for w in read_endpoints(d(other)) if w.NetworkID in mine]
+            names = dict.fromkeys([other.Name, *(a for w in shared for a in w.Aliases)])
+            out += [(name, "127.0.0.1") for name in names] if shared else []
+        return out
+
+    def _where_bridges(self, fn: Callable[..., T], *args: Any) -> T | None:
+        """``fn(*args)`` in the network namespace of this store's bridges: the host's
+        (root), the keeper's (rootless; none while no keeper runs: nothing is left in it
+        then); PRoot has no bridges."""
+        mode = self.engine.isolation().mode
+        if mode == "root":
+            return fn(*args)
+        if mode != "rootless":
+            return None
+        from ..runtime.keeper import Keeper
+
+        keeper = Keeper(self.engine.root)
+        return keeper.call(fn, *args) if keeper.read() is not None else None
+
     def _extra_host(self, entry: str) -> tuple[str, str]:
         name, _, ip = entry.partition(":")
         if ip == "host-gateway":
@@ -422,20 +467,22 @@ class Networks:
 
     def _hotplug(self, c: Container, want: EndpointConfig) -> None:
         """Plug a running container into one more network, as Docker does on connect."""
-        from ..network import bridge, netlink
+        from ..network import bridge
 
+        if self.shares_host():
+            raise Unsupported(f"network connect: container {c.Name} runs in PRoot mode, on "
+                              "the host's network: connect it while it is stopped")
         records = self._ready()
         netns = f"/proc/{c.State.Pid}/ns/net"
         net, ep = records.connect(want.NetworkID, c.ID, c.Name, aliases=want.Aliases,
                                   ip=want.IPv4Address or None)
         try:
             first = len(records.attachments(c.ID)) == 1
-            bridge.endpoint_up(net, ep, netns, ifname=netlink.free_ifname(netns),
-                               default_route=first)
+            self._where_bridges(_plug, net, ep, netns, first)
         except BaseException:
             with contextlib.suppress(Exception):
                 records.disconnect(net.ID, c.ID)
-                bridge.endpoint_down(ep)
+                self._where_bridges(bridge.endpoint_down, ep)
             raise
         self._write_etc(c, in_place=True)
 
@@ -503,7 +550,7 @@ class Networks:
                 if ep.HostIfname:
                     from ..network import bridge
 
-                    bridge.endpoint_down(ep)
+                    self._where_bridges(bridge.endpoint_down, ep)
                 done.append(f"lease {ep.IPv4Address or '-'} of container {cid[:12]} on "
                             f"network {net.Name}")
                 with contextlib.suppress(OSError):
@@ -523,18 +570,7 @@ class Networks:
             claimed = {n.Bridge for n in self.records.all() if n.Bridge}
             claimed |= {ep.HostIfname for n in self.records.all()
                         for ep in n.Endpoints.values() if ep.HostIfname}
-            from ..network import netlink
-
-            prefix = re.escape(self.records.prefix)
-            ours = re.compile(rf"^{prefix}(br0|br-[0-9a-f]+|veth[0-9a-f]+)$")
-            for name, kind in netlink.links_named(self.records.prefix):
-                if name in claimed or not ours.match(name) or kind not in ("bridge", "veth"):
-                    continue
-                if kind == "bridge":
-                    netlink.remove_bridge(name)
-                else:
-                    netlink.detach(name)
-                done.append(f"interface {name} ({kind}) claimed by no record")
+            done += self._where_bridges(_sweep, self.records.prefix, claimed) or []
         return done
 
     # -- the graph -----------------------------------------------------------------------
@@ -565,6 +601,30 @@ class Networks:
                                "mode": mode.value, "endpoints": endpoints,
                                "ports": [p for p in shown.split(", ") if p]})
         return NetworkGraphData(networks, containers)
+
+
+def _plug(net: Network, ep: Endpoint, netns: str, first: bool) -> None:
+    """One more endpoint into a running container's namespace (the next ``ethN``)."""
+    from ..network import bridge, netlink
+
+    bridge.endpoint_up(net, ep, netns, ifname=netlink.free_ifname(netns), default_route=first)
+
+
+def _sweep(prefix: str, claimed: set[str]) -> list[str]:
+    """Remove the bridges and veths named with ``prefix`` that no record claims."""
+    from ..network import netlink
+
+    ours = re.compile(rf"^{re.escape(prefix)}(br0|br-[0-9a-f]+|veth[0-9a-f]+)$")
+    done = []
+    for name, kind in netlink.links_named(prefix):
+        if name in claimed or not ours.match(name) or kind not in ("bridge", "veth"):
+            continue
+        if kind == "bridge":
+            netlink.remove_bridge(name)
+        else:
+            netlink.detach(name)
+        done.append(f"interface {name} ({kind}) claimed by no record")
+    return done
 
 
 NETWORK_FILTERS = frozenset({"driver", "id", "label", "name", "scope", "type", "dangling"})

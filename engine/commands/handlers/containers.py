@@ -129,11 +129,19 @@ def _start_attached(engine: Engine, c: Container, io: IO, stdin: bool,
             signal.signal(sig, handler)
 
 
-def _notice_mode(engine: Engine, io: IO) -> None:
-    """One line on stderr where this mode cannot show what the command claims (S3)."""
+def _notice_mode(engine: Engine, io: IO, c: Container | None = None) -> None:
+    """One line on stderr where this mode cannot show what the command claims (S3), and
+    one more for a network the mode cannot isolate."""
     if engine.isolation().mode == "proot":
         io.say("notice: PRoot mode: the command is not PID 1 and sees the host's PIDs, "
                "hostname and network (see docker info)")
+        if c is None:
+            return
+        user = [n for n in engine.networks.names(c) if n not in ("bridge", "host", "none")]
+        if user or c.HostConfig.get("PortBindings"):
+            io.say("notice: PRoot mode: containers share the host's network: the names of "
+                   "other containers on a network resolve to 127.0.0.1, and -p relays on "
+                   "the host's loopback")
 
 
 def cmd_run(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
@@ -148,7 +156,7 @@ def cmd_run(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
         e.exit_code = 125
         raise
     c = _create(engine, args, io)
-    _notice_mode(engine, io)
+    _notice_mode(engine, io, c)
     try:
         if args.detach:
             engine.tasks.start(c.ID)
