@@ -138,7 +138,7 @@ class Runner:
             else:
                 stderr = undo.enter_context(open(pump.pipe("stderr"), "wb"))
             undo.pop_all()
-        return IO(stdin, stdout, stderr)
+        return IO(stdin, stdout, stderr, terminal=False)
 
     def _work(self, run: _Run, io: IO) -> None:
         """Worker thread: execute, write text results where stdout is redirected."""

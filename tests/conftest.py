@@ -95,7 +95,7 @@ def cleanup_root(root: Path) -> None:
     if (root / "containers").exists():
         engine = Engine(root, "vfs")
         for c in engine.containers.all():
-            if c.State.Running:
+            if c.State.Running or c.State.Restarting:  # restarting: its restarter waits
                 with contextlib.suppress(EngineError):
                     engine.containers.remove(c.ID, force=True)
     with open("/proc/self/mountinfo") as f:

@@ -193,6 +193,10 @@ def test_create_options_take_what_the_engine_does() -> None:
     assert (opts.entrypoint, opts.cmd, opts.name) == (["sh", "-c"], ["echo hi"], "named")
     assert (opts.auto_remove, opts.interactive, opts.user) == (True, True, None)
     assert create_options(_cli_body(Entrypoint=[]), "")[1].entrypoint == []  # clears
+    policy = _cli_body(RestartPolicy={"Name": "on-failure", "MaximumRetryCount": 2})
+    policy["HostConfig"]["Init"] = True
+    restarting = create_options(policy, "")[1]
+    assert (restarting.restart, restarting.init) == ("on-failure:2", True)
     body = _cli_body(Volumes={"/anon": {}}, Binds=["v1:/data:ro"], Tmpfs={"/t": "size=1m"})
     body["HostConfig"]["ReadonlyRootfs"] = True
     _, opts = create_options(body, "")
@@ -211,8 +215,6 @@ def test_create_options_take_what_the_engine_does() -> None:
 @pytest.mark.parametrize(("field", "value", "named"), [
     ("Links", ["db:database"], "HostConfig.Links (--link)"),
     ("PidMode", "host", "HostConfig.PidMode (--pid)"),
-    ("RestartPolicy", {"Name": "always", "MaximumRetryCount": 0},
-     "HostConfig.RestartPolicy (--restart)"),
     ("ShmSize", 1 << 20, "HostConfig.ShmSize (--shm-size)"),
 ])
 def test_create_options_refuse_what_is_not_built(field: str, value: Any, named: str) -> None:

@@ -35,6 +35,9 @@ class IO:
     # Given typed progress events (``build``'s steps and output) instead of their text,
     # by a front-end that shows them live (the kernel's step list).
     progress: Callable[[Any], None] | None = None
+    # False where the front-end has no terminal to lend (the kernel): ``run``/``exec`` then
+    # ignore -t, as the kernel's hint says, instead of refusing a stdin that is no TTY.
+    terminal: bool = True
 
     @classmethod
     def std(cls) -> IO:

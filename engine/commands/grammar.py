@@ -72,7 +72,7 @@ ALIASES = {
 }
 for _verb in ("create", "start", "run", "stop", "kill", "pause", "unpause", "commit", "exec",
               "inspect", "diff", "logs", "wait", "export", "top", "rename", "restart",
-              "update", "stats"):
+              "update", "stats", "attach"):
     ALIASES[("container", _verb)] = _verb
 for _verb in ("history", "inspect", "save", "load", "tag", "import", "pull", "push", "build"):
     ALIASES[("image", _verb)] = _verb
@@ -90,7 +90,7 @@ ALIASES[("container", "cp")] = "cp"
 
 # Commands whose CONTAINER must be running (Docker refuses the others): completion offers
 # only running containers there.
-NEEDS_RUNNING = frozenset({"stop", "kill", "pause", "exec", "top"})
+NEEDS_RUNNING = frozenset({"stop", "kill", "pause", "exec", "top", "attach"})
 
 
 class _Spec:
@@ -158,7 +158,13 @@ def _container_config(p: _Spec) -> None:
     p.add_argument("-h", "--hostname", default="", help="Container host name")
     p.add_argument("--entrypoint", default=None, help="Overwrite the default ENTRYPOINT")
     p.add_argument("-i", "--interactive", action="store_true", help="Keep STDIN open")
-    p.add_argument("-t", "--tty", action="store_true", help="Pseudo-TTY (ignored here)")
+    p.add_argument("-t", "--tty", action="store_true", help="Allocate a pseudo-TTY")
+    p.add_argument("--detach-keys", default="", help="Override the key sequence for "
+                   "detaching a container")
+    p.add_argument("--restart", default="no", help="Restart policy to apply when a container "
+                   "exits")
+    p.add_argument("--init", action="store_true", help="Run an init inside the container that "
+                   "forwards signals and reaps processes")
     p.add_argument("--rm", action="store_true", help="Remove the container when it exits")
     p.add_argument("-l", "--label", action="append", default=[], help="Set meta data on a "
                    "container")
@@ -306,7 +312,9 @@ def parsers() -> Parsers:
     p = add("exec", "[OPTIONS] CONTAINER COMMAND [ARG...]",
             "Execute a command in a running container")
     p.add_argument("-i", "--interactive", action="store_true", help="Keep STDIN open")
-    p.add_argument("-t", "--tty", action="store_true", help="Allocate a pseudo-TTY (ignored)")
+    p.add_argument("-t", "--tty", action="store_true", help="Allocate a pseudo-TTY")
+    p.add_argument("--detach-keys", default="", help="Override the key sequence for "
+                   "detaching a container")
     p.add_argument("-d", "--detach", action="store_true", help="Detached mode")
     p.add_argument("-e", "--env", action="append", default=[], help="Set environment variables")
     p.add_argument("-w", "--workdir", default="", help="Working directory")
@@ -385,6 +393,14 @@ def parsers() -> Parsers:
     p.add_argument("--volumes", action="store_true", help="Prune anonymous volumes")
     p.add_argument("--filter", action="append", default=[], type=_filter,
                    help="Provide filter values (e.g. \"label=<key>=<value>\")")
+    p = add("attach", "[OPTIONS] CONTAINER", "Attach local standard input, output, and "
+            "error streams to a running container")
+    p.add_argument("--detach-keys", default="", help="Override the key sequence for "
+                   "detaching a container")
+    p.add_argument("--no-stdin", action="store_true", help="Do not attach STDIN")
+    p.add_argument("--sig-proxy", default="true", choices=["true", "false"], type=str.lower,
+                   help="Proxy all received signals to the process")
+    p.add_argument("container")
     p = add("rename", "CONTAINER NEW_NAME", "Rename a container")
     p.add_argument("container")
     p.add_argument("new_name")

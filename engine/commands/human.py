@@ -83,6 +83,8 @@ def since(stamp: str) -> float:
 def status(s: State) -> str:
     """A container's ``STATUS``, as Docker's daemon words it for ``ps`` (and the API's
     container list): ``Up 3 seconds (Paused)``, ``Exited (0) 2 minutes ago``, ``Created``."""
+    if s.Restarting:
+        return f"Restarting ({s.ExitCode}) {ago(s.FinishedAt)}"
     if s.Running:
         up = f"Up {duration(since(s.StartedAt))}"
         return up + " (Paused)" if s.Paused else up

@@ -113,8 +113,17 @@ def unpause(req: Request) -> Response:
 
 @routes.route("POST", "/containers/{id}/resize")
 def resize(req: Request) -> Response:
-    """Accepted: there is no pseudo-TTY to resize yet (``-t`` is recorded, not given)."""
-    req.engine.containers.get(req.id)
+    """The window size of a ``-t`` container's pty (``h`` rows, ``w`` columns), through
+    its monitor; for a container without one there is nothing to resize."""
+    from ..runtime import attach
+
+    c = req.engine.tasks.running(req.id)
+    try:
+        rows, cols = int(req.query.get("h") or 0), int(req.query.get("w") or 0)
+    except ValueError:
+        raise InvalidArgument("resize: h and w must be numbers") from None
+    if c.Config.get("Tty"):
+        attach.resize(str(req.engine.containers.state_dir(c)), rows, cols)
     return Raw(b"", 200)
 
 

@@ -25,10 +25,9 @@ FLAGS = {
     "MemorySwap": "--memory-swap", "MemoryReservation": "--memory-reservation",
     "NanoCpus": "--cpus", "CpuShares": "--cpu-shares", "CpusetCpus": "--cpuset-cpus",
     "PidsLimit": "--pids-limit", "Ulimits": "--ulimit", "Devices": "--device",
-    "RestartPolicy": "--restart",
     "ShmSize": "--shm-size", "Sysctls": "--sysctl", "GroupAdd": "--group-add",
     "PidMode": "--pid", "IpcMode": "--ipc", "UTSMode": "--uts", "UsernsMode": "--userns",
-    "CgroupnsMode": "--cgroupns", "Init": "--init", "Runtime": "--runtime",
+    "CgroupnsMode": "--cgroupns", "Runtime": "--runtime",
     "LogConfig": "--log-driver", "StopSignal": "--stop-signal", "StopTimeout": "--stop-timeout",
     "Healthcheck": "--health-cmd", "Domainname": "--domainname", "MacAddress": "--mac-address",
     "OomKillDisable": "--oom-kill-disable", "OomScoreAdj": "--oom-score-adj",
@@ -45,11 +44,11 @@ TAKEN_HOST = {"AutoRemove", "CapAdd", "CapDrop", "Privileged", "SecurityOpt", "N
               "Memory", "MemorySwap", "MemoryReservation", "NanoCpus", "CpuShares",
               "CpuPeriod", "CpuQuota",
               "CpusetCpus", "PidsLimit", "OomKillDisable", "Ulimits",
-              "PortBindings", "PublishAllPorts", "Dns", "DnsSearch", "DnsOptions", "ExtraHosts"}
-IGNORED_HOST = {"ConsoleSize", "ContainerIDFile", "MemorySwappiness", "Annotations"}
+              "PortBindings", "PublishAllPorts", "Dns", "DnsSearch", "DnsOptions", "ExtraHosts",
+              "RestartPolicy", "Init", "ConsoleSize"}
+IGNORED_HOST = {"ContainerIDFile", "MemorySwappiness", "Annotations"}
 # Values that mean "Docker's default" for a field, beside the zero values.
 DEFAULTS: dict[str, tuple[Any, ...]] = {
-    "RestartPolicy": ({"Name": "no", "MaximumRetryCount": 0},),
     "LogConfig": ({"Type": "json-file", "Config": {}},),
     "CgroupnsMode": ("private", "host"),
     "Isolation": ("default",),
@@ -57,7 +56,7 @@ DEFAULTS: dict[str, tuple[Any, ...]] = {
     "PidsLimit": (-1,),
     "MemorySwap": (-1,),
 }
-STRUCTS = {"LogConfig", "RestartPolicy", "Healthcheck"}  # objects, not maps
+STRUCTS = {"LogConfig", "Healthcheck"}  # objects, not maps
 
 
 def zero(value: Any, struct: bool = False) -> bool:
@@ -208,9 +207,27 @@ def create_options(body: Any, name: str) -> tuple[str, CreateOptions]:
         privileged=bool(host.get("Privileged")),
         security_opt=_strings(host.get("SecurityOpt"), "SecurityOpt"),
         tty=bool(config.get("Tty")),
+        restart=_restart(host.get("RestartPolicy")),
+        init=bool(host.get("Init")),
+        console_size=_console_size(host.get("ConsoleSize")),
         network=_network(config, host, networking),
         **_mounts(config, host),
         resources=Resources.from_host_config(host),  # checked by the route (limits.check)
         ulimits=[Ulimit.from_record(u) for u in host.get("Ulimits") or []],
     )
     return image, opts
+
+
+def _restart(policy: Any) -> str:
+    """``HostConfig.RestartPolicy`` as the ``--restart`` text the engine validates."""
+    if not isinstance(policy, dict):
+        return "no"
+    name, count = str(policy.get("Name") or "no"), policy.get("MaximumRetryCount") or 0
+    return f"{name}:{count}" if count else name
+
+
+def _console_size(value: Any) -> tuple[int, int]:
+    """``HostConfig.ConsoleSize``: the client's terminal (rows, cols) for a ``-t`` pty."""
+    if isinstance(value, list) and len(value) == 2 and all(isinstance(v, int) for v in value):
+        return value[0], value[1]
+    return 0, 0

@@ -9,6 +9,7 @@ service's ``exec``, the one the CLI runs, through the spawner.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import select
 import threading
@@ -36,6 +37,7 @@ class ExecInstance:
     stdout: bool
     stderr: bool
     tty: bool
+    console_size: tuple[int, int] | None = None  # the client's terminal, for a Tty exec
     running: bool = False
     started: bool = False
     exit_code: int | None = None
@@ -101,7 +103,8 @@ def create(req: Request) -> Response:
     instance = ExecInstance(new_id(), c.ID, cmd, _strings(body.get("Env"), "Env"),
                             body.get("WorkingDir") or "", body.get("User") or None,
                             bool(body.get("AttachStdin")), bool(body.get("AttachStdout")),
-                            bool(body.get("AttachStderr")), bool(body.get("Tty")))
+                            bool(body.get("AttachStderr")), bool(body.get("Tty")),
+                            _console_size(body.get("ConsoleSize")))
     req.daemon.execs.add(instance)
     return JSON({"Id": instance.id}, 201)
 
@@ -135,11 +138,17 @@ def _run(req: Request, instance: ExecInstance, stdin: int | None, stdout: int | 
     """The tasks service's exec; a stream nobody attached reads or writes /dev/null."""
     devnull = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
     code = 126
+    stdin, stdout = devnull if stdin is None else stdin, devnull if stdout is None else stdout
+    console = None
+    if instance.tty and not detach:  # a pty of the container's, relayed to the streams
+        from ..runtime.tty import copy_pty
+
+        console = functools.partial(copy_pty, stdin, stdout)
     try:
         code = req.engine.tasks.exec(
             instance.container, instance.cmd, instance.env, instance.workdir, instance.user,
-            devnull if stdin is None else stdin, devnull if stdout is None else stdout,
-            devnull if stderr is None else stderr, detach=detach)
+            stdin, stdout, devnull if stderr is None else stderr, detach=detach,
+            console=console, console_size=instance.console_size)
         return code
     except EngineError as e:
         code = e.exit_code
@@ -206,3 +215,10 @@ def _feed(conn: HijackedConnection, in_w: int) -> None:
     finally:
         with contextlib.suppress(OSError):
             os.close(in_w)
+
+
+def _console_size(value: Any) -> tuple[int, int] | None:
+    """``ConsoleSize`` of an exec's create: the client's terminal (rows, cols)."""
+    if isinstance(value, list) and len(value) == 2 and all(isinstance(v, int) for v in value):
+        return (value[0], value[1]) if value[0] and value[1] else None
+    return None

@@ -24,11 +24,13 @@ The spawner ends when the server's end of the control socket closes, whatever ki
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import signal
 import socket
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from .. import errors
@@ -144,9 +146,11 @@ class Spawner:
         return Started(reply["pid"], got[0] if got else None)
 
     def exec(self, name: str, cmd: list[str], env: list[str], workdir: str, user: str | None,
-             stdin: int, stdout: int, stderr: int, detach: bool) -> int:
+             stdin: int, stdout: int, stderr: int, detach: bool, tty: bool = False,
+             console_size: tuple[int, int] | None = None) -> int:
         reply, _ = self._call({"op": "exec", "name": name, "cmd": cmd, "env": env,
-                               "workdir": workdir, "user": user, "detach": detach},
+                               "workdir": workdir, "user": user, "detach": detach,
+                               "tty": tty, "size": console_size},
                               [stdin, stdout, stderr])
         return int(reply["code"])
 
@@ -159,12 +163,19 @@ class SpawnedTasks(Tasks):
         super().__init__(engine)
         self.spawner = spawner
 
-    def start(self, name: str, attach: Attach | None = None) -> Started | None:
+    def start(self, name: str, attach: Attach | None = None,
+              by_policy: bool = False) -> Started | None:
+        # restarts by policy happen in the container's monitor, never through here
         return self.spawner.start(name, attach)
 
     def exec(self, name: str, cmd: list[str], env: list[str], workdir: str, user: str | None,
-             stdin: int, stdout: int, stderr: int, detach: bool = False) -> int:
-        return self.spawner.exec(name, cmd, env, workdir, user, stdin, stdout, stderr, detach)
+             stdin: int, stdout: int, stderr: int, detach: bool = False,
+             console: Callable[[int], bool] | None = None,
+             console_size: tuple[int, int] | None = None) -> int:
+        # a console is the API's relay of the pty to stdin/stdout (execs._run): the worker
+        # makes its own over the descriptors it is sent
+        return self.spawner.exec(name, cmd, env, workdir, user, stdin, stdout, stderr, detach,
+                                 console is not None, console_size)
 
 
 # -- in the spawner ------------------------------------------------------------------------
@@ -218,9 +229,16 @@ def _work(engine: Engine, request: dict[str, Any], fds: list[int]) -> None:  # p
             if started is not None and started.exit_fd is not None:
                 back = [started.exit_fd]
         else:
+            console = None
+            if request.get("tty"):
+                from ..runtime.tty import copy_pty
+
+                console = functools.partial(copy_pty, stdio[0], stdio[1])
+            size = request.get("size")
             code = engine.tasks.exec(request["name"], request["cmd"], request["env"],
                                      request["workdir"], request["user"], stdio[0], stdio[1],
-                                     stdio[2], detach=request["detach"])
+                                     stdio[2], detach=request["detach"], console=console,
+                                     console_size=tuple(size) if size else None)
             reply = {"code": code}
     except BaseException as e:
         reply = _error_reply(e)

@@ -19,7 +19,7 @@ may be in a nested one (``-u UID``); ``exec -u`` then nests again as the init do
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ..errors import RuntimeFailure
 from .controllers import Group
@@ -32,10 +32,22 @@ NS_ORDER = ("ipc", "uts", "net", "pid", "mnt")
 
 def exec_in(pid: int, groups: Sequence[Group], process: ProcessSpec,
             stdin: int, stdout: int, stderr: int, detach: bool = False,
-            userns_of: int | None = None) -> int:
+            userns_of: int | None = None,
+            console: Callable[[int], bool] | None = None,
+            console_size: tuple[int, int] | None = None) -> int:
     """Run ``process`` in the namespaces of ``pid``; returns its exit code (128+N if killed),
     or 0 as soon as it has been exec'd when ``detach``. ``userns_of``: rootless, the
-    process whose user namespace to join first (the monitor)."""
+    process whose user namespace to join first (the monitor). ``console`` (``exec -t``):
+    the process gets a pty of the container's devpts, whose master ``console(master)``
+    relays; it returns True when the user detached (0 is returned without waiting)."""
+    handover = theirs = -1
+    if console is not None:
+        import socket
+
+        from . import tty  # noqa: F401 - imported before the chroot, for the child
+
+        ours_sock, theirs_sock = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        handover, theirs = ours_sock.detach(), theirs_sock.detach()
     fail_r, fail_w = os.pipe2(os.O_CLOEXEC)
     try:
         users = [f"/proc/{userns_of}/ns/user"] if userns_of else []
@@ -46,13 +58,30 @@ def exec_in(pid: int, groups: Sequence[Group], process: ProcessSpec,
         raise RuntimeFailure("container is not running", 126) from None
     child = os.fork()
     if child == 0:  # pragma: no cover - forked
-        _joiner(ns_fds, root_fd, groups, process, stdin, stdout, stderr, fail_w, detach)
+        if handover >= 0:
+            os.close(handover)
+        _joiner(ns_fds, root_fd, groups, process, stdin, stdout, stderr, fail_w, detach,
+                theirs, console_size)
     for fd in (*ns_fds, root_fd, fail_w):
         os.close(fd)
+    if theirs >= 0:
+        os.close(theirs)
     failure = b""
     while chunk := os.read(fail_r, 4096):
         failure += chunk
     os.close(fail_r)
+    master = None
+    if handover >= 0:
+        from .tty import receive_master
+
+        master = None if failure else receive_master(handover)
+        os.close(handover)
+    if master is not None and console is not None:
+        try:
+            if console(master):
+                return 0  # detached: the process runs on (until its terminal hangs up)
+        finally:
+            os.close(master)
     _, status = os.waitpid(child, 0)
     if failure:
         code, _, message = failure.decode(errors="replace").partition(" ")
@@ -66,7 +95,8 @@ def exec_in(pid: int, groups: Sequence[Group], process: ProcessSpec,
 def _joiner(ns_fds: list[int], root_fd: int, groups: Sequence[Group],
             process: ProcessSpec,
             stdin: int, stdout: int, stderr: int, fail_w: int,
-            detach: bool) -> None:  # pragma: no cover - forked
+            detach: bool, handover: int = -1,
+            size: tuple[int, int] | None = None) -> None:  # pragma: no cover - forked
     """Join the container, then fork the process inside it (its exit code is ours)."""
     code = 126
     try:
@@ -75,7 +105,7 @@ def _joiner(ns_fds: list[int], root_fd: int, groups: Sequence[Group],
 
         # Hold none of the caller's descriptors while the process runs: a notebook
         # kernel's listening sockets would outlive the kernel and block its restart.
-        close_fds_except({stdin, stdout, stderr, fail_w, root_fd, *ns_fds})
+        close_fds_except({stdin, stdout, stderr, fail_w, root_fd, handover, *ns_fds})
         for group in groups:  # while the host's cgroup mounts are still in view
             group.add(0)
         for fd in ns_fds:
@@ -85,7 +115,13 @@ def _joiner(ns_fds: list[int], root_fd: int, groups: Sequence[Group],
         os.close(root_fd)
         inner = os.fork()  # the PID namespace applies to children only
         if inner == 0:
+            if handover >= 0:  # exec -t: the pty's slave is all three
+                from .tty import open_console
+
+                stdin = stdout = stderr = open_console(handover, size)
             _inside(process, stdin, stdout, stderr, fail_w, detach)
+        if handover >= 0:
+            os.close(handover)
         os.close(fail_w)
         _, status = os.waitpid(inner, 0)
         code = exit_code(status)

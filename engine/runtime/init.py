@@ -136,12 +136,21 @@ def run_init(spec: ContainerSpec, groups: Sequence[Group], stdin: int,
         if os.read(go_r, 1) != b"g":
             os._exit(125)  # the monitor gave up on us (its error is reported by it)
         os.close(go_r)
+        # imported before pivot_root: the package's files are not in the container
+        if spec.tty:
+            from .tty import open_console
+        if spec.init:
+            from . import reaper
         enter_rootfs(spec)
         plan = spec.process.plan
         if plan is not None:
             from .confine import apply_mounts
 
             apply_mounts(plan)
+        if spec.tty:
+            stdin = out_w = err_w = open_console(spec.console_fd, spec.console_size)
+        if spec.init:
+            reaper.run(spec.process, stdin, out_w, err_w, fail_w)
         exec_as(spec.process, stdin, out_w, err_w, make_cwd=True)
     except ExecFailure as e:
         report(fail_w, e.code, str(e))

@@ -90,6 +90,8 @@ class Isolation:
             out.append("PRoot has no namespaces: the command is not PID 1 (the engine drops "
                        "the signals it does not handle, as the kernel does for a PID 1), "
                        "and it sees the host's PIDs, hostname and network")
+            out.append("terminals: no devpts of the container's, so -t (run, exec) is "
+                       "refused, and there is no PID 1 for --init; attach follows the output only")
         if self.mode == "rootless":
             out.append("network: bridges live in the store's own network namespace (its "
                        "keeper's): containers reach each other, and the host only through "

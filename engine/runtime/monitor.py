@@ -50,6 +50,10 @@ class Hooks:
     exited: Callable[[int], None]
     failed: Callable[[int, str], None]
     prepare: Callable[[int], None] | None = None
+    # after the exit is recorded: ``again(code, release)`` may start the container anew
+    # (a restart policy); it calls ``release()`` (the monitor then exits, releasing
+    # monitor.lock) before it does. It runs in the monitor's restarter (``_restarter``).
+    again: Callable[[int, Callable[[], None]], None] | None = None
 
 
 @dataclass
@@ -99,6 +103,8 @@ def spawn(spec: ContainerSpec, attach: Attach | None, hooks: Hooks) -> Started:
             held = {attach.stdout, attach.stderr} if attach else set()
             if attach and attach.stdin is not None:
                 held.add(attach.stdin)
+            if attach and attach.conn is not None:
+                held.add(attach.conn)
             close_fds_except({ready_w, *held, *spec.pass_fds,
                               *([exit_w] if exit_w is not None else [])})
             if os.fork() == 0:
@@ -140,15 +146,38 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
         for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGPIPE, signal.SIGTSTP):
             signal.signal(sig, signal.SIG_IGN)
         if spec.mode == "rootless":
-            from .keeper import Keeper
+            from .keeper import Keeper, inside
 
-            Keeper(Path(spec.store)).join(net=False)
+            if not inside(Path(spec.store)):  # a restart by a monitor already is
+                Keeper(Path(spec.store)).join(net=False)
         lock = os.open(os.path.join(spec.state_dir, "monitor.lock"),
                        os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         fcntl.flock(lock, fcntl.LOCK_EX)
+        # forked before the PID namespace is unshared: a restart forks a new monitor,
+        # which from here would land in the container's (then dead) PID namespace
+        restarter = None
+        if hooks.again is not None:
+            from .restart import Restarter
+
+            restarter = Restarter.fork(hooks.again)
         devnull = os.open(os.devnull, os.O_RDWR)
         stdin = os.dup(attach.stdin) if attach and attach.stdin is not None else os.dup(devnull)
-        sinks = {"stdout": os.dup(attach.stdout), "stderr": os.dup(attach.stderr)} if attach else {}
+        conn = os.dup(attach.conn) if attach and attach.conn is not None else None
+        sinks = ({"stdout": os.dup(attach.stdout), "stderr": os.dup(attach.stderr)}
+                 if attach and conn is None else {})
+        # -t, or -i with no client's stdin to hand over: served on attach.sock (attach.py)
+        served = spec.tty or (spec.open_stdin and not (attach and attach.stdin is not None))
+        stdin_w = console = raw_in = None
+        if spec.tty and attach and attach.stdin is not None:
+            raw_in = os.dup(attach.stdin)  # a client's plain stdin (the API's): to the pty
+        if served and not spec.tty and spec.open_stdin:
+            os.close(stdin)
+            stdin, stdin_w = os.pipe2(os.O_CLOEXEC)
+        if spec.tty:
+            import socket
+
+            console, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+            spec.console_fd = theirs.detach()
         for fd in (0, 1, 2):
             os.dup2(devnull, fd)
         try:
@@ -187,7 +216,17 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
         os.close(own_pidns)
         for fd in (out_w, err_w, fail_w, stdin, devnull, ns_w, go_r):
             os.close(fd)
+        if spec.console_fd >= 0:
+            os.close(spec.console_fd)
         failure = _prepare(pid, hooks, ns_r, go_w, fail_r)
+        master = None
+        if console is not None and not failure:
+            from .tty import receive_master
+
+            master = receive_master(console.fileno())
+            console.close()
+            if master is None:
+                failure = b"125 the container's init sent no pseudo-terminal"
         if failure:
             os.waitpid(pid, 0)
             if sidecar is not None:
@@ -201,16 +240,36 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
         write_all(ready_w, f"ok {pid}".encode())
         os.close(ready_w)
         ready_w = -1  # reported: nothing more may go there (the number may be reused)
-        _pump({out_r: "stdout", err_r: "stderr"}, log, sinks)
+        relay = None
+        if served:
+            from .attach import Relay
+
+            outputs = {master: "stdout"} if master is not None else {out_r: "stdout",
+                                                                     err_r: "stderr"}
+            if master is not None:
+                os.close(out_r)
+                os.close(err_r)
+            relay = Relay(spec.state_dir, log, outputs, master if master is not None else
+                          stdin_w, sinks, conn, raw_in)
+            pidfd = os.pidfd_open(pid)
+            relay.run(pidfd)
+            os.close(pidfd)
+        else:
+            _pump({out_r: "stdout", err_r: "stderr"}, log, sinks)
         _, status = os.waitpid(pid, 0)
         exited_with = exit_code(status)
         if sidecar is not None:
             sidecar.stop()
         _remove_groups(groups)
         hooks.exited(exited_with)
+        if relay is not None:
+            relay.finish(exited_with)
         if exit_w is not None:
             with contextlib.suppress(OSError):
                 write_all(exit_w, str(exited_with).encode())
+            os.close(exit_w)
+        if restarter is not None:
+            restarter.hand_over(exited_with)
     except BaseException as e:  # before "ok": the starter gets the reason (after: no one)
         with contextlib.suppress(OSError):
             write_all(ready_w, f"err 125 monitor: {e}".encode())

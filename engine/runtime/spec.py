@@ -62,6 +62,11 @@ class ContainerSpec:
     mounts: list[Mount] = field(default_factory=list)  # volumes, binds, tmpfs (-v, --mount)
     readonly_rootfs: bool = False  # --read-only: / remounted read-only after the mounts
     resources: Resources | None = None  # limits for the controller groups (None: no groups)
+    tty: bool = False  # -t: a pty from the container's devpts (runtime/tty.py)
+    open_stdin: bool = False  # -i: stdin stays open for attach clients (runtime/attach.py)
+    init: bool = False  # --init: PID 1 is a reaper and the command its child
+    console_fd: int = -1  # set by the monitor: the socket the init sends the pty master on
+    console_size: tuple[int, int] | None = None  # the attached client's (rows, cols)
 
 
 @dataclass
@@ -71,6 +76,9 @@ class Attach:
     stdout: int
     stderr: int
     stdin: int | None = None  # with -i: the client's stdin becomes the container's
+    conn: int | None = None  # a socket speaking runtime/attach.py's frames instead (-t);
+    # stdout/stderr are then unused
+    size: tuple[int, int] | None = None  # -t: the client's window (rows, cols)
 
 
 def merged_env(image_env: list[str], overrides: list[str], hostname: str) -> list[str]:

@@ -50,7 +50,7 @@ class CreateOptions:
     hostname: str = ""
     entrypoint: str | list[str] | None = None  # "" or [] clears the image's ENTRYPOINT
     interactive: bool = False
-    tty: bool = False  # recorded (Docker's Config.Tty); there is no pseudo-TTY yet
+    tty: bool = False  # -t: a pseudo-terminal (runtime/tty.py)
     auto_remove: bool = False
     labels: dict[str, str] = field(default_factory=dict)
     cap_add: list[str] = field(default_factory=list)
@@ -64,6 +64,9 @@ class CreateOptions:
     tmpfs: dict[str, str] = field(default_factory=dict)  # --tmpfs path → options
     read_only: bool = False  # --read-only
     volumes_from: list[str] = field(default_factory=list)
+    restart: str = "no"  # --restart: no|on-failure[:N]|always|unless-stopped
+    init: bool = False  # --init: a reaper as PID 1 (runtime/reaper.py)
+    console_size: tuple[int, int] = (0, 0)  # the API's ConsoleSize: a -t pty's first size
 
     def host_config(self) -> dict[str, Any]:
         """Docker's ``HostConfig`` for these options; the confinement is checked here, so a
@@ -76,11 +79,19 @@ class CreateOptions:
         opts = [o for o in self.security_opt if not o.startswith(("seccomp=", "seccomp:"))]
         if conf.seccomp_profile:
             opts.append(f"seccomp={conf.seccomp_profile}")
+        from ..runtime import restart
+
+        policy = restart.parse(self.restart)
+        if policy.restarts and self.auto_remove:
+            raise restart.FormatError("conflicting options: cannot specify both --restart "
+                                      "and --rm")
         return {"AutoRemove": self.auto_remove, "CapAdd": self.cap_add or None,
                 "CapDrop": self.cap_drop or None, "Privileged": self.privileged,
                 "SecurityOpt": opts or None, "Binds": self.binds or None,
                 "Mounts": self.mount_flags or None, "Tmpfs": self.tmpfs or None,
-                "ReadonlyRootfs": self.read_only, "VolumesFrom": self.volumes_from or None}
+                "ReadonlyRootfs": self.read_only, "VolumesFrom": self.volumes_from or None,
+                "RestartPolicy": policy.as_dict(), "Init": True if self.init else None,
+                "ConsoleSize": list(self.console_size)}
 
 
 class Containers:
@@ -222,7 +233,11 @@ class Containers:
                 self.engine.volumes.remove_anonymous(c)
 
     def _remove(self, c: Container, force: bool) -> Container:
-        if c.State.Running:
+        if force:
+            from .restarts import no_more
+
+            c = no_more(self.engine.tasks, c)
+        if c.State.Running or c.State.Restarting:
             if not force:
                 raise Conflict(
                     f'cannot remove container "/{c.Name}": container is {c.State.Status}: '
@@ -400,7 +415,8 @@ class Containers:
             "Path": cmd[0] if cmd else "",
             "Args": cmd[1:],
             "State": {"Status": s.Status, "Running": s.Running, "Paused": s.Paused,
-                      "Restarting": False, "OOMKilled": s.OOMKilled, "Dead": False, "Pid": s.Pid,
+                      "Restarting": s.Restarting, "OOMKilled": s.OOMKilled, "Dead": False,
+                      "Pid": s.Pid,
                       "ExitCode": s.ExitCode, "Error": s.Error, "StartedAt": s.StartedAt,
                       "FinishedAt": s.FinishedAt},
             "Image": c.Image,
@@ -409,7 +425,7 @@ class Containers:
             "HostsPath": str(d / "hosts"),
             "LogPath": str(d / "container.log"),
             "Name": "/" + c.Name,
-            "RestartCount": 0,
+            "RestartCount": s.RestartCount,
             "Driver": c.Driver,
             "Platform": "linux",
             "HostConfig": {**Resources().host_config(), "Ulimits": None, **c.HostConfig,

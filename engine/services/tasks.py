@@ -31,7 +31,7 @@ from ..errors import (
 from ..fs.atomic import atomic_write
 from ..linux import procs
 from ..linux import syscalls as sc
-from ..runtime import devices, nofreezer
+from ..runtime import devices, nofreezer, restart
 from ..runtime.cgroups import Cgroup
 from ..runtime.confine import Confinement, Plan
 from ..runtime.controllers import OOM_KILLS, ControllerGroups
@@ -41,6 +41,7 @@ from ..runtime.spec import NAMESPACES, Attach, ContainerSpec, ProcessSpec, merge
 from ..runtime.ulimits import Ulimit
 from ..store.containers import ZERO_TIME, Container, now
 from ..store.names import new_id
+from . import restarts
 from .recovery import mark_running, unmark_running
 
 if TYPE_CHECKING:
@@ -81,18 +82,20 @@ class Tasks:
         if not iso.can_run:
             raise Unsupported(f"cannot start containers here: {iso.reason}")
 
-    def start(self, name: str, attach: Attach | None = None) -> Started | None:
+    def start(self, name: str, attach: Attach | None = None,
+              by_policy: bool = False) -> Started | None:
         """S6: create the isolated process space and run the command in it.
 
         Returns the runtime's ``Started`` handle, or None when the container was already
-        running (a container has exactly one process space).
+        running (a container has exactly one process space). ``by_policy``: a restart by
+        the container's restart policy (from its monitor), which ``stop`` may cancel.
         """
         iso = self.engine.isolation()
         with self.store.lock():
             c = self.engine.containers.get(name)
             if c.State.Paused:
                 raise Conflict(f"cannot start a paused container {c.Name}, try unpause instead")
-            if c.State.Running:
+            if not restarts.before_start(self, c, by_policy):
                 return None
             try:
                 return self._spawn(c, iso, attach)
@@ -124,6 +127,10 @@ class Tasks:
         from ..runtime import monitor
 
         self.check_can_run()
+        if iso.mode == "proot" and (c.Config.get("Tty") or c.HostConfig.get("Init")):
+            raise Unsupported("PRoot mode runs the command as a traced host process: it has no "
+                              "devpts of its own for -t and no PID 1 for --init (use root or "
+                              "rootless mode)")
         if iso.mode == "proot" and c.Driver != "vfs":
             raise Unsupported(f"container {c.Name} is on the {c.Driver} driver: PRoot mode "
                               "runs containers on the vfs driver only (LAYERLAB_STORAGE_DRIVER"
@@ -166,6 +173,11 @@ class Tasks:
             mounts=mounts,
             readonly_rootfs=bool(c.HostConfig.get("ReadonlyRootfs")),
             resources=Resources.from_host_config(c.HostConfig) if iso.mode == "root" else None,
+            tty=bool(c.Config.get("Tty")),
+            open_stdin=bool(c.Config.get("OpenStdin")),
+            init=bool(c.HostConfig.get("Init")),
+            console_size=(attach.size if attach and attach.size else
+                          _console_size(c.HostConfig.get("ConsoleSize"))),
         )
 
         def exited(code: int) -> None:
@@ -176,8 +188,13 @@ class Tasks:
             net.close()
             self._on_failed(c.ID, code, message)
 
+        again = None
+        if restart.from_host_config(c.HostConfig).restarts:
+            def again(code: int, release: Callable[[], None]) -> None:
+                restarts.after_exit(self, c.ID, code, release)
+
         hooks = monitor.Hooks(started=lambda pid: self._on_started(c.ID, pid),
-                              exited=exited, failed=failed, prepare=net.plumb)
+                              exited=exited, failed=failed, prepare=net.plumb, again=again)
         mark_running(self.store.root, c.ID)
         if attach is not None:
             self.engine.events.container(c, "attach")
@@ -239,8 +256,9 @@ class Tasks:
 
     def _on_started(self, cid: str, pid: int) -> None:
         self.store.containers.update_state(
-            cid, Status="running", Running=True, Paused=False, Pid=pid, ExitCode=0, Error="",
-            StartedAt=now(), FinishedAt=ZERO_TIME, MonitorPid=os.getpid(), OOMKilled=False)
+            cid, Status="running", Running=True, Paused=False, Restarting=False, Pid=pid,
+            ExitCode=0, Error="", StartedAt=now(), FinishedAt=ZERO_TIME,
+            MonitorPid=os.getpid(), OOMKilled=False)
         self.engine.events.container(self.store.containers.get(cid), "start")
 
     def _on_exited(self, cid: str, code: int) -> None:
@@ -323,7 +341,7 @@ class Tasks:
         """S10: the stop signal to the main process, a grace period, then SIGKILL to all.
 
         A negative ``timeout`` waits for ever, as Docker's ``-t -1`` does."""
-        c = self.engine.containers.get(name)
+        c = restarts.no_more(self, self.engine.containers.get(name))
         if not c.State.Running:
             return c
         grace = 10.0 if timeout is None else timeout
@@ -377,6 +395,7 @@ class Tasks:
         """S11: SIGKILL, or the given signal, to the container's main process."""
         c = self.running(name)
         signum = signal.Signals[signal_name(sig)]
+        restart.mark_killed(self.engine.containers.state_dir(c))
         self.engine.events.container(c, "kill", signal=str(int(signum)))
         if signum == signal.SIGKILL:
             self.kill_all(c)
@@ -441,11 +460,17 @@ class Tasks:
 
     # -- more processes ----------------------------------------------------------------
     def exec(self, name: str, cmd: list[str], env: list[str], workdir: str, user: str | None,
-             stdin: int, stdout: int, stderr: int, detach: bool = False) -> int:
-        """S17: a new process in the running container's namespaces."""
+             stdin: int, stdout: int, stderr: int, detach: bool = False,
+             console: Callable[[int], bool] | None = None,
+             console_size: tuple[int, int] | None = None) -> int:
+        """S17: a new process in the running container's namespaces; ``console``: with
+        a pseudo-terminal, whose master it relays (``runtime/exec.exec_in``)."""
         from ..runtime.exec import exec_in
 
         c = self.running(name)
+        if console is not None and self.runtime(c)["mode"] == "proot":
+            raise Unsupported("PRoot mode runs exec as a traced host process with no devpts "
+                              "of the container: exec -t cannot allocate a pseudo-TTY here")
         if c.State.Paused:
             raise Conflict(f"container {c.ID} is paused, unpause the container before exec")
         process = ProcessSpec(cmd, merged_env(c.Config["Env"], env, c.Config["Hostname"]),
@@ -470,7 +495,8 @@ class Tasks:
             groups = [g for g in (Cgroup.open(c.ID), DeviceCgroup.open(c.ID),
                                   ControllerGroups.open(c.ID)) if g is not None]
             code = exec_in(c.State.Pid, groups, process, stdin, stdout, stderr, detach,
-                           userns_of=c.State.MonitorPid if process.rootless else None)
+                           userns_of=c.State.MonitorPid if process.rootless else None,
+                           console=console, console_size=console_size)
         if not detach:
             self.engine.events.container(c, "exec_die", execID=exec_id, exitCode=str(code))
         return code
@@ -497,6 +523,13 @@ def ulimits_of(c: Container) -> list[Ulimit]:
 
 RUNTIME = "runtime.json"
 RESTARTING = "restarting"  # marker in the state dir while ``restart`` stops the container
+
+
+def _console_size(value: object) -> tuple[int, int] | None:
+    """A recorded ``ConsoleSize`` ([rows, cols], [0, 0] for none)."""
+    if isinstance(value, list) and len(value) == 2 and all(isinstance(v, int) for v in value):
+        return (value[0], value[1]) if value[0] and value[1] else None
+    return None
 
 
 def human_seconds(stamp: str) -> float:

@@ -39,6 +39,8 @@ class State:
     StartedAt: str = ZERO_TIME
     FinishedAt: str = ZERO_TIME
     MonitorPid: int = 0
+    Restarting: bool = False  # waiting out a restart policy's delay (runtime/restart.py)
+    RestartCount: int = 0  # restarts by the policy since the last start by hand
 
 
 @dataclass

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 _MODULES = ("containers", "images", "build", "transfer", "system", "explore", "networks",
-            "volumes", "copy", "limits", "stats")
+            "volumes", "copy", "limits", "stats", "attach")
 # Where each command's handler lives; a command missing here is still found (below).
 _HOMES = {
     "containers": "create run start stop kill pause unpause restart rm rename wait "
@@ -29,6 +29,7 @@ _HOMES = {
     "copy": "cp",
     "limits": "update",
     "stats": "stats",
+    "attach": "attach",
 }
 _HOME_OF = {cmd: module for module, cmds in _HOMES.items() for cmd in cmds.split()}
 Handler = Callable[..., Any]

@@ -77,7 +77,8 @@ def _create(engine: Engine, args: argparse.Namespace, io: IO) -> Container:
                              mounts=points, binds=binds, mount_flags=args.mount,
                              tmpfs=tmpfs, read_only=args.read_only,
                              volumes_from=args.volumes_from,
-                             resources=resources, ulimits=ulimits)
+                             resources=resources, ulimits=ulimits,
+                             restart=args.restart, init=args.init)
         return engine.containers.create(args.image, opts)
     except EngineError as e:
         e.exit_code = 125
@@ -97,8 +98,14 @@ def cmd_create(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
     return Lines([_create(engine, args, io).ID], kind="id")
 
 
-def _start_attached(engine: Engine, c: Container, io: IO, stdin: bool) -> int:
-    """Start in the foreground; signals to us are forwarded, as Docker's sig-proxy does."""
+def _start_attached(engine: Engine, c: Container, io: IO, stdin: bool,
+                    detach_keys: str = "") -> int:
+    """Start in the foreground; signals to us are forwarded, as Docker's sig-proxy does
+    (with a terminal, keys such as ctrl-c reach the container's pty instead)."""
+    if c.Config.get("Tty"):
+        from .attach import start_with_terminal
+
+        return start_with_terminal(engine, c, io, stdin, detach_keys)
     io.flush()
     attach = Attach(io.stdout.fileno(), io.stderr.fileno(), io.stdin.fileno() if stdin else None)
     started = engine.tasks.start(c.ID, attach)
@@ -138,6 +145,11 @@ def _notice_mode(engine: Engine, io: IO, c: Container | None = None) -> None:
 
 
 def cmd_run(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
+    args.tty = args.tty and io.terminal
+    if not args.detach:
+        from ..terminal import check_tty
+
+        check_tty(io, args.interactive, args.tty)
     try:
         engine.tasks.check_can_run()  # refuse before creating anything
     except EngineError as e:
@@ -149,7 +161,8 @@ def cmd_run(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
         if args.detach:
             engine.tasks.start(c.ID)
             return Lines([c.ID], kind="id")
-        return Streamed(exit_code=_start_attached(engine, c, io, args.interactive))
+        return Streamed(exit_code=_start_attached(engine, c, io, args.interactive,
+                                                  args.detach_keys))
     except RuntimeFailure as e:
         raise start_failure(c.ID, e) from None
     except EngineError as e:
@@ -165,6 +178,10 @@ def cmd_start(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
             raise UsageError("docker start: you cannot start and attach multiple containers "
                              "at once")
         c = engine.containers.get(args.containers[0])
+        if args.interactive:
+            from ..terminal import check_tty
+
+            check_tty(io, True, bool(c.Config.get("Tty")))
         return Streamed(exit_code=_start_attached(engine, c, io, args.interactive))
     return each(args.containers, engine.tasks.start, io)
 
@@ -229,6 +246,12 @@ def cmd_exec(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
     if not args.command:
         raise UsageError('docker exec: requires at least 2 arguments\nSee \'docker exec --help\'.')
     _notice_mode(engine, io)
+    if args.tty and not args.detach and io.terminal:
+        from ..terminal import check_tty
+        from .attach import exec_with_terminal
+
+        check_tty(io, args.interactive, True)
+        return Streamed(exit_code=exec_with_terminal(engine, args, io, env_values(args.env)))
     io.flush()
     devnull = os.open(os.devnull, os.O_RDWR)
     try:
