@@ -306,3 +306,20 @@ def test_networks_events_rename_and_logs_by_time(pair: Clients) -> None:
     d, ll = each(pair, "logs --until 2000-01-01T00:00:00Z {n}-new")
     assert outcome(d) == outcome(ll) == (0, "", "")
     each(pair, "rm {n}-new")
+
+
+def test_eight_clients_run_containers_at_once(pair: Clients) -> None:
+    """Eight real CLIs on the socket at the same time, each its own container: every one
+    gets its own output and exit code."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(i: int) -> tuple[int, str]:
+        p = pair.docker("run", "--rm", "--network", "none", "busybox", "sh", "-c",
+                        f"echo client {i}; exit {i}")
+        return p.returncode, p.stdout
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(one, range(8)))
+    assert results == [(i, f"client {i}\n") for i in range(8)]
+    left = pair.docker("ps", "-a", "--no-trunc", "--format", "{{.Command}}").stdout
+    assert "echo client" not in left  # --rm removed every one
