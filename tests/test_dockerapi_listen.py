@@ -169,3 +169,28 @@ def test_a_successor_socket_is_not_removed_at_shutdown(work: Path) -> None:
         assert svc.path.exists()
     finally:
         stop_service(svc.proc)
+
+
+def test_without_a_runtime_dir_the_default_socket_is_in_a_private_temp_dir(
+        nobody_python: Path, work: Path) -> None:
+    """A Binder pod has no /run/user/UID: the default socket goes in ``$TMPDIR/layerlab-UID``
+    (made 0700); one that is not private to the user is refused, never used."""
+    os.chmod(work, 0o755)  # nobody walks into it (or tempfile falls back to /tmp)
+    tmp = work / "tmp"
+    tmp.mkdir()
+    os.chmod(tmp, 0o1777)
+    show = "from layerlab.engine.dockerapi.listen import default_uri; print(default_uri())"
+
+    def as_nobody() -> subprocess.CompletedProcess[str]:
+        env = {"PATH": "/usr/bin:/bin", "TMPDIR": str(tmp), "HOME": str(tmp)}
+        return subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                               "--no-new-privs", str(nobody_python), "-c", show], env=env,
+                              capture_output=True, text=True, timeout=60)
+
+    p = as_nobody()
+    assert p.stdout == f"unix://{tmp}/layerlab-65534/layerlab.sock\n", p.stderr
+    st = os.lstat(tmp / "layerlab-65534")
+    assert (st.st_uid, stat.S_IMODE(st.st_mode)) == (65534, 0o700)
+    os.chmod(tmp / "layerlab-65534", 0o777)
+    p = as_nobody()
+    assert p.returncode != 0 and "is not a private directory" in p.stderr

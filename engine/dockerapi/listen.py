@@ -42,10 +42,20 @@ class Listener:
 
 
 def default_uri() -> str:
-    """``/run/layerlab.sock`` as root, ``$XDG_RUNTIME_DIR/layerlab.sock`` otherwise."""
+    """``/run/layerlab.sock`` as root, ``$XDG_RUNTIME_DIR/layerlab.sock`` otherwise; where
+    no session manager made a runtime dir (a Binder pod, a container), a private
+    ``layerlab-UID`` directory in the temp dir (0700, ours, or it is not used)."""
     if os.geteuid() == 0:
         return "unix:///run/layerlab.sock"
     runtime_dir = os.environ.get("XDG_RUNTIME_DIR") or f"/run/user/{os.geteuid()}"
+    if not os.path.isdir(runtime_dir):
+        runtime_dir = os.path.join(tempfile.gettempdir(), f"layerlab-{os.geteuid()}")
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(runtime_dir, 0o700)
+        st = os.lstat(runtime_dir)
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o077:
+            raise InvalidArgument(f"{runtime_dir} is not a private directory of this user: "
+                                  "set XDG_RUNTIME_DIR or give the service a unix:///path")
     return f"unix://{runtime_dir}/layerlab.sock"
 
 
