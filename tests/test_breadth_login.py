@@ -9,16 +9,13 @@ of each test's own temporary directory, never to a real ``~/.docker``.
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import os
-import socket
 import stat
 import subprocess
 import sys
 import tarfile
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -27,7 +24,7 @@ from urllib.parse import urlparse
 import bcrypt
 import pytest
 from conftest import Docker, needs_root
-from test_registry import REGISTRY_BIN, FakeRegistry, _free_port, _image, _install_registry
+from test_registry import FakeRegistry, _image, serve_registry
 
 pytestmark = needs_root
 USER, SECRET = "alice", "s3cret pass"
@@ -50,38 +47,12 @@ def config_dir(docker: Docker, tmp_path: Path) -> Path:
 @pytest.fixture(scope="module")
 def auth_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A distribution registry on 127.0.0.1 that wants USER/SECRET (htpasswd, bcrypt)."""
-    if not REGISTRY_BIN.exists() and (why := _install_registry()):
-        pytest.skip(f"no docker-registry: {why}")
     d = tmp_path_factory.mktemp("auth-registry")
     (d / "htpasswd").write_text(
         f"{USER}:{bcrypt.hashpw(SECRET.encode(), bcrypt.gensalt(rounds=4)).decode()}\n")
-    port = _free_port()
-    (d / "config.yml").write_text(
-        f"version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
-        f"    rootdirectory: {d / 'data'}\nhttp:\n  addr: 127.0.0.1:{port}\n"
-        f"auth:\n  htpasswd:\n    realm: lab-realm\n    path: {d / 'htpasswd'}\n")
-    with (d / "log").open("wb") as log:
-        proc = subprocess.Popen([str(REGISTRY_BIN), "serve", str(d / "config.yml")], cwd=d,
-                                stdin=subprocess.DEVNULL, stdout=log, stderr=log)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 1):
-                break
-            try:  # waiting on the process is the pause, and notices if it died
-                proc.wait(0.05)
-                pytest.fail(f"docker-registry exited: {(d / 'log').read_text()[-500:]}")
-            except subprocess.TimeoutExpired:
-                if time.monotonic() > deadline:
-                    pytest.fail("docker-registry did not listen within 30 s")
-        yield f"127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with serve_registry(d, f"auth:\n  htpasswd:\n    realm: lab-realm\n"
+                           f"    path: {d / 'htpasswd'}\n") as address:
+        yield address
 
 
 def login(docker: Docker, server: str, password: str = SECRET,

@@ -71,16 +71,17 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def local_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A distribution registry on 127.0.0.1:<random port> with throwaway storage."""
+@contextlib.contextmanager
+def serve_registry(d: Path, extra_config: str = "") -> Iterator[str]:
+    """Debian's docker-registry on 127.0.0.1:<random port>, storage in ``d``; its
+    address while it runs (``extra_config``: more YAML, e.g. an ``auth:`` section)."""
     if not REGISTRY_BIN.exists() and (why := _install_registry()):
         pytest.skip(f"no docker-registry: {why}")
-    d = tmp_path_factory.mktemp("registry")
     port = _free_port()
     config = d / "config.yml"
     config.write_text(f"version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
-                      f"    rootdirectory: {d / 'data'}\nhttp:\n  addr: 127.0.0.1:{port}\n")
+                      f"    rootdirectory: {d / 'data'}\nhttp:\n  addr: 127.0.0.1:{port}\n"
+                      + extra_config)
     with (d / "log").open("wb") as log:
         proc = subprocess.Popen([str(REGISTRY_BIN), "serve", str(config)], cwd=d,
                                 stdin=subprocess.DEVNULL, stdout=log, stderr=log)
@@ -103,6 +104,13 @@ def local_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="module")
+def local_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A distribution registry on 127.0.0.1:<random port> with throwaway storage."""
+    with serve_registry(tmp_path_factory.mktemp("registry")) as address:
+        yield address
 
 
 @pytest.fixture
