@@ -115,7 +115,7 @@ def test_cli_attach_keeps_reading_output_after_its_stdin_ends(kit_api: Service) 
 
 @needs_cli
 def test_unknown_endpoint_is_a_clean_cli_error(api: Service) -> None:
-    p = cli(api, "volume", "ls")  # no volume endpoints yet: GET /v1.43/volumes is unknown
+    p = cli(api, "plugin", "ls")  # no plugin endpoints: GET /v1.43/plugins is unknown
     assert (p.returncode, p.stdout, p.stderr) == (
         1, "", "Error response from daemon: page not found\n")
 
@@ -146,7 +146,7 @@ def test_docker_py_reports_our_error_messages(api: Service) -> None:
     client = docker.DockerClient(base_url=api.uri)
     try:
         with pytest.raises(docker.errors.NotFound) as caught:
-            client.volumes.list()
+            client.plugins.list()
         assert caught.value.explanation == "page not found"
     finally:
         client.close()
