@@ -183,3 +183,22 @@ def test_copy_under_a_dangling_symlink_goes_inside_the_root(docker: Docker,
             import shutil
 
             shutil.rmtree(outside)
+
+
+def test_applying_a_layer_keeps_the_times_of_lower_directories(tmp_path: Path) -> None:
+    """vfs stacks layers in one tree: a file a layer adds to a lower layer's directory must
+    not give that directory a new mtime the image index does not have (a later step then
+    saw it "changed" and made a layer of it, depending on the clock's second)."""
+    old = tarfile.TarInfo("a")
+    old.type, old.mode, old.mtime = tarfile.DIRTYPE, 0o755, 1_000_000_000
+    new = tarfile.TarInfo("a/new")
+    new.size, new.mtime = 1, 2_000_000_000
+    root = tmp_path / "root"
+    root.mkdir()
+    for info, data in ((old, None), (new, b"x")):
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tf:
+            tf.addfile(info, io.BytesIO(data) if data else None)
+        layertar.extract(io.BytesIO(buf.getvalue()), root, "apply")  # type: ignore[arg-type]
+    assert os.stat(root / "a").st_mtime == 1_000_000_000
+    assert (root / "a" / "new").read_bytes() == b"x"

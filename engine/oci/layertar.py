@@ -173,6 +173,9 @@ class _Extractor:
         self.dirs = tree.DirChain(root_fd)
         self.made: set[str] = set()  # paths this archive wrote (the rest came from below)
         self.dir_meta: dict[str, tuple[tuple[int, int], tarfile.TarInfo]] = {}
+        # apply: lower layers' directories this layer writes into without bringing their
+        # entry; their times are put back at the end, as the image index records them
+        self.lower_times: dict[str, tuple[tuple[int, int], int, int]] = {}
 
     def owner(self, m: tarfile.TarInfo) -> tuple[int, int] | None:
         """Who owns what a member makes: its recorded uid/gid as root; nobody else may
@@ -182,7 +185,11 @@ class _Extractor:
     def parent(self, rel: str) -> tuple[int, str]:
         """(descriptor of the member's directory, its name there), making parents."""
         dirname, name = posixpath.split(rel)
-        return self.dirs.open(dirname, create=True, replace=self._replace_parent(dirname)), name
+        fd = self.dirs.open(dirname, create=True, replace=self._replace_parent(dirname))
+        if self.whiteouts == "apply" and dirname not in self.lower_times:
+            st = os.fstat(fd)
+            self.lower_times[dirname] = (tree.identity(st), st.st_atime_ns, st.st_mtime_ns)
+        return fd, name
 
     def _replace_parent(self, dirname: str) -> Callable[[int, str], bool]:
         def replace(parent_fd: int, name: str) -> bool:
@@ -324,25 +331,35 @@ class _Extractor:
         """Directories' saved metadata, deepest first (so a parent's time is not undone by
         its children), each applied to the directory that was made for it or skipped if
         that directory is not there any more."""
-        for rel in sorted(self.dir_meta, key=lambda r: r.count("/") if r else -1,
+        lower = {rel: v for rel, v in self.lower_times.items() if rel not in self.dir_meta}
+        for rel in sorted({*self.dir_meta, *lower}, key=lambda r: r.count("/") if r else -1,
                           reverse=True):
-            ident, info = self.dir_meta[rel]
+            ident = self.dir_meta[rel][0] if rel in self.dir_meta else lower[rel][0]
+            fd = self._dir_fd(rel)
+            if fd is None:
+                continue
             try:
-                if rel:
-                    parent, name = posixpath.split(rel)
-                    fd = tree.open_dir_at(self.dirs.open(parent, create=False), name)
-                else:
-                    fd = os.dup(self.dirs.root_fd)
-            except OSError as e:
-                if e.errno in (errno.ENOENT, errno.ELOOP, errno.ENOTDIR):
+                if tree.identity(os.fstat(fd)) != ident:
                     continue
-                raise
-            try:
-                if tree.identity(os.fstat(fd)) == ident:
-                    self.meta_fd(fd, info)
+                if rel in self.dir_meta:
+                    self.meta_fd(fd, self.dir_meta[rel][1])
+                else:
+                    os.utime(fd, ns=lower[rel][1:])
             finally:
                 os.close(fd)
         self.dirs.close()
+
+    def _dir_fd(self, rel: str) -> int | None:
+        """The directory at ``rel`` (None if it is not there any more)."""
+        try:
+            if not rel:
+                return os.dup(self.dirs.root_fd)
+            parent, name = posixpath.split(rel)
+            return tree.open_dir_at(self.dirs.open(parent, create=False), name)
+        except OSError as e:
+            if e.errno in (errno.ENOENT, errno.ELOOP, errno.ENOTDIR):
+                return None
+            raise
 
 
 def _is_whiteout_at(dir_fd: int, name: str) -> bool:
