@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
+from layerlab.engine.linux import procs
 from packaging.requirements import Requirement
 
 NOBODY = 65534
@@ -126,24 +127,6 @@ def set_subreaper(on: bool) -> None:
     libc.prctl(_PR_SET_CHILD_SUBREAPER, int(on), 0, 0, 0)
 
 
-def _children(pid: int) -> list[int]:
-    out: list[int] = []
-    with contextlib.suppress(OSError):
-        for tid in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{tid}/children") as f:
-                out += [int(x) for x in f.read().split()]
-    return out
-
-
-def _descendants(pid: int) -> list[int]:
-    out, todo = [], [pid]
-    while todo:
-        kids = _children(todo.pop())
-        out += kids
-        todo += kids
-    return out
-
-
 def _uid(pid: int) -> int | None:
     try:
         return os.stat(f"/proc/{pid}").st_uid
@@ -201,7 +184,7 @@ class Nobody:
 
     def ours(self) -> list[int]:
         """Live processes of uid 65534 descended from this test process."""
-        return [p for p in _descendants(os.getpid())
+        return [p for p in procs.descendants(os.getpid())
                 if _uid(p) == NOBODY and _state(p) not in ("Z", "")]
 
     def stop_keeper(self) -> None:
@@ -253,7 +236,7 @@ def reap_orphans() -> None:
     processes whose parent is us but that we did not spawn (their parent was a setpriv'd
     CLI, long gone)."""
     me = os.getpid()
-    for pid in _children(me):
+    for pid in procs.children(me):
         if _state(pid) == "Z" and _uid(pid) == NOBODY:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, os.WNOHANG)
