@@ -15,16 +15,15 @@ import stat
 import subprocess
 import sys
 import tarfile
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from urllib.parse import urlparse
 
 import bcrypt
 import pytest
 from conftest import Docker, needs_root
-from test_registry import FakeRegistry, _image, serve_registry
+from test_registry import FakeRegistry, _image, serve_fake, serve_registry
 
 pytestmark = needs_root
 USER, SECRET = "alice", "s3cret pass"
@@ -195,16 +194,8 @@ def _token_handler(state: FakeRegistry) -> type[BaseHTTPRequestHandler]:
 @pytest.fixture
 def token_registry() -> Iterator[FakeRegistry]:
     state = FakeRegistry()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _token_handler(state))
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serve_fake(state, _token_handler(state)):
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 def test_bearer_token_flow_uses_the_stored_credentials(docker: Docker, config_dir: Path,

@@ -256,10 +256,11 @@ def _image(state: FakeRegistry, files: dict[str, bytes], corrupt: bool = False) 
     return config, manifest
 
 
-@pytest.fixture
-def fake_registry() -> Iterator[FakeRegistry]:
-    state = FakeRegistry()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
+@contextlib.contextmanager
+def serve_fake(state: FakeRegistry,
+               handler: type[BaseHTTPRequestHandler]) -> Iterator[FakeRegistry]:
+    """``handler`` answering on 127.0.0.1:<random port> (``state.url``) while in use."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     state.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -269,6 +270,13 @@ def fake_registry() -> Iterator[FakeRegistry]:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@pytest.fixture
+def fake_registry() -> Iterator[FakeRegistry]:
+    state = FakeRegistry()
+    with serve_fake(state, _handler(state)):
+        yield state
 
 
 def test_pull_with_token_auth_picks_this_platform(fake_registry: FakeRegistry,
