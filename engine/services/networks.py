@@ -31,7 +31,7 @@ import contextlib
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import Conflict, InvalidArgument, NotFound, Unsupported
@@ -47,6 +47,7 @@ from ..network.sandbox import (
     write_published,
 )
 from ..network.session import Session
+from .network_request import NetworkRequest
 
 if TYPE_CHECKING:
     from ..store.containers import Container
@@ -55,22 +56,6 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 PREFIX_ENV = "LAYERLAB_NET_PREFIX"
 SUBNET_ENV = "LAYERLAB_BRIDGE_SUBNET"
-
-
-@dataclass
-class NetworkRequest:
-    """The network flags of ``create``/``run``."""
-
-    networks: list[str] = field(default_factory=list)  # --network (first = the mode)
-    ip: str = ""
-    aliases: list[str] = field(default_factory=list)
-    publish: list[str] = field(default_factory=list)  # -p specs
-    publish_all: bool = False
-    expose: list[str] = field(default_factory=list)
-    dns: list[str] = field(default_factory=list)
-    dns_search: list[str] = field(default_factory=list)
-    dns_option: list[str] = field(default_factory=list)
-    add_host: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -46,7 +46,7 @@ def _create(engine: Engine, args: argparse.Namespace, io: IO) -> Container:
     """``create``/``run`` fail with Docker's exit code 125 whatever went wrong."""
     from ...services import mounts
     from ...services.containers import CreateOptions
-    from ...services.networks import NetworkRequest
+    from ...services.network_request import NetworkRequest
     from .limits import checked
 
     try:
