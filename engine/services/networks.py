@@ -46,10 +46,10 @@ from ..network.sandbox import (
     write_endpoints,
     write_published,
 )
-from ..network.session import Session
 from .network_request import NetworkRequest
 
 if TYPE_CHECKING:
+    from ..network.session import Session
     from ..store.containers import Container
     from .engine import Engine
 
@@ -300,6 +300,8 @@ class Networks:
     def start(self, c: Container) -> Session:
         """Take the container's leases, bind its published ports, write its /etc files;
         the returned session is finished by the monitor. The caller holds the store lock."""
+        from ..network.session import Session  # sockets: for starts, not for listings
+
         records = self._ready()
         self._reap(c.ID)
         d = self.engine.containers.state_dir(c)
