@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..errors import Conflict, InvalidArgument, NotFound
 from ..fs.atomic import atomic_write
-from ..oci import imageconfig, instructions
 from ..oci import reference as refs
 from ..oci.digest import digest
 from ..runtime.limits import Resources
@@ -354,6 +353,8 @@ class Containers:
     def commit(self, name: str, ref: str = "", message: str = "", author: str = "",
                changes: list[str] | None = None, pause: bool = True) -> str:
         """S15: the RW layer becomes a read-only layer of a new image; container untouched."""
+        from ..oci import imageconfig, instructions
+
         if ref:
             refs.parse(ref)
         with self.store.lock():

@@ -31,12 +31,12 @@ PS_COLUMNS = [("ID", "CONTAINER ID"), ("Image", "IMAGE"), ("Command", "COMMAND")
 # -- create and start --------------------------------------------------------------------
 def _ensure_image(engine: Engine, ref: str, io: IO) -> None:
     """``run``/``create`` pull a missing image first, as Docker does."""
-    from ...oci import reference as refs
-    from .transfer import pull
-
     try:
         engine.images.resolve(ref)
     except NotFound:
+        from ...oci import reference as refs
+        from .transfer import pull
+
         refs.parse(ref)  # a malformed reference is a usage error, not a missing image
         io.say(f"Unable to find image '{refs.parse(ref)}' locally")
         pull(engine, ref, io)
