@@ -138,7 +138,9 @@ class Tasks:
         driver = self.engine.driver(c.Driver)
         net = self.engine.networks.start(c)
         try:
-            rootfs = driver.mount(c.ID, self.engine.containers.chain(c))
+            # --rm: the layer goes at exit, so it is mounted volatile (as Podman does)
+            rootfs = driver.mount(c.ID, self.engine.containers.chain(c),
+                                  volatile=bool(c.HostConfig.get("AutoRemove")))
         except BaseException:
             net.abort()
             raise

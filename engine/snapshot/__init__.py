@@ -38,8 +38,10 @@ class SnapshotDriver(ABC):
         """Create the container's empty read-write layer over ``chain`` (bottom first)."""
 
     @abstractmethod
-    def _mount(self, cid: str, chain: list[Layer]) -> Path:
-        """Make the unified view available and return its path (idempotent)."""
+    def _mount(self, cid: str, chain: list[Layer], volatile: bool = False) -> Path:
+        """Make the unified view available and return its path (idempotent). ``volatile``:
+        the read-write layer is thrown away after the run (``--rm``), so nothing need
+        reach the disk, not even at unmount."""
 
     @abstractmethod
     def _unmount(self, cid: str) -> None: ...
@@ -68,10 +70,10 @@ class SnapshotDriver(ABC):
             os.close(fd)
         return False
 
-    def mount(self, cid: str, chain: list[Layer]) -> Path:
+    def mount(self, cid: str, chain: list[Layer], volatile: bool = False) -> Path:
         """The view for a container's run: it stays until ``unmount``."""
         with self._lock(cid):
-            path = self._mount(cid, chain)
+            path = self._mount(cid, chain, volatile)
             self._marker(cid).unlink(missing_ok=True)
         return path
 

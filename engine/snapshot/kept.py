@@ -41,8 +41,8 @@ class KeptDriver(SnapshotDriver):
 
     # The base class's mount/unmount/view keep their locks and reader counts in the
     # store (reachable from here); only the mounting itself happens in the keeper.
-    def _mount(self, cid: str, chain: list[Layer]) -> Path:
-        return self.keeper.call(self.inner._mount, cid, chain)
+    def _mount(self, cid: str, chain: list[Layer], volatile: bool = False) -> Path:
+        return self.keeper.call(self.inner._mount, cid, chain, volatile)
 
     def _unmount(self, cid: str) -> None:
         self.keeper.call(self.inner._unmount, cid)

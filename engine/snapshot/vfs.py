@@ -100,7 +100,7 @@ class VfsDriver(SnapshotDriver):
             return {}
         return found
 
-    def _mount(self, cid: str, chain: list[Layer]) -> Path:
+    def _mount(self, cid: str, chain: list[Layer], volatile: bool = False) -> Path:
         return self.rootfs(cid)
 
     def _unmount(self, cid: str) -> None:
