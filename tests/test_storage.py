@@ -119,9 +119,21 @@ def test_rm_containers_are_mounted_volatile_and_remount_within_a_boot(
     (root / "overlay" / cid / ".volatile-boot").write_text("another-boot")  # as after a crash
     p = docker("restart", "-t", "0", "gone", check=False)
     assert p.returncode != 0
-    assert "mounted volatile (--rm) when the machine went down" in p.stderr
+    assert "was mounted volatile when the machine went down" in p.stderr
     assert "Traceback" not in p.stderr
     assert docker.out("ps", "-aq") == ""  # --rm: a start that failed removes it
+
+
+@pytest.mark.parametrize(("isolation", "driver"), [("root", "overlay"), ("rootless", "overlay")])
+def test_build_steps_are_mounted_volatile_and_their_layers_kept(
+        docker: Docker, tmp_path: Path) -> None:
+    """A build step's container goes once its layer is committed: its view is volatile
+    too, and what the step wrote still becomes the layer."""
+    (tmp_path / "Dockerfile").write_text(
+        "FROM busybox\n"
+        "RUN grep ' / ' /proc/self/mountinfo | grep -q volatile && echo kept > /made\n")
+    docker("build", "-t", "volatile-step", str(tmp_path))
+    assert docker.out("run", "--rm", "volatile-step", "cat", "/made") == "kept"
 
 
 @UNPRIVILEGED

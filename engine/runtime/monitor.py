@@ -80,7 +80,7 @@ def _read_all(fd: int) -> bytes:
 
 
 @functools.cache
-def _title_setter() -> Callable[[str], None] | None:
+def title_setter() -> Callable[[str], None] | None:
     """``setproctitle``, imported in the starter, once: a kernel or an API server then pays
     for it (and for the ``logging`` it loads, ~8 ms) once, not in every monitor it forks.
     Not at the top: the CLI loads this module also where it starts no container (and may
@@ -104,7 +104,7 @@ def close_fds_except(keep: set[int]) -> None:
 
 def spawn(spec: ContainerSpec, attach: Attach | None, hooks: Hooks) -> Started:
     """Fork the monitor; return once the container's CMD has been exec'd (or raise)."""
-    _title_setter()
+    title_setter()
     ready_r, ready_w = os.pipe2(os.O_CLOEXEC)
     exit_r, exit_w = os.pipe2(os.O_CLOEXEC) if attach else (None, None)
     pid = os.fork()
@@ -152,7 +152,7 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
     try:
         # forked from whoever started the container (the CLI, a notebook kernel): named
         # after its job, so `ps` does not show it as a leaked copy of that process
-        if (set_title := _title_setter()) is not None:
+        if (set_title := title_setter()) is not None:
             set_title(f"layerlab-monitor {spec.id[:12]}")
         for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGPIPE, signal.SIGTSTP):
             signal.signal(sig, signal.SIG_IGN)

@@ -138,9 +138,7 @@ class Tasks:
         driver = self.engine.driver(c.Driver)
         net = self.engine.networks.start(c)
         try:
-            # --rm: the layer goes at exit, so it is mounted volatile (as Podman does)
-            rootfs = driver.mount(c.ID, self.engine.containers.chain(c),
-                                  volatile=bool(c.HostConfig.get("AutoRemove")))
+            rootfs = driver.mount(c.ID, self.engine.containers.chain(c))
         except BaseException:
             net.abort()
             raise

@@ -34,14 +34,14 @@ class SnapshotDriver(ABC):
         return self.root / cid
 
     @abstractmethod
-    def prepare(self, cid: str, chain: list[Layer]) -> None:
-        """Create the container's empty read-write layer over ``chain`` (bottom first)."""
+    def prepare(self, cid: str, chain: list[Layer], disposable: bool = False) -> None:
+        """Create the container's empty read-write layer over ``chain`` (bottom first).
+        ``disposable``: the layer is thrown away after use (``--rm``, a build step), so
+        nothing of it need ever reach the disk."""
 
     @abstractmethod
-    def _mount(self, cid: str, chain: list[Layer], volatile: bool = False) -> Path:
-        """Make the unified view available and return its path (idempotent). ``volatile``:
-        the read-write layer is thrown away after the run (``--rm``), so nothing need
-        reach the disk, not even at unmount."""
+    def _mount(self, cid: str, chain: list[Layer]) -> Path:
+        """Make the unified view available and return its path (idempotent)."""
 
     @abstractmethod
     def _unmount(self, cid: str) -> None: ...
@@ -70,10 +70,10 @@ class SnapshotDriver(ABC):
             os.close(fd)
         return False
 
-    def mount(self, cid: str, chain: list[Layer], volatile: bool = False) -> Path:
+    def mount(self, cid: str, chain: list[Layer]) -> Path:
         """The view for a container's run: it stays until ``unmount``."""
         with self._lock(cid):
-            path = self._mount(cid, chain, volatile)
+            path = self._mount(cid, chain)
             self._marker(cid).unlink(missing_ok=True)
         return path
 

@@ -25,6 +25,7 @@ from . import SnapshotDriver
 OPAQUE_XATTR = "trusted.overlay.opaque"
 USER_OPAQUE_XATTR = "user.overlay.opaque"  # with -o userxattr (in a user namespace)
 MOUNT_DATA_MAX = 4000  # the kernel takes one page of mount options
+DISPOSABLE = ".disposable"  # the layer goes after use: its view is mounted volatile
 VOLATILE_BOOT = ".volatile-boot"  # the boot in which the view was last mounted volatile
 _LAYERED = True  # whether this kernel's overlayfs takes lowerdir+ (until it says no)
 
@@ -126,10 +127,12 @@ class OverlayDriver(SnapshotDriver):
         return {"UpperDir": dirs[0], "LowerDir": ":".join(dirs[1:])} if len(dirs) > 1 \
             else {"UpperDir": dirs[0]}
 
-    def prepare(self, cid: str, chain: list[Layer]) -> None:
+    def prepare(self, cid: str, chain: list[Layer], disposable: bool = False) -> None:
         private_dir(self.dir(cid))
         for sub in ("diff", "work", "merged"):
             (self.dir(cid) / sub).mkdir(exist_ok=True)
+        if disposable:
+            (self.dir(cid) / DISPOSABLE).touch()
         self.lowers(chain)  # unpack now, so start is fast and failures show at create
 
     def _mount_lowers(self, chain: list[Layer]) -> list[str]:
@@ -187,21 +190,24 @@ class OverlayDriver(SnapshotDriver):
         except FileNotFoundError:
             boot = ""
         if boot != procs.boot_id():
-            raise Unsupported(f"container {cid[:12]}: its read-write layer was mounted "
-                              "volatile (--rm) when the machine went down, so its content "
-                              "may be incomplete: remove the container")
+            raise Unsupported(f"container {cid[:12]}: its read-write layer (to be thrown "
+                              "away: --rm or a build step) was mounted volatile when the "
+                              "machine went down, so its content may be incomplete: remove "
+                              "the container")
         remove_tree(incompat)
 
-    def _mount(self, cid: str, chain: list[Layer], volatile: bool = False) -> Path:
-        """``volatile`` (``--rm``): no sync of the upper directory ever, and above all
-        none at unmount, which otherwise syncs the whole filesystem the store is on (a
-        few ms on an idle disk, up to hundreds while another process writes)."""
+    def _mount(self, cid: str, chain: list[Layer]) -> Path:
+        """A disposable layer's view is mounted ``volatile`` (as Podman mounts a ``--rm``
+        container's): no sync of the upper directory ever, and above all none at
+        unmount, which otherwise syncs the whole filesystem the store is on (a few ms on
+        an idle disk, up to hundreds while another process writes)."""
         global _LAYERED
         target = self.merged(cid)
         if self.is_mounted(cid):
             return target
         lowers = self._mount_lowers(chain)
         self._reclaim_workdir(cid)
+        volatile = (self.dir(cid) / DISPOSABLE).exists()
         if volatile:
             atomic_write(self.dir(cid) / VOLATILE_BOOT, procs.boot_id().encode(),
                          durable=False)
