@@ -8,19 +8,20 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..errors import Conflict, InvalidArgument
-from ..oci import imageconfig, instructions
 from ..oci import reference as refs
-from ..oci.changes import Change
 from ..oci.digest import chain_ids, digest, short
-from ..oci.layertar import tar_changes
 from ..snapshot import DRIVERS
-from ..store.containers import ZERO_TIME, Container, now
+from ..store.containers import ZERO_TIME, now
 from ..store.images import Image
-from ..store.journal import Intent
-from ..store.layers import Layer
 from .events import image_event
 
+# What only making images or reading layer tars needs is imported where it is used: the
+# listings (``history``, ``images``, ``inspect``) start without the tar and config modules.
 if TYPE_CHECKING:
+    from ..oci.changes import Change
+    from ..store.containers import Container
+    from ..store.journal import Intent
+    from ..store.layers import Layer
     from .engine import Engine
     from .explore import Exploration
 
@@ -114,6 +115,8 @@ class Images:
         ``event`` is the image event to log (``create`` for a commit, ``import``); a build
         step's image (one with a ``build_key``) logs ``create``, as moby's CommitImage
         does for every step."""
+        from ..oci import imageconfig
+
         image_id = self.store.images.put(imageconfig.encode(config), parent, build_key)
         event = event or ("create" if build_key else "")
         if event:
@@ -133,6 +136,8 @@ class Images:
     def import_tar(self, src: BinaryIO, ref: str = "", message: str = "",
                    changes: list[str] | None = None, source_name: str = "-") -> str:
         """S20: one flat tar becomes a one-layer image whose history has one entry."""
+        from ..oci import imageconfig, instructions
+
         if ref:
             refs.parse(ref)
         run_config: dict[str, Any] = {}
@@ -187,6 +192,8 @@ class Images:
         """What each ``history`` step's layer added, changed and deleted (whiteouts) relative
         to the layers below it, aligned with ``history()`` rows; None for steps without a
         layer. Read from the layer tars, so it works on any driver (history drill-down)."""
+        from ..oci.layertar import tar_changes
+
         layers = iter(self.layers(self.get(ref)))
         present: set[str] = set()
         out: list[list[Change] | None] = []
