@@ -19,7 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..errors import ConfigError
+from ..errors import ConfigError, InvalidArgument, NotFound
 from ..snapshot import DRIVERS, SnapshotDriver, make_driver
 from ..store import Store
 from .events import EventLog
@@ -126,6 +126,19 @@ class Engine:
         from ..runtime.isolation import default_driver
 
         return default_driver(self.root)
+
+    def is_container(self, name: str) -> bool:
+        """Whether ``name`` (ID, name or ID prefix) may be a container, from the store alone:
+        ``inspect IMAGE`` looks containers up first, as Docker does, and need not load the
+        container service (a third of a CLI start) to learn there is none. An ambiguous
+        prefix counts, so the container service reports it as before."""
+        try:
+            self.store.containers.resolve(name)
+        except NotFound:
+            return False
+        except InvalidArgument:
+            return True
+        return True
 
     def _recover(self) -> None:
         if self.recovery.needed():

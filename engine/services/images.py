@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -102,10 +103,6 @@ class Images:
         pairs = [(k, v) for k, values in (filters or {}).items() for v in values]
         return [(s.image, s.tags) for s in docker_filters.images(
             self.engine, docker_filters.Filters(pairs), all=all)]
-
-    def users(self, image_id: str) -> list[Container]:
-        """The containers made from the image."""
-        return [c for c in self.store.containers.all() if c.Image == image_id]
 
     # -- making images ---------------------------------------------------------------------
     def put(self, config: dict[str, Any], parent: str = "", tag: str = "",
@@ -249,7 +246,7 @@ class Images:
             plan = _RmiPlan(self)
             if by_name:
                 tag = str(refs.parse(ref))
-                users = self.users(image_id)
+                users = plan.users(image_id)
                 if not force and len(img.tags) == 1 and users:
                     raise Conflict(
                         f'conflict: unable to remove repository reference "{ref}" (must force) '
@@ -281,7 +278,7 @@ class Images:
         if children and plan.children(image_id):
             return Conflict(f"conflict: unable to delete {sid} (must be forced) - image has "
                             "dependent child images")
-        users = self.users(image_id)
+        users = plan.users(image_id)
         running = [c for c in users if c.State.Running]
         if hard and running:
             conflict = Conflict(f"conflict: unable to delete {sid} (cannot be forced) - image "
@@ -313,7 +310,7 @@ class Images:
         for t in plan.tags(image_id) + plan.digests(image_id):
             plan.untag(image_id, t)
         plan.delete(image_id)
-        parent = self.store.images.get(image_id).parent
+        parent = plan.image(image_id).parent
         if prune and parent and self.store.images.exists(parent):
             self._delete(plan, parent, force=False, prune=True, quiet=True)
 
@@ -321,6 +318,7 @@ class Images:
         """Carry the plan out in its order, announced (``rmi`` intent) when it deletes."""
         store, out = self.store.images, Removed()
         tags = [t for op, _, t in plan.ops if op == "untag" and "@" not in t]
+        done: set[str] = set()
         with (self.store.journal.intent("rmi", images=plan.deleted, tags=tags)
               if plan.deleted else contextlib.nullcontext()) as intent:
             for op, image_id, ref in plan.ops:
@@ -332,29 +330,34 @@ class Images:
                         image_event(self.engine, image_id, image_id, "untag")
                     out.lines.append(("Untagged", ref))
                     continue
-                children = store.children(image_id)
+                children = plan.children(image_id)
                 store.delete(image_id)
+                done.add(image_id)
                 image_event(self.engine, image_id, image_id, "delete")
                 out.lines.append(("Deleted", image_id))
                 for child in children:  # forced: the children keep their layers
                     store.unlink_parent(child.id)
-                self.gc_layers(out, intent)
+                self.gc_layers(out, intent, plan.left(done))
         return out
 
-    def gc_layers(self, out: Removed, intent: Intent | None = None) -> None:
+    def gc_layers(self, out: Removed, intent: Intent | None = None,
+                  users: tuple[list[Image], list[Container]] | None = None) -> None:
         """Delete the layers no image or container needs (caller holds the store lock);
         the blobs that may go are announced in ``intent`` first, so a kill between a
-        layer's record and its blob leaves recovery the list."""
+        layer's record and its blob leaves recovery the list. ``users``: the images and
+        containers there are, when the caller has them (``rmi``'s plan), else read here."""
+        images, containers = users or (self.store.images.all(), self.store.containers.all())
         keep: set[str] = set()
-        for img in self.store.images.all():
+        for img in images:
             keep.update(chain_ids(img.diff_ids))
-        for c in self.store.containers.all():
+        for c in containers:
             keep.update(c.Layers)
         keep.update(self.store.journal.protected())
+        layers = self.store.layers.all()  # listed once: the intent and the deletion share it
         if intent is not None:
-            intent.note(blobs=sorted({lay.diff_id for lay in self.store.layers.all()
+            intent.note(blobs=sorted({lay.diff_id for lay in layers
                                       if lay.chain_id not in keep}))
-        deleted = self.store.layers.delete_unused(keep)
+        deleted = self.store.layers.delete_unused(keep, layers)
         for layer in deleted:
             out.lines.append(("Deleted", layer.chain_id))
             out.reclaimed += layer.size
@@ -396,7 +399,11 @@ class Images:
 class _RmiPlan:
     """What one ``rmi`` will do, decided before anything changes (so it can be announced):
     untags (tags and ``repo@digest`` references) and deletions in moby's order, and the
-    state they leave, which later decisions look at."""
+    state they leave, which later decisions look at.
+
+    Nothing changes while it is made (the store lock is held), so the images and the
+    containers are read once for the whole plan: each question (children? users?) was a
+    read of every image or container, several per ``rmi``."""
 
     def __init__(self, images: Images) -> None:
         self.store = images.store.images
@@ -405,14 +412,35 @@ class _RmiPlan:
         self.gone: set[str] = set()
         self.deleted: list[str] = []
 
+    @functools.cached_property
+    def _images(self) -> dict[str, Image]:
+        return {img.id: img for img in self.store.all()}
+
+    @functools.cached_property
+    def _containers(self) -> list[Container]:
+        return self.images.store.containers.all()
+
+    def image(self, image_id: str) -> Image:
+        return self._images.get(image_id) or self.store.get(image_id)
+
+    def users(self, image_id: str) -> list[Container]:
+        """The containers made from the image, newest first."""
+        return [c for c in self._containers if c.Image == image_id]
+
     def tags(self, image_id: str) -> list[str]:
-        return [t for t in self.store.get(image_id).tags if t not in self.gone]
+        return [t for t in self.image(image_id).tags if t not in self.gone]
 
     def digests(self, image_id: str) -> list[str]:
         return [r for r in self.images.repo_digests(image_id) if r not in self.gone]
 
     def children(self, image_id: str) -> list[Image]:
-        return [c for c in self.store.children(image_id) if c.id not in self.deleted]
+        return [c for c in self._images.values()
+                if c.parent == image_id and c.id not in self.deleted]
+
+    def left(self, deleted: set[str]) -> tuple[list[Image], list[Container]]:
+        """The images and containers there are once ``deleted`` are gone."""
+        return ([img for img in self._images.values() if img.id not in deleted],
+                self._containers)
 
     def untag(self, image_id: str, ref: str) -> None:
         self.gone.add(ref)

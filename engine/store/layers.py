@@ -158,13 +158,16 @@ class LayerStore:
                 out.append(layer)
         return out
 
-    def delete_unused(self, keep: Iterable[str]) -> list[Layer]:
-        """Delete every layer whose chainID is not in ``keep``; blobs go when no layer uses them."""
+    def delete_unused(self, keep: Iterable[str], listed: list[Layer] | None = None,
+                      ) -> list[Layer]:
+        """Delete every layer whose chainID is not in ``keep``; blobs go when no layer uses
+        them. ``listed``: the caller's ``all()``, made under the same store lock."""
         keep_set = set(keep)
-        removed = [lay for lay in self.all() if lay.chain_id not in keep_set]
+        layers = self.all() if listed is None else listed
+        removed = [lay for lay in layers if lay.chain_id not in keep_set]
         for layer in removed:
             discard(self.root.parent, self._dir(layer.chain_id))
-        still_used = {lay.diff_id for lay in self.all()}
+        still_used = {lay.diff_id for lay in layers if lay.chain_id in keep_set}
         for layer in removed:
             if layer.diff_id not in still_used:
                 self.content.delete(layer.diff_id)
