@@ -165,7 +165,7 @@ class Images:
     # -- reading ---------------------------------------------------------------------------
     def history(self, ref: str) -> list[HistoryRow]:
         """Every layer-making step, newest first; ``<missing>`` where Docker shows it (S21)."""
-        img = self.get(ref)
+        img = self.store.images.get(self.resolve(ref), tags_of={})  # no tags shown
         entries = img.history
         ids = ["<missing>"] * len(entries)
         walk: Image | None = img
