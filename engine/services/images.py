@@ -361,7 +361,7 @@ class Images:
         for layer in deleted:
             out.lines.append(("Deleted", layer.chain_id))
             out.reclaimed += layer.size
-        for name in DRIVERS:
+        for name in DRIVERS if deleted else ():  # no driver is made for nothing to forget
             self.engine.driver(name).forget(layer.chain_id for layer in deleted)
 
     def prune(self, all: bool = False,
