@@ -276,6 +276,21 @@ def _layer(name: str, data: bytes) -> bytes:
 def scale_archive(busybox: Path, depth: int, images: int, out: Path) -> None:
     """A docker-archive: ``deep:latest`` (busybox topped up to ``depth`` layers) and
     ``scale<k>:latest`` (busybox + one layer each), sharing busybox's layer blobs."""
+    base = _busybox_layers(busybox)
+    tops = {"deep:latest": [_layer(f"deep/{k}", str(k).encode())
+                            for k in range(depth - base)]}
+    tops.update({f"scale{k}:latest": [_layer(f"scale/{k}", str(k).encode())]
+                 for k in range(images)})
+    _archive(busybox, tops, out)
+
+
+def _busybox_layers(busybox: Path) -> int:
+    with tarfile.open(busybox) as src:
+        return len(json.load(src.extractfile("manifest.json"))[0]["Layers"])  # type: ignore[arg-type]
+
+
+def _archive(busybox: Path, tops: dict[str, list[bytes]], out: Path) -> None:
+    """A docker-archive of one image per tag: busybox's layers, then that tag's layers."""
     with tarfile.open(busybox) as src:
         files = {m.name: src.extractfile(m).read()  # type: ignore[union-attr]
                  for m in src.getmembers() if m.isfile()}
@@ -283,8 +298,7 @@ def scale_archive(busybox: Path, depth: int, images: int, out: Path) -> None:
     base_config = json.loads(files[manifest["Config"]])
     blobs = {p: files[p] for p in manifest["Layers"]}
     entries = []
-
-    def image(tag: str, extra: list[bytes]) -> None:
+    for tag, extra in tops.items():
         config = json.loads(json.dumps(base_config))
         paths = list(manifest["Layers"])
         for data in extra:
@@ -298,11 +312,6 @@ def scale_archive(busybox: Path, depth: int, images: int, out: Path) -> None:
         path = f"blobs/sha256/{hashlib.sha256(raw).hexdigest()}"
         blobs[path] = raw
         entries.append({"Config": path, "RepoTags": [tag], "Layers": paths})
-
-    base = len(manifest["Layers"])
-    image("deep:latest", [_layer(f"deep/{k}", str(k).encode()) for k in range(depth - base)])
-    for k in range(images):
-        image(f"scale{k}:latest", [_layer(f"scale/{k}", str(k).encode())])
     with tarfile.open(out, "w") as tf:
         for name, data in {**blobs, "manifest.json": json.dumps(entries).encode()}.items():
             ti = tarfile.TarInfo(name)
@@ -333,16 +342,43 @@ def scale_rows(e: Engines, runs: int, depth: int, images: int, containers: int) 
                 list(pool.map(lambda k, v=argv, c=create: e.call(v, *(a.format(k=k) for a in c)),
                               range(containers)))
     rows = []
-    for label, args in ((f"`history` of a {depth}-layer image", ["history", "deep"]),
-                        (f"`images -a`, {images + 2} images", ["images", "-a"]),
-                        (f"`ps -a`, {containers} containers", ["ps", "-a"])):
+    listed = f"{images + 2} images"
+    for label, args, target in (
+            (f"`history` of a {depth}-layer image", ["history", "deep"], 1.0),
+            (f"`images -a`, {listed}", ["images", "-a"], 1.0),
+            (f"`ps -a`, {containers} containers", ["ps", "-a"], 1.0),
+            (f"`inspect` of the {depth}-layer image, {listed}", ["inspect", "deep"], None),
+            (f"`inspect` of a container, {containers} containers", ["inspect", "llall-0"],
+             None)):
         ours = timed([*e.ll, *args], e.env, runs)
         ref = timed([*e.podman, *args], e.env, runs) if e.podman else None
-        rows.append(Row("scale", label, ours, "Podman", ref, 1.0))
+        rows.append(Row("scale", label, ours, "Podman", ref, target))
+    # Podman has no `images --tree`: beside the plain listing of the same store it shows
+    # what drawing the shared layers (and each container's read-write size) adds.
+    tree = timed([*e.ll, "images", "--tree"], e.env, runs)
+    rows.append(Row("scale", f"`images --tree`, {listed}, {containers} containers", tree,
+                    "LayerLab `images -a`", rows[1].ours, None))
+    rows.append(_rmi_row(e, engines, runs, listed))
     for _, argv, _ in engines:  # one call each: the data rows must not list these
         with contextlib.suppress(RuntimeError):
             e.call(argv, "rm", *(f"llall-{k}" for k in range(containers)))
     return rows
+
+
+def _rmi_row(e: Engines, engines: list[tuple[str, list[str], str]], runs: int,
+             listed: str) -> Row:
+    """``rmi`` of an image with a layer of its own, in the full store: each sample loads it
+    again first (untimed), so every ``rmi`` deletes an image and a layer."""
+    archive = e.tmp / "rmi.tar"
+    _archive(e.busybox_archive, {"llall-rmi:latest": [_layer("rmi/once", b"rmi")]}, archive)
+    samples: dict[str, list[float]] = {}
+    for name, argv, _ in engines:
+        def load(argv: list[str] = argv) -> None:
+            e.call(argv, "load", "-i", str(archive))
+
+        samples[name] = timed([*argv, "rmi", "llall-rmi"], e.env, runs, before=load)
+    return Row("scale", f"`rmi` of an image and its layer, {listed}", samples["LayerLab"],
+               "Podman", samples.get("Podman"), None)
 
 
 # -- data ------------------------------------------------------------------------------------

@@ -19,14 +19,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ..errors import ConfigError
-from ..runtime.isolation import Isolation, default_driver, probe
+from ..errors import ConfigError, InvalidArgument, NotFound
 from ..snapshot import DRIVERS, SnapshotDriver, make_driver
 from ..store import Store
 from .events import EventLog
 
 if TYPE_CHECKING:
     from ..oci.layertar import Sink
+    from ..runtime.isolation import Isolation
     from ..runtime.keeper import Keeper
     from .containers import Containers
     from .cp import Copies
@@ -46,10 +46,11 @@ class Engine:
     def __init__(self, root: Path, driver: str | None = None) -> None:
         self.root = Path(os.path.abspath(root))  # a keeper join moves the cwd to "/"
         self.store = Store(self.root)
-        self.driver_name = driver or default_driver(self.root)
-        if self.driver_name not in DRIVERS:
-            raise ConfigError(f"storage driver {self.driver_name!r} is unknown: choose "
-                              f"{' or '.join(DRIVERS)}")
+        if driver:
+            if driver not in DRIVERS:
+                raise ConfigError(f"storage driver {driver!r} is unknown: choose "
+                                  f"{' or '.join(DRIVERS)}")
+            self.driver_name = driver
         self._drivers: dict[str, SnapshotDriver] = {}
         self.events = EventLog(root)
         self.store.on_lock = self._recover
@@ -117,6 +118,28 @@ class Engine:
 
         return Recovery(self)
 
+    @functools.cached_property
+    def driver_name(self) -> str:
+        """The storage driver asked for, else the host's (``default_driver``): found on
+        first use, since probing it imports the runtime (~15 ms) and listings such as
+        ``history`` or ``images`` never need it."""
+        from ..runtime.isolation import default_driver
+
+        return default_driver(self.root)
+
+    def is_container(self, name: str) -> bool:
+        """Whether ``name`` (ID, name or ID prefix) may be a container, from the store alone:
+        ``inspect IMAGE`` looks containers up first, as Docker does, and need not load the
+        container service (a third of a CLI start) to learn there is none. An ambiguous
+        prefix counts, so the container service reports it as before."""
+        try:
+            self.store.containers.resolve(name)
+        except NotFound:
+            return False
+        except InvalidArgument:
+            return True
+        return True
+
     def _recover(self) -> None:
         if self.recovery.needed():
             self.recovery.run()
@@ -136,6 +159,8 @@ class Engine:
 
     def isolation(self) -> Isolation:
         """What this host lets the current user run (probed once per boot)."""
+        from ..runtime.isolation import probe
+
         return probe(self.root)
 
     @property

@@ -3,23 +3,26 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..errors import Conflict, InvalidArgument
-from ..oci import imageconfig, instructions
 from ..oci import reference as refs
-from ..oci.changes import Change
 from ..oci.digest import chain_ids, digest, short
 from ..snapshot import DRIVERS
-from ..store.containers import ZERO_TIME, Container, now
+from ..store.containers import ZERO_TIME, now
 from ..store.images import Image
-from ..store.journal import Intent
-from ..store.layers import Layer
 from .events import image_event
 
+# What only making images or reading layer tars needs is imported where it is used: the
+# listings (``history``, ``images``, ``inspect``) start without the tar and config modules.
 if TYPE_CHECKING:
+    from ..oci.changes import Change
+    from ..store.containers import Container
+    from ..store.journal import Intent
+    from ..store.layers import Layer
     from .engine import Engine
     from .explore import Exploration
 
@@ -101,10 +104,6 @@ class Images:
         return [(s.image, s.tags) for s in docker_filters.images(
             self.engine, docker_filters.Filters(pairs), all=all)]
 
-    def users(self, image_id: str) -> list[Container]:
-        """The containers made from the image."""
-        return [c for c in self.store.containers.all() if c.Image == image_id]
-
     # -- making images ---------------------------------------------------------------------
     def put(self, config: dict[str, Any], parent: str = "", tag: str = "",
             build_key: str = "", event: str = "") -> str:
@@ -113,6 +112,8 @@ class Images:
         ``event`` is the image event to log (``create`` for a commit, ``import``); a build
         step's image (one with a ``build_key``) logs ``create``, as moby's CommitImage
         does for every step."""
+        from ..oci import imageconfig
+
         image_id = self.store.images.put(imageconfig.encode(config), parent, build_key)
         event = event or ("create" if build_key else "")
         if event:
@@ -132,6 +133,8 @@ class Images:
     def import_tar(self, src: BinaryIO, ref: str = "", message: str = "",
                    changes: list[str] | None = None, source_name: str = "-") -> str:
         """S20: one flat tar becomes a one-layer image whose history has one entry."""
+        from ..oci import imageconfig, instructions
+
         if ref:
             refs.parse(ref)
         run_config: dict[str, Any] = {}
@@ -162,7 +165,7 @@ class Images:
     # -- reading ---------------------------------------------------------------------------
     def history(self, ref: str) -> list[HistoryRow]:
         """Every layer-making step, newest first; ``<missing>`` where Docker shows it (S21)."""
-        img = self.get(ref)
+        img = self.store.images.get(self.resolve(ref), tags_of={})  # no tags shown
         entries = img.history
         ids = ["<missing>"] * len(entries)
         walk: Image | None = img
@@ -243,7 +246,7 @@ class Images:
             plan = _RmiPlan(self)
             if by_name:
                 tag = str(refs.parse(ref))
-                users = self.users(image_id)
+                users = plan.users(image_id)
                 if not force and len(img.tags) == 1 and users:
                     raise Conflict(
                         f'conflict: unable to remove repository reference "{ref}" (must force) '
@@ -275,7 +278,7 @@ class Images:
         if children and plan.children(image_id):
             return Conflict(f"conflict: unable to delete {sid} (must be forced) - image has "
                             "dependent child images")
-        users = self.users(image_id)
+        users = plan.users(image_id)
         running = [c for c in users if c.State.Running]
         if hard and running:
             conflict = Conflict(f"conflict: unable to delete {sid} (cannot be forced) - image "
@@ -307,7 +310,7 @@ class Images:
         for t in plan.tags(image_id) + plan.digests(image_id):
             plan.untag(image_id, t)
         plan.delete(image_id)
-        parent = self.store.images.get(image_id).parent
+        parent = plan.image(image_id).parent
         if prune and parent and self.store.images.exists(parent):
             self._delete(plan, parent, force=False, prune=True, quiet=True)
 
@@ -315,6 +318,7 @@ class Images:
         """Carry the plan out in its order, announced (``rmi`` intent) when it deletes."""
         store, out = self.store.images, Removed()
         tags = [t for op, _, t in plan.ops if op == "untag" and "@" not in t]
+        done: set[str] = set()
         with (self.store.journal.intent("rmi", images=plan.deleted, tags=tags)
               if plan.deleted else contextlib.nullcontext()) as intent:
             for op, image_id, ref in plan.ops:
@@ -326,33 +330,38 @@ class Images:
                         image_event(self.engine, image_id, image_id, "untag")
                     out.lines.append(("Untagged", ref))
                     continue
-                children = store.children(image_id)
+                children = plan.children(image_id)
                 store.delete(image_id)
+                done.add(image_id)
                 image_event(self.engine, image_id, image_id, "delete")
                 out.lines.append(("Deleted", image_id))
                 for child in children:  # forced: the children keep their layers
                     store.unlink_parent(child.id)
-                self.gc_layers(out, intent)
+                self.gc_layers(out, intent, plan.left(done))
         return out
 
-    def gc_layers(self, out: Removed, intent: Intent | None = None) -> None:
+    def gc_layers(self, out: Removed, intent: Intent | None = None,
+                  users: tuple[list[Image], list[Container]] | None = None) -> None:
         """Delete the layers no image or container needs (caller holds the store lock);
         the blobs that may go are announced in ``intent`` first, so a kill between a
-        layer's record and its blob leaves recovery the list."""
+        layer's record and its blob leaves recovery the list. ``users``: the images and
+        containers there are, when the caller has them (``rmi``'s plan), else read here."""
+        images, containers = users or (self.store.images.all(), self.store.containers.all())
         keep: set[str] = set()
-        for img in self.store.images.all():
+        for img in images:
             keep.update(chain_ids(img.diff_ids))
-        for c in self.store.containers.all():
+        for c in containers:
             keep.update(c.Layers)
         keep.update(self.store.journal.protected())
+        layers = self.store.layers.all()  # listed once: the intent and the deletion share it
         if intent is not None:
-            intent.note(blobs=sorted({lay.diff_id for lay in self.store.layers.all()
+            intent.note(blobs=sorted({lay.diff_id for lay in layers
                                       if lay.chain_id not in keep}))
-        deleted = self.store.layers.delete_unused(keep)
+        deleted = self.store.layers.delete_unused(keep, layers)
         for layer in deleted:
             out.lines.append(("Deleted", layer.chain_id))
             out.reclaimed += layer.size
-        for name in DRIVERS:
+        for name in DRIVERS if deleted else ():  # no driver is made for nothing to forget
             self.engine.driver(name).forget(layer.chain_id for layer in deleted)
 
     def prune(self, all: bool = False,
@@ -390,7 +399,11 @@ class Images:
 class _RmiPlan:
     """What one ``rmi`` will do, decided before anything changes (so it can be announced):
     untags (tags and ``repo@digest`` references) and deletions in moby's order, and the
-    state they leave, which later decisions look at."""
+    state they leave, which later decisions look at.
+
+    Nothing changes while it is made (the store lock is held), so the images and the
+    containers are read once for the whole plan: each question (children? users?) was a
+    read of every image or container, several per ``rmi``."""
 
     def __init__(self, images: Images) -> None:
         self.store = images.store.images
@@ -399,14 +412,35 @@ class _RmiPlan:
         self.gone: set[str] = set()
         self.deleted: list[str] = []
 
+    @functools.cached_property
+    def _images(self) -> dict[str, Image]:
+        return {img.id: img for img in self.store.all()}
+
+    @functools.cached_property
+    def _containers(self) -> list[Container]:
+        return self.images.store.containers.all()
+
+    def image(self, image_id: str) -> Image:
+        return self._images.get(image_id) or self.store.get(image_id)
+
+    def users(self, image_id: str) -> list[Container]:
+        """The containers made from the image, newest first."""
+        return [c for c in self._containers if c.Image == image_id]
+
     def tags(self, image_id: str) -> list[str]:
-        return [t for t in self.store.get(image_id).tags if t not in self.gone]
+        return [t for t in self.image(image_id).tags if t not in self.gone]
 
     def digests(self, image_id: str) -> list[str]:
         return [r for r in self.images.repo_digests(image_id) if r not in self.gone]
 
     def children(self, image_id: str) -> list[Image]:
-        return [c for c in self.store.children(image_id) if c.id not in self.deleted]
+        return [c for c in self._images.values()
+                if c.parent == image_id and c.id not in self.deleted]
+
+    def left(self, deleted: set[str]) -> tuple[list[Image], list[Container]]:
+        """The images and containers there are once ``deleted`` are gone."""
+        return ([img for img in self._images.values() if img.id not in deleted],
+                self._containers)
 
     def untag(self, image_id: str, ref: str) -> None:
         self.gone.add(ref)

@@ -28,9 +28,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import EngineError
-from ..runtime.cgroups import Cgroup, CgroupError
-from ..runtime.controllers import ControllerGroups
-from ..runtime.devices import DeviceCgroup
 
 if TYPE_CHECKING:
     from .engine import Engine
@@ -219,6 +216,12 @@ def unmark_running(root: Path, cid: str) -> None:
 def stop_leftovers(engine: Engine, cid: str) -> bool:
     """Kill what is left of a container whose monitor is gone and release its cgroups,
     view and (through ``CONTAINER_CLEANUP``) network; True once nothing is left."""
+    # the runtime's cgroup modules load only here: every command that takes the store lock
+    # asks whether recovery is needed, and the answer is nearly always no
+    from ..runtime.cgroups import Cgroup, CgroupError
+    from ..runtime.controllers import ControllerGroups
+    from ..runtime.devices import DeviceCgroup
+
     clean = True
     cg = Cgroup.open(cid)
     for group in (cg, DeviceCgroup.open(cid), ControllerGroups.open(cid)):

@@ -165,10 +165,10 @@ def make_driver(name: str, root: Path, layers: LayerStore,
                 userxattr: bool = False) -> SnapshotDriver:
     """``userxattr``: overlayfs mounted in a user namespace (rootless), which keeps its
     whiteout metadata in ``user.overlay.*`` instead of ``trusted.overlay.*``."""
-    if name == "overlay":
+    if name == "overlay":  # each driver's module loads when that driver is asked for
         from .overlay import OverlayDriver
 
         return OverlayDriver(root, layers, userxattr)
-    from .vfs import VfsDriver  # reads layer tars: tarfile comes with it
+    from .vfs import VfsDriver
 
     return VfsDriver(root, layers)

@@ -158,9 +158,6 @@ class ImageStore:
         """Forget the image's parent link (its parent was removed by force)."""
         write_json(self._dir(image_id) / "meta.json", {"parent": ""})
 
-    def children(self, image_id: str) -> list[Image]:
-        return [img for img in self.all() if img.parent == image_id]
-
     def delete(self, image_id: str) -> None:
         discard(self.root.parent, self._dir(image_id))
 

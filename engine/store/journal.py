@@ -32,7 +32,7 @@ def discard(root: Path, path: Path) -> None:
     """Remove a file or directory tree below the state ``root`` in one visible step: rename
     it into the trash, then delete it there."""
     trash = private_dir(root / "trash")
-    dest = trash / os.urandom(16).hex()  # a unique name (uuid4's bytes; uuid imports platform)
+    dest = trash / os.urandom(16).hex()
     try:
         os.rename(path, dest)
     except FileNotFoundError:

@@ -46,9 +46,9 @@ def tar_content_size(fileobj: BinaryIO) -> int:
     """Check every member by the rules extraction applies (``layertar.check``: no escape by
     path, hardlink or symlink-then-write), so a layer the store takes is one every driver
     can unpack, and return the bytes of file content (Docker's layer SIZE)."""
-    import tarfile
+    import tarfile  # the tar modules only where a layer is taken in: listings read JSON
 
-    from ..oci import layertar  # tarfile and the layer rules: only commands that take layers in
+    from ..oci import layertar
 
     tf = layertar.open_tar(fileobj)
     try:
@@ -158,13 +158,16 @@ class LayerStore:
                 out.append(layer)
         return out
 
-    def delete_unused(self, keep: Iterable[str]) -> list[Layer]:
-        """Delete every layer whose chainID is not in ``keep``; blobs go when no layer uses them."""
+    def delete_unused(self, keep: Iterable[str], listed: list[Layer] | None = None,
+                      ) -> list[Layer]:
+        """Delete every layer whose chainID is not in ``keep``; blobs go when no layer uses
+        them. ``listed``: the caller's ``all()``, made under the same store lock."""
         keep_set = set(keep)
-        removed = [lay for lay in self.all() if lay.chain_id not in keep_set]
+        layers = self.all() if listed is None else listed
+        removed = [lay for lay in layers if lay.chain_id not in keep_set]
         for layer in removed:
             discard(self.root.parent, self._dir(layer.chain_id))
-        still_used = {lay.diff_id for lay in self.all()}
+        still_used = {lay.diff_id for lay in layers if lay.chain_id in keep_set}
         for layer in removed:
             if layer.diff_id not in still_used:
                 self.content.delete(layer.diff_id)

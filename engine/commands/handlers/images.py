@@ -7,14 +7,14 @@ from typing import TYPE_CHECKING, Any
 
 from ...errors import EngineError
 from ...oci.digest import strip_algo
-from ...services import filters
-from ...services.images import Removed
 from .. import IO, error_message, human
 from ..results import Graph, History, Lines, Result, Table
 from .common import confirm, ellipsis, go_time, open_input
 
 if TYPE_CHECKING:
+    from ...services import filters
     from ...services.engine import Engine
+    from ...services.images import Removed
     from ...store.layers import Layer
 
 IMAGES_COLUMNS = [("Repository", "REPOSITORY"), ("Tag", "TAG"), ("ID", "IMAGE ID"),
@@ -62,6 +62,8 @@ def cmd_images(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
     ``--filter`` and a ``REPOSITORY[:TAG]`` (a ``reference`` glob) as Docker's daemon."""
     if args.tree:
         return Graph.of(engine.system.layer_graph())
+    from ...services import filters  # the listing's own: ``history``/``rmi`` never load it
+
     pairs = list(args.filter) + ([("reference", args.reference)] if args.reference else [])
     summaries = filters.images(engine, filters.Filters(pairs), all=args.all)
     digests = args.digests or "{{.Digest}}" in args.format.replace(" ", "")
@@ -131,6 +133,8 @@ def cmd_image_prune(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
             else "all dangling images")
     if not args.force and not confirm(io, f"WARNING! This will remove {what}."):
         return Lines(["Total reclaimed space: 0B"])
+    from ...services import filters
+
     selector = filters.prune_filter(args.filter, "image")
     r = engine.images.prune(all=args.all or selector.all_images, select=selector)
     body = _removed_lines(r)

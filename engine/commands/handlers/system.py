@@ -31,7 +31,7 @@ def cmd_inspect(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
     missing = []
     for name in args.names:
         found, kind = None, ""
-        if args.type in ("", "container"):
+        if args.type in ("", "container") and engine.is_container(name):
             with contextlib.suppress(NotFound):
                 found, kind = engine.containers.inspect(name, size=args.size), "container"
         if found is None and args.type in ("", "image"):
