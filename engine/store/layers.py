@@ -19,7 +19,7 @@ from ..fs.atomic import private_dir, read_json, remove_tree, write_json
 from ..oci import layertar
 from ..oci.compression import decompressed
 from ..oci.digest import chain_id, chain_ids
-from .content import CHUNK, ContentStore
+from .content import ContentStore
 from .ids import hex_of, is_digest
 from .journal import discard
 
@@ -67,10 +67,8 @@ class LayerStore:
 
     def ingest(self, stream: BinaryIO, what: str = "layer") -> str:
         """Store a (possibly compressed) layer tar; returns its diffID."""
-        src = decompressed(stream, what)
         with self.content.writer() as w:
-            while chunk := src.read(CHUNK):
-                w.write(chunk)
+            w.fill(decompressed(stream, what))
             return w.commit()
 
     def ingest_new(self, stream: BinaryIO, what: str,
@@ -78,11 +76,9 @@ class LayerStore:
         """``ingest``, and whether the blob is new to the store; a new blob's digest goes
         to ``announce`` before the blob lands (an intent records it: a kill right after
         must still find it to take it back)."""
-        src = decompressed(stream, what)
         with self.content.writer() as w:
-            while chunk := src.read(CHUNK):
-                w.write(chunk)
-            dgst = "sha256:" + w.hash.hexdigest()
+            w.fill(decompressed(stream, what))
+            dgst = w.digest_so_far()
             new = not self.content.has(dgst)
             if new:
                 announce(dgst)
