@@ -199,7 +199,29 @@ def kernel_rows(e: Engines, runs: int) -> list[Row]:
         ours = [t * 1000 for t in kb.measure("layerlab", cell, runs)]
         rows.append(Row("kernel", f"cell `{cell}`", ours, "IPython `pass` cell", ipython,
                         target))
+        if cell.endswith("true"):
+            floor = start_floor(e.env, runs)
+            if floor:
+                rows.append(Row("kernel", f"cell `{cell}`", ours, floor[0], floor[1], None,
+                                "floor: what the kernel alone takes to start one"))
     return rows
+
+
+def start_floor(env: dict[str, str], runs: int) -> tuple[str, list[float]] | None:
+    """The kernel's own share of a container start on this host: a shell moves itself
+    into a cgroup v1 group (the first move of a process waits out an RCU grace period)
+    and execs ``unshare -pmuin --fork true``. None on a host without the v1 freezer."""
+    parent = Path("/sys/fs/cgroup/freezer")
+    if not parent.is_dir() or os.geteuid() != 0:
+        return None
+    group = parent / f"llbench-floor-{os.getpid()}"
+    group.mkdir()
+    try:
+        samples = timed(["sh", "-c", f"echo $$ > {group}/cgroup.procs && "
+                                     "exec unshare -pmuin --fork true"], env, runs)
+    finally:
+        group.rmdir()
+    return "cgroup v1 move + `unshare -pmuin --fork true`", samples
 
 
 # -- cli -------------------------------------------------------------------------------------

@@ -116,7 +116,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Every test on a driver runs on both (unless it pins one); a marked one also as
     nobody in the modes it names."""
     if "driver" not in metafunc.fixturenames or any(
-            m.args and m.args[0] == "driver"
+            m.args and "driver" in (m.args[0] if isinstance(m.args[0], tuple)
+                                    else m.args[0].split(","))
             for m in metafunc.definition.iter_markers("parametrize")):
         return
     marker = metafunc.definition.get_closest_marker("unprivileged")

@@ -98,6 +98,44 @@ def test_s2_container_has_lower_upper_merged_and_writes_land_in_upper(
     docker("rm", "-f", "rw")
 
 
+def _root_mount(docker: Docker, name: str) -> str:
+    lines = docker.out("exec", name, "cat", "/proc/self/mountinfo").splitlines()
+    return next(line for line in lines if line.split()[4] == "/")
+
+
+@pytest.mark.parametrize(("isolation", "driver"), [("root", "overlay"), ("rootless", "overlay")])
+def test_rm_containers_are_mounted_volatile_and_remount_within_a_boot(
+        docker: Docker, driver: str, root: Path) -> None:
+    """--rm: its layer is thrown away at exit, so the overlay is volatile (no sync of the
+    store's filesystem at unmount); a restart mounts it again, but not after a reboot."""
+    docker("run", "-d", "--name", "kept", "busybox", "sleep", "30")
+    docker("run", "-d", "--rm", "--name", "gone", "busybox", "sleep", "30")
+    assert "volatile" not in _root_mount(docker, "kept")
+    assert "volatile" in _root_mount(docker, "gone")
+    docker("rm", "-f", "kept")
+    docker("restart", "-t", "0", "gone")  # the kernel's mark of the last volatile mount
+    assert "volatile" in _root_mount(docker, "gone")
+    cid = docker.out("inspect", "-f", "{{.Id}}", "gone")
+    (root / "overlay" / cid / ".volatile-boot").write_text("another-boot")  # as after a crash
+    p = docker("restart", "-t", "0", "gone", check=False)
+    assert p.returncode != 0
+    assert "was mounted volatile when the machine went down" in p.stderr
+    assert "Traceback" not in p.stderr
+    assert docker.out("ps", "-aq") == ""  # --rm: a start that failed removes it
+
+
+@pytest.mark.parametrize(("isolation", "driver"), [("root", "overlay"), ("rootless", "overlay")])
+def test_build_steps_are_mounted_volatile_and_their_layers_kept(
+        docker: Docker, tmp_path: Path) -> None:
+    """A build step's container goes once its layer is committed: its view is volatile
+    too, and what the step wrote still becomes the layer."""
+    (tmp_path / "Dockerfile").write_text(
+        "FROM busybox\n"
+        "RUN grep ' / ' /proc/self/mountinfo | grep -q volatile && echo kept > /made\n")
+    docker("build", "-t", "volatile-step", str(tmp_path))
+    assert docker.out("run", "--rm", "volatile-step", "cat", "/made") == "kept"
+
+
 @UNPRIVILEGED
 def test_s4_diff_shows_added_changed_deleted(docker: Docker, engine: Engine,
                                              tmp_path: Path) -> None:

@@ -180,8 +180,11 @@ class SpawnedTasks(Tasks):
 
 # -- in the spawner ------------------------------------------------------------------------
 def _serve(engine: Engine, control: socket.socket) -> None:  # pragma: no cover - forked
+    from ..runtime.monitor import title_setter
+
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.SIG_IGN)  # the server decides when we end: by closing
+    title_setter()  # loaded once here, not in every worker
     while True:
         request, fds = _receive(control)
         _reap()

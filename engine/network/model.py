@@ -259,8 +259,11 @@ class NetworkStore:
     def _path(self, network_id: str) -> Path:
         return self.dir / f"{network_id}.json"
 
-    def _save(self, net: Network) -> None:
-        write_json(self._path(net.ID), net.to_json())
+    def _save(self, net: Network, durable: bool = True) -> None:
+        """``durable=False`` for endpoint changes: leases are a running container's, and
+        after a power loss none runs (recovery releases the leases of dead monitors), so
+        a start and an exit need not wait for the disk twice."""
+        write_json(self._path(net.ID), net.to_json(), durable=durable)
 
     def all(self) -> list[Network]:
         """Every network, sorted by name as ``docker network ls`` lists them."""
@@ -413,7 +416,7 @@ class NetworkStore:
                 ep.MacAddress = mac_for(addr)
                 ep.HostIfname = self.veth_name(ep.EndpointID)
             net.Endpoints[container_id] = ep
-            self._save(net)
+            self._save(net, durable=False)
             return net, ep
 
     def disconnect(self, ref: str, container_id: str) -> tuple[Network, Endpoint]:
@@ -425,7 +428,7 @@ class NetworkStore:
             if ep is None:
                 raise NotFound(f"container {container_id} is not connected to network "
                                f"{net.Name}")
-            self._save(net)
+            self._save(net, durable=False)
             return net, ep
 
     def disconnect_all(self, container_id: str) -> list[tuple[Network, Endpoint]]:
@@ -435,7 +438,7 @@ class NetworkStore:
             for net in self.all():
                 ep = net.Endpoints.pop(container_id, None)
                 if ep is not None:
-                    self._save(net)
+                    self._save(net, durable=False)
                     out.append((net, ep))
             return out
 

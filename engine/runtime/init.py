@@ -1,7 +1,9 @@
 """The container's PID 1 up to ``execve``, and ``exec_as``, which it shares with ``exec``.
 
-    monitor ──fork──► init: cgroup, unshare(mnt, uts, ipc[, net]) ─ready─► (monitor wires the
-    namespaces: network) ─go─► rootfs, pivot_root, confinement mounts ─► exec_as ─► CMD
+    monitor ──fork──► init: unshare(mnt, uts, ipc[, net]) ─ready─► rootfs, pivot_root,
+                            confinement mounts ─(go)─► exec_as ─► CMD
+    meanwhile the monitor makes the cgroups, moves the init into them and, once the
+    namespaces exist, wires them (network); then it says go
 
 Failures travel back to the monitor on a CLOEXEC pipe as ``"<exit code> <message>"``, with
 Docker's exit codes: 126 (cannot run it), 127 (not found), 125 (the runtime failed).
@@ -12,11 +14,9 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-from collections.abc import Sequence
 
 from ..linux import syscalls as sc
 from . import users
-from .controllers import Group
 from .rootfs import enter_rootfs
 from .spec import ContainerSpec, ProcessSpec
 
@@ -116,9 +116,8 @@ def become_mapped(user: users.User) -> None:
                                f"{e.strerror}") from None
 
 
-def run_init(spec: ContainerSpec, groups: Sequence[Group], stdin: int,
-             out_w: int, err_w: int, fail_w: int, ready_w: int,
-             go_r: int) -> None:  # pragma: no cover - PID 1
+def run_init(spec: ContainerSpec, stdin: int, out_w: int, err_w: int, fail_w: int,
+             ready_w: int, go_r: int) -> None:  # pragma: no cover - PID 1
     """Body of the container's PID 1 until exec; never returns."""
     try:
         for sig in _INHERITED_SIGNALS:
@@ -126,16 +125,11 @@ def run_init(spec: ContainerSpec, groups: Sequence[Group], stdin: int,
         # Die with the monitor: nothing else would reap us, record the exit or release
         # the network (exec_as keeps this across the uid change, as runc does).
         sc.prctl_set_pdeathsig(signal.SIGKILL)
-        for group in groups:
-            group.add(0)  # 0 = the writing process; our own PID here would be 1
         sc.unshare(spec.namespaces)
         if spec.netns_fd is not None:  # --network container:NAME
             sc.setns(spec.netns_fd, sc.CLONE_NEWNET)
             os.close(spec.netns_fd)
         os.close(ready_w)  # namespaces exist: the monitor may configure them now
-        if os.read(go_r, 1) != b"g":
-            os._exit(125)  # the monitor gave up on us (its error is reported by it)
-        os.close(go_r)
         # imported before pivot_root: the package's files are not in the container
         if spec.tty:
             from .tty import open_console
@@ -149,6 +143,10 @@ def run_init(spec: ContainerSpec, groups: Sequence[Group], stdin: int,
             apply_mounts(plan)
         if spec.tty:
             stdin = out_w = err_w = open_console(spec.console_fd, spec.console_size)
+        # in our cgroups, with the network wired: the command may run
+        if os.read(go_r, 1) != b"g":
+            os._exit(125)  # the monitor gave up on us (its error is reported by it)
+        os.close(go_r)
         if spec.init:
             reaper.run(spec.process, stdin, out_w, err_w, fail_w)
         exec_as(spec.process, stdin, out_w, err_w, make_cwd=True)

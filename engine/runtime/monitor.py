@@ -20,6 +20,7 @@ import contextlib
 import dataclasses
 import errno
 import fcntl
+import functools
 import os
 import select
 import signal
@@ -78,6 +79,19 @@ def _read_all(fd: int) -> bytes:
     return out
 
 
+@functools.cache
+def title_setter() -> Callable[[str], None] | None:
+    """``setproctitle``, imported in the starter, once: a kernel or an API server then pays
+    for it (and for the ``logging`` it loads, ~8 ms) once, not in every monitor it forks.
+    Not at the top: the CLI loads this module also where it starts no container (and may
+    run without the package's dependencies, as the unprivileged tests do)."""
+    try:
+        from setproctitle import setproctitle
+    except ImportError:
+        return None
+    return setproctitle
+
+
 def close_fds_except(keep: set[int]) -> None:
     """Drop every inherited descriptor: above all the caller's store lock, which would
     otherwise stay held for the container's whole life."""
@@ -90,6 +104,7 @@ def close_fds_except(keep: set[int]) -> None:
 
 def spawn(spec: ContainerSpec, attach: Attach | None, hooks: Hooks) -> Started:
     """Fork the monitor; return once the container's CMD has been exec'd (or raise)."""
+    title_setter()
     ready_r, ready_w = os.pipe2(os.O_CLOEXEC)
     exit_r, exit_w = os.pipe2(os.O_CLOEXEC) if attach else (None, None)
     pid = os.fork()
@@ -136,13 +151,9 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
     """Body of the monitor process; never returns."""
     try:
         # forked from whoever started the container (the CLI, a notebook kernel): named
-        # after its job, so `ps` does not show it as a leaked copy of that process. Imported
-        # here, not at the top: the CLI loads this module also where it starts no container
-        # (and may run without the package's dependencies, as the unprivileged tests do).
-        with contextlib.suppress(ImportError):
-            import setproctitle
-
-            setproctitle.setproctitle(f"layerlab-monitor {spec.id[:12]}")
+        # after its job, so `ps` does not show it as a leaked copy of that process
+        if (set_title := title_setter()) is not None:
+            set_title(f"layerlab-monitor {spec.id[:12]}")
         for sig in (signal.SIGINT, signal.SIGHUP, signal.SIGPIPE, signal.SIGTSTP):
             signal.signal(sig, signal.SIG_IGN)
         if spec.mode == "rootless":
@@ -180,11 +191,6 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
             spec.console_fd = theirs.detach()
         for fd in (0, 1, 2):
             os.dup2(devnull, fd)
-        try:
-            groups = _groups(spec)
-        except CgroupError as e:
-            write_all(ready_w, f"err 125 {e}".encode())
-            os._exit(0)
         log = logs.open_for_append(os.path.join(spec.state_dir, "container.log"))
         if spec.mode == "proot":
             from . import proot
@@ -206,7 +212,7 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
         sc.unshare(sc.CLONE_NEWPID)
         pid = os.fork()
         if pid == 0:
-            run_init(spec, groups, stdin, out_w, err_w, fail_w, ns_w, go_r)
+            run_init(spec, stdin, out_w, err_w, fail_w, ns_w, go_r)
         # Back to our own PID namespace for children: no thread can be born while it points
         # at the container's (clone(2) EINVAL), and the network services need threads.
         # Rootless, the host's PID namespace is not ours to join (EPERM): the network
@@ -218,7 +224,8 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
             os.close(fd)
         if spec.console_fd >= 0:
             os.close(spec.console_fd)
-        failure = _prepare(pid, hooks, ns_r, go_w, fail_r)
+        groups: list[Group] = []
+        failure = _prepare(pid, spec, groups, hooks, ns_r, go_w, fail_r)
         master = None
         if console is not None and not failure:
             from .tty import receive_master
@@ -306,17 +313,28 @@ def exit_code(status: int) -> int:
     return 128 - code if code < 0 else code
 
 
-def _prepare(pid: int, hooks: Hooks, ns_r: int, go_w: int, fail_r: int) -> bytes:
-    """Wait until the init has its namespaces, run ``hooks.prepare``, let the init go on;
-    the init's failure report (empty once its command runs)."""
-    os.read(ns_r, 1)  # EOF: the init unshared (or died trying)
-    os.close(ns_r)
+def _prepare(pid: int, spec: ContainerSpec, groups: list[Group], hooks: Hooks, ns_r: int,
+             go_w: int, fail_r: int) -> bytes:
+    """Make the container's cgroups (into ``groups``) and move the init into them, run
+    ``hooks.prepare`` once the init has its namespaces, then let the init exec its command;
+    the init's failure report (empty once its command runs).
+
+    This runs while the init builds the container's root: the first move into a cgroup v1
+    hierarchy waits out an RCU grace period (~6 ms on an idle host), which so overlaps the
+    init's mounts instead of coming before them. The init execs only after "go", so its
+    command never runs outside its cgroups (runc's parent places its child the same way).
+    """
     failure = b""
-    if hooks.prepare is not None:
-        try:
+    try:
+        groups.extend(_groups(spec))
+        for group in groups:
+            group.add(pid)
+        os.read(ns_r, 1)  # EOF: the init unshared (or died trying)
+        if hooks.prepare is not None:
             hooks.prepare(pid)
-        except Exception as e:  # reported to the starter as the start's failure
-            failure = f"125 {e}".encode()
+    except Exception as e:  # reported to the starter as the start's failure
+        failure = f"125 {e}".encode()
+    os.close(ns_r)
     with contextlib.suppress(OSError):
         os.write(go_w, b"s" if failure else b"g")
     os.close(go_w)

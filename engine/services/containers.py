@@ -141,9 +141,10 @@ class Containers:
         opts = dataclasses.replace(opts, network=NetworkRequest(networks=["none"]))  # offline
         with self.store.lock():
             img = self.store.images.get(image_id) if image_id else Image("", {"rootfs": {}})
-            return self._create(img, image_id, opts)
+            return self._create(img, image_id, opts, step=True)
 
-    def _create(self, img: Image, image_ref: str, opts: CreateOptions) -> Container:
+    def _create(self, img: Image, image_ref: str, opts: CreateOptions,
+                step: bool = False) -> Container:
         containers = self.store.containers
         name = opts.name.lstrip("/")
         if name:
@@ -199,7 +200,7 @@ class Containers:
                       Mounts=[p.record() for p in points])
         try:
             with self.store.journal.intent("create", cid=cid):
-                self._make(c, driver, chain, hostname, net)
+                self._make(c, driver, chain, hostname, net, disposable=step or opts.auto_remove)
         except BaseException:
             with contextlib.suppress(Exception):  # the anonymous volumes made for it
                 self.engine.volumes.remove_anonymous(c, locked=True)
@@ -208,10 +209,11 @@ class Containers:
         return c
 
     def _make(self, c: Container, driver: Any, chain: list[Layer], hostname: str,
-              net: Planned) -> None:
+              net: Planned, disposable: bool) -> None:
+        """``disposable``: ``--rm`` or a build step, whose layer goes after use."""
         containers, cid = self.store.containers, c.ID
         try:
-            driver.prepare(cid, chain)
+            driver.prepare(cid, chain, disposable)
             d = containers.dir(cid)
             atomic_write(d / "hostname", f"{hostname}\n".encode())
             self.engine.networks.record(c, net)

@@ -43,7 +43,8 @@ def before_start(tasks: Tasks, c: Container, by_policy: bool) -> bool:
         states.update_state(c.ID, RestartCount=c.State.RestartCount + 1)
     else:
         restart.mark_stopped(d, False)
-        states.update_state(c.ID, RestartCount=0)
+        if c.State.RestartCount:
+            states.update_state(c.ID, RestartCount=0)
     return True
 
 

@@ -34,8 +34,10 @@ class SnapshotDriver(ABC):
         return self.root / cid
 
     @abstractmethod
-    def prepare(self, cid: str, chain: list[Layer]) -> None:
-        """Create the container's empty read-write layer over ``chain`` (bottom first)."""
+    def prepare(self, cid: str, chain: list[Layer], disposable: bool = False) -> None:
+        """Create the container's empty read-write layer over ``chain`` (bottom first).
+        ``disposable``: the layer is thrown away after use (``--rm``, a build step), so
+        nothing of it need ever reach the disk."""
 
     @abstractmethod
     def _mount(self, cid: str, chain: list[Layer]) -> Path:

@@ -36,8 +36,8 @@ class KeptDriver(SnapshotDriver):
     def dir(self, cid: str) -> Path:
         return self.inner.dir(cid)
 
-    def prepare(self, cid: str, chain: list[Layer]) -> None:
-        self.keeper.call(self.inner.prepare, cid, chain)
+    def prepare(self, cid: str, chain: list[Layer], disposable: bool = False) -> None:
+        self.keeper.call(self.inner.prepare, cid, chain, disposable)
 
     # The base class's mount/unmount/view keep their locks and reader counts in the
     # store (reachable from here); only the mounting itself happens in the keeper.

@@ -14,7 +14,7 @@ from typing import Any
 from ..errors import Unsupported
 from ..fs import tree
 from ..fs.atomic import atomic_write, private_dir, remove_tree
-from ..linux import syscalls
+from ..linux import procs, syscalls
 from ..oci import layertar
 from ..oci.changes import Change
 from ..oci.digest import strip_algo
@@ -25,6 +25,8 @@ from . import SnapshotDriver
 OPAQUE_XATTR = "trusted.overlay.opaque"
 USER_OPAQUE_XATTR = "user.overlay.opaque"  # with -o userxattr (in a user namespace)
 MOUNT_DATA_MAX = 4000  # the kernel takes one page of mount options
+DISPOSABLE = ".disposable"  # the layer goes after use: its view is mounted volatile
+VOLATILE_BOOT = ".volatile-boot"  # the boot in which the view was last mounted volatile
 _LAYERED = True  # whether this kernel's overlayfs takes lowerdir+ (until it says no)
 
 
@@ -125,10 +127,12 @@ class OverlayDriver(SnapshotDriver):
         return {"UpperDir": dirs[0], "LowerDir": ":".join(dirs[1:])} if len(dirs) > 1 \
             else {"UpperDir": dirs[0]}
 
-    def prepare(self, cid: str, chain: list[Layer]) -> None:
+    def prepare(self, cid: str, chain: list[Layer], disposable: bool = False) -> None:
         private_dir(self.dir(cid))
         for sub in ("diff", "work", "merged"):
             (self.dir(cid) / sub).mkdir(exist_ok=True)
+        if disposable:
+            (self.dir(cid) / DISPOSABLE).touch()
         self.lowers(chain)  # unpack now, so start is fast and failures show at create
 
     def _mount_lowers(self, chain: list[Layer]) -> list[str]:
@@ -141,12 +145,12 @@ class OverlayDriver(SnapshotDriver):
             lowers = [str(empty)]
         return lowers
 
-    def mount_options(self, cid: str, lowers: list[str]) -> str:
+    def mount_options(self, cid: str, lowers: list[str], volatile: bool = False) -> str:
         """The classic ``mount(2)`` option string: all lowerdirs in one page of data."""
         data = (
             f"lowerdir={':'.join(lowers)},upperdir={self.upper(cid)},"
             f"workdir={self.dir(cid) / 'work'}"
-        ) + (",userxattr" if self.userxattr else "")
+        ) + (",userxattr" if self.userxattr else "") + (",volatile" if volatile else "")
         if len(data) > MOUNT_DATA_MAX:
             raise Unsupported(
                 f"image has {len(lowers)} layers: too many for one overlay mount on this "
@@ -155,7 +159,8 @@ class OverlayDriver(SnapshotDriver):
             )
         return data
 
-    def _mount_layered(self, cid: str, lowers: list[str], target: Path) -> None:
+    def _mount_layered(self, cid: str, lowers: list[str], target: Path,
+                       volatile: bool) -> None:
         """Mount through the new mount API, one ``lowerdir+`` per layer, so depth is not
         bounded by the page of options ``mount(2)`` takes (Linux 6.8)."""
         with syscalls.FsContext("overlay") as fs:
@@ -165,17 +170,50 @@ class OverlayDriver(SnapshotDriver):
             fs.set_string("workdir", self.dir(cid) / "work")
             if self.userxattr:
                 fs.set_flag("userxattr")
+            if volatile:
+                fs.set_flag("volatile")
             fs.mount(target)
 
+    def _reclaim_workdir(self, cid: str) -> None:
+        """Let a view that was mounted ``volatile`` be mounted again.
+
+        A volatile mount leaves ``work/work/incompat/volatile`` behind, and overlayfs
+        refuses every later mount while it is there: after a crash the upper directory
+        may hold torn files. Without a reboot since that mount, nothing was torn and the
+        mark may go, as the kernel's documentation says; after one, the layer is refused.
+        """
+        incompat = self.dir(cid) / "work" / "work" / "incompat"
+        if not incompat.exists():
+            return
+        try:
+            boot = (self.dir(cid) / VOLATILE_BOOT).read_text()
+        except FileNotFoundError:
+            boot = ""
+        if boot != procs.boot_id():
+            raise Unsupported(f"container {cid[:12]}: its read-write layer (to be thrown "
+                              "away: --rm or a build step) was mounted volatile when the "
+                              "machine went down, so its content may be incomplete: remove "
+                              "the container")
+        remove_tree(incompat)
+
     def _mount(self, cid: str, chain: list[Layer]) -> Path:
+        """A disposable layer's view is mounted ``volatile`` (as Podman mounts a ``--rm``
+        container's): no sync of the upper directory ever, and above all none at
+        unmount, which otherwise syncs the whole filesystem the store is on (a few ms on
+        an idle disk, up to hundreds while another process writes)."""
         global _LAYERED
         target = self.merged(cid)
         if self.is_mounted(cid):
             return target
         lowers = self._mount_lowers(chain)
+        self._reclaim_workdir(cid)
+        volatile = (self.dir(cid) / DISPOSABLE).exists()
+        if volatile:
+            atomic_write(self.dir(cid) / VOLATILE_BOOT, procs.boot_id().encode(),
+                         durable=False)
         if _LAYERED:
             try:
-                self._mount_layered(cid, lowers, target)
+                self._mount_layered(cid, lowers, target, volatile)
                 return target
             except OSError as e:
                 # Kernels without it answer: no fsopen (ENOSYS, before 5.2; EPERM under
@@ -188,7 +226,8 @@ class OverlayDriver(SnapshotDriver):
                 layered_error = e
         else:
             layered_error = None
-        syscalls.mount("overlay", str(target), "overlay", 0, self.mount_options(cid, lowers))
+        syscalls.mount("overlay", str(target), "overlay", 0,
+                       self.mount_options(cid, lowers, volatile))
         if layered_error is not None:
             _LAYERED = False  # the old way works where the new did not: use it from now on
         return target

@@ -81,7 +81,7 @@ class VfsDriver(SnapshotDriver):
     def rootfs(self, cid: str) -> Path:
         return self.dir(cid) / "rootfs"
 
-    def prepare(self, cid: str, chain: list[Layer]) -> None:
+    def prepare(self, cid: str, chain: list[Layer], disposable: bool = False) -> None:
         root = self.rootfs(cid)
         private_dir(self.dir(cid))
         root.mkdir()
