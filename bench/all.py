@@ -13,7 +13,8 @@ Run as root with the interpreter that has LayerLab installed. Sections:
   kernel and a ``pass`` cell in IPython's, both started from their kernelspecs;
 - **cli**: whole CLI invocations: ``layerlab version`` against ``python -c pass`` (the
   same interpreter and site), ``run --rm --network none busybox true`` against Podman's
-  and against ``unshare -pmuin --fork true`` (the namespaces alone);
+  and against ``unshare -pmuin --fork true`` (the namespaces alone), ``pause`` +
+  ``unpause`` of a running container against Podman's;
 - **scale**: ``history`` of a ``--depth``-layer image, ``images -a`` with ``--images``
   images, ``ps -a`` with ``--containers`` containers. Both engines load the *same*
   docker-archive (one deep image and N images of busybox plus one small layer each) and
@@ -237,7 +238,29 @@ def cli_rows(e: Engines, runs: int) -> list[Row]:
     unshare = timed(["unshare", "-pmuin", "--fork", "true"], e.env, runs)
     rows.append(Row("cli", "`run --rm busybox true`", run, "`unshare -pmuin --fork true`",
                     unshare, None, "floor: the namespaces alone"))
+    if e.podman:
+        rows.append(Row("cli", "`pause` + `unpause`", pause_unpause(e, e.ll, "busybox", runs),
+                        "Podman", pause_unpause(e, e.podman, "docker.io/library/busybox:latest",
+                                                runs), 1.0))
     return rows
+
+
+def pause_unpause(e: Engines, argv: list[str], image: str, runs: int) -> list[float]:
+    """``pause`` then ``unpause`` of one running container, two CLI processes per sample
+    (the freezer round trip and twice the CLI's start); the container is removed after."""
+    e.call(argv, "run", "-d", "--name", "llall-paused", "--network", "none", image,
+           "sleep", "3600")
+    try:
+        out = []
+        for i in range(runs + 1):
+            start = time.perf_counter()
+            e.call(argv, "pause", "llall-paused")
+            e.call(argv, "unpause", "llall-paused")
+            if i:
+                out.append((time.perf_counter() - start) * 1000)
+        return out
+    finally:
+        _quiet(e, argv, "rm", "-f", *(["-t", "0"] if argv is e.podman else []), "llall-paused")
 
 
 # -- scale -----------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from typing import Any
 
 _SURFACE = {
     "Engine": "services.engine", "CreateOptions": "services.containers",
-    "NetworkRequest": "services.networks",
+    "NetworkRequest": "services.network_request",
     "VERSION": "version", "execute": "commands", "IO": "commands",
     "error_message": "commands", "Result": "commands.results", "Table": "commands.results",
     "History": "commands.results", "Lines": "commands.results",

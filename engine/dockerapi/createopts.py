@@ -16,7 +16,7 @@ from ..runtime.limits import Resources
 from ..runtime.ulimits import Ulimit
 from ..services.containers import CreateOptions
 from ..services.mounts import parse_mount, parse_tmpfs, parse_volume
-from ..services.networks import NetworkRequest
+from ..services.network_request import NetworkRequest
 
 # Fields whose non-zero values ask for something LayerLab does not do yet, and the flag
 # a user typed to ask for it (for the message).

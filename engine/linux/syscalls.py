@@ -9,7 +9,6 @@ from __future__ import annotations
 import ctypes
 import errno
 import os
-import platform
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWCGROUP = 0x02000000
@@ -102,9 +101,10 @@ def umount2(target: str | os.PathLike[str], flags: int = 0) -> None:
 
 def pivot_root(new_root: str | os.PathLike[str], put_old: str | os.PathLike[str]) -> None:
     """Make ``new_root`` the root mount and move the old root to ``put_old``."""
-    nr = _PIVOT_ROOT_NR.get(platform.machine())
+    machine = os.uname().machine  # what platform.machine() reads, without importing it
+    nr = _PIVOT_ROOT_NR.get(machine)
     if nr is None:
-        raise OSError(errno.ENOSYS, f"pivot_root: unsupported machine {platform.machine()}",
+        raise OSError(errno.ENOSYS, f"pivot_root: unsupported machine {machine}",
                       os.fsdecode(new_root))
     _check(_libc.syscall(nr, _path(new_root), _path(put_old)),
            "pivot_root", os.fsdecode(new_root))

@@ -19,8 +19,8 @@ This module only keeps records; ``bridge.py`` puts them into the kernel.
 
 from __future__ import annotations
 
+import os
 import re
-import secrets
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -44,7 +44,7 @@ def _now() -> str:
 
 
 def _new_id() -> str:
-    return secrets.token_hex(32)
+    return os.urandom(32).hex()  # secrets.token_hex(32), without importing secrets
 
 
 @dataclass

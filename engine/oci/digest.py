@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 
 HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
 def sha256_hex(data: bytes) -> str:
+    import hashlib  # OpenSSL's: loaded by the commands that hash, not by every start
+
     return hashlib.sha256(data).hexdigest()
 
 

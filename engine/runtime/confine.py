@@ -23,12 +23,15 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..errors import InvalidArgument, Unsupported
 from ..linux import syscalls as sc
 from . import capabilities as caps
-from . import seccomp
 from .users import User
+
+if TYPE_CHECKING:
+    from . import seccomp
 
 # moby defaultLinuxMaskedPaths (plus the per-CPU thermal_throttle dirs, see below).
 MASKED_PATHS = (
@@ -125,6 +128,8 @@ class Confinement:
             if key == "no-new-privileges" and _parse_bool(value) is not None:
                 nnp = bool(_parse_bool(value))
             elif key == "seccomp":
+                from . import seccomp  # the profile's code: for run/create, not pause or stop
+
                 profile = value if value in (seccomp.BUILTIN, seccomp.UNCONFINED) \
                     else seccomp.read_file(value)
             elif key == "systempaths" and value == "unconfined":
@@ -138,6 +143,8 @@ class Confinement:
     def validate(self) -> None:
         """Raise the error Docker gives at ``create`` for an unknown capability or a
         malformed seccomp profile."""
+        from . import seccomp
+
         available = caps.current()
         caps.normalize(self.cap_add, "CapAdd", available)
         caps.normalize(self.cap_drop, "CapDrop", available)
@@ -174,6 +181,8 @@ class Confinement:
         """moby's WithSeccomp: unconfined → none; privileged → only an explicit profile;
         no kernel/libseccomp support → run without the default profile (a warning) but
         refuse a custom one."""
+        from . import seccomp
+
         profile = self.seccomp_profile
         if profile == seccomp.UNCONFINED or (self.privileged and not profile):
             return None, ""

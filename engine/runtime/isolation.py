@@ -26,7 +26,6 @@ import functools
 import json
 import os
 import shutil
-import subprocess
 import tempfile
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -246,6 +245,8 @@ def proot_command() -> str | None:
 
 
 def _probe_proot() -> Finding:
+    import subprocess  # only a probe that is not cached runs a program
+
     from ..transfer.bootstrap import find_busybox  # the shim that gives PID-1 exit status
 
     exe = proot_command()

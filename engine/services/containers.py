@@ -15,25 +15,25 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..errors import Conflict, InvalidArgument, NotFound
 from ..fs.atomic import atomic_write
-from ..oci import imageconfig, instructions
 from ..oci import reference as refs
-from ..oci.changes import Change
 from ..oci.digest import digest
 from ..runtime.limits import Resources
 from ..runtime.spec import merged_env
-from ..runtime.ulimits import Ulimit
 from ..snapshot import copyout
 from ..store.containers import Container, now
 from ..store.images import Image
-from ..store.journal import Intent
 from ..store.layers import Layer, check_depth
 from ..store.names import NAME_RE, new_id, random_name
-from .mounts import MountPoint
-from .networks import NetworkRequest, Planned
+from .network_request import NetworkRequest
 
 if TYPE_CHECKING:
+    from ..oci.changes import Change
     from ..runtime.logs import LogEntry
+    from ..runtime.ulimits import Ulimit
+    from ..store.journal import Intent
     from .engine import Engine
+    from .mounts import MountPoint
+    from .networks import Planned
 
 
 @dataclass
@@ -355,6 +355,8 @@ class Containers:
     def commit(self, name: str, ref: str = "", message: str = "", author: str = "",
                changes: list[str] | None = None, pause: bool = True) -> str:
         """S15: the RW layer becomes a read-only layer of a new image; container untouched."""
+        from ..oci import imageconfig, instructions
+
         if ref:
             refs.parse(ref)
         with self.store.lock():

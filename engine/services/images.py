@@ -12,7 +12,6 @@ from ..oci import imageconfig, instructions
 from ..oci import reference as refs
 from ..oci.changes import Change
 from ..oci.digest import chain_ids, digest, short
-from ..oci.layertar import tar_changes
 from ..snapshot import DRIVERS
 from ..store.containers import ZERO_TIME, Container, now
 from ..store.images import Image
@@ -187,6 +186,8 @@ class Images:
         """What each ``history`` step's layer added, changed and deleted (whiteouts) relative
         to the layers below it, aligned with ``history()`` rows; None for steps without a
         layer. Read from the layer tars, so it works on any driver (history drill-down)."""
+        from ..oci.layertar import tar_changes  # tarfile: not for the commands that list
+
         layers = iter(self.layers(self.get(ref)))
         present: set[str] = set()
         out: list[list[Change] | None] = []

@@ -31,7 +31,7 @@ import contextlib
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..errors import Conflict, InvalidArgument, NotFound, Unsupported
@@ -46,31 +46,16 @@ from ..network.sandbox import (
     write_endpoints,
     write_published,
 )
-from ..network.session import Session
+from .network_request import NetworkRequest
 
 if TYPE_CHECKING:
+    from ..network.session import Session
     from ..store.containers import Container
     from .engine import Engine
 
 T = TypeVar("T")
 PREFIX_ENV = "LAYERLAB_NET_PREFIX"
 SUBNET_ENV = "LAYERLAB_BRIDGE_SUBNET"
-
-
-@dataclass
-class NetworkRequest:
-    """The network flags of ``create``/``run``."""
-
-    networks: list[str] = field(default_factory=list)  # --network (first = the mode)
-    ip: str = ""
-    aliases: list[str] = field(default_factory=list)
-    publish: list[str] = field(default_factory=list)  # -p specs
-    publish_all: bool = False
-    expose: list[str] = field(default_factory=list)
-    dns: list[str] = field(default_factory=list)
-    dns_search: list[str] = field(default_factory=list)
-    dns_option: list[str] = field(default_factory=list)
-    add_host: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -315,6 +300,8 @@ class Networks:
     def start(self, c: Container) -> Session:
         """Take the container's leases, bind its published ports, write its /etc files;
         the returned session is finished by the monitor. The caller holds the store lock."""
+        from ..network.session import Session  # sockets: for starts, not for listings
+
         records = self._ready()
         self._reap(c.ID)
         d = self.engine.containers.state_dir(c)

@@ -30,23 +30,20 @@ from ..errors import (
 )
 from ..fs.atomic import atomic_write
 from ..linux import procs
-from ..linux import syscalls as sc
-from ..runtime import devices, nofreezer, restart
+from ..runtime import nofreezer, restart
 from ..runtime.cgroups import Cgroup
-from ..runtime.confine import Confinement, Plan
-from ..runtime.controllers import OOM_KILLS, ControllerGroups
-from ..runtime.devices import DeviceCgroup
-from ..runtime.limits import Resources
-from ..runtime.spec import NAMESPACES, Attach, ContainerSpec, ProcessSpec, merged_env
-from ..runtime.ulimits import Ulimit
 from ..store.containers import ZERO_TIME, Container, now
-from ..store.names import new_id
 from . import restarts
 from .recovery import mark_running, unmark_running
 
+# The runtime's start and exec stack (specs, confinement, devices, limits, controllers) is
+# imported in the methods that start or exec: pause, stop, kill and top run without it.
 if TYPE_CHECKING:
+    from ..runtime.confine import Plan
     from ..runtime.isolation import Isolation
     from ..runtime.monitor import Started
+    from ..runtime.spec import Attach
+    from ..runtime.ulimits import Ulimit
     from .engine import Engine
 
 
@@ -111,6 +108,8 @@ class Tasks:
         """Start a created container, hand its output to ``output`` as it comes (stdout and
         stderr merged, as the classic builder streams a RUN step) and return its exit code
         once it has exited and its monitor has recorded it."""
+        from ..runtime.spec import Attach
+
         r, w = os.pipe2(os.O_CLOEXEC)
         try:
             try:
@@ -124,7 +123,10 @@ class Tasks:
         return started.wait() if started is not None else self.wait(name)
 
     def _spawn(self, c: Container, iso: Isolation, attach: Attach | None) -> Started:
-        from ..runtime import monitor
+        from ..linux import syscalls as sc
+        from ..runtime import devices, monitor
+        from ..runtime.limits import Resources
+        from ..runtime.spec import NAMESPACES, ContainerSpec, ProcessSpec
 
         self.check_can_run()
         if iso.mode == "proot" and (c.Config.get("Tty") or c.HostConfig.get("Init")):
@@ -249,6 +251,9 @@ class Tasks:
     def _plan(c: Container) -> Plan:
         """Docker's confinement for the container's ``--cap-add``/``--cap-drop``/
         ``--privileged``/``--security-opt`` (recorded at create), for its init and execs."""
+        from ..runtime import devices
+        from ..runtime.confine import Confinement
+
         hc = c.HostConfig
         conf = Confinement.from_options(hc.get("CapAdd") or (), hc.get("CapDrop") or (),
                                         bool(hc.get("Privileged")), hc.get("SecurityOpt") or ())
@@ -283,6 +288,8 @@ class Tasks:
     def _oom_killed(self, c: Container) -> bool:
         """Whether the memory cgroup's OOM killer struck during the run that just ended (its
         group, now removed, left the count in the state dir)."""
+        from ..runtime.controllers import OOM_KILLS
+
         try:
             return int((self.engine.containers.state_dir(c) / OOM_KILLS).read_text()) > 0
         except (OSError, ValueError):
@@ -465,7 +472,11 @@ class Tasks:
              console_size: tuple[int, int] | None = None) -> int:
         """S17: a new process in the running container's namespaces; ``console``: with
         a pseudo-terminal, whose master it relays (``runtime/exec.exec_in``)."""
+        from ..runtime.controllers import ControllerGroups
+        from ..runtime.devices import DeviceCgroup
         from ..runtime.exec import exec_in
+        from ..runtime.spec import ProcessSpec, merged_env
+        from ..store.names import new_id
 
         c = self.running(name)
         if console is not None and self.runtime(c)["mode"] == "proot":
@@ -518,6 +529,8 @@ class Tasks:
 
 def ulimits_of(c: Container) -> list[Ulimit]:
     """The container's ``--ulimit`` records (``HostConfig.Ulimits``)."""
+    from ..runtime.ulimits import Ulimit
+
     return [Ulimit.from_record(r) for r in c.HostConfig.get("Ulimits") or []]
 
 

@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import Conflict, InvalidArgument, NotFound, Unsupported
 from ..fs import securejoin, tree
-from ..oci import layertar, ownership
 from ..runtime.spec import Mount
 from ..store.containers import Container, now
 from ..store.names import new_id
@@ -56,6 +55,8 @@ def copy_up(rootfs: str, destination: str, data: str) -> bool:
     ``destination`` (resolved within ``rootfs``, opened without following a symlink),
     owners and modes kept, and give the volume's root the mode and owner of that
     directory, as Docker does; False if there was nothing to copy."""
+    from ..oci import layertar, ownership  # tarfile: only a volume's first mount copies
+
     if os.listdir(data):
         return False
     rel = securejoin.resolve(rootfs, destination).lstrip("/")

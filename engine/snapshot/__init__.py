@@ -165,9 +165,10 @@ def make_driver(name: str, root: Path, layers: LayerStore,
                 userxattr: bool = False) -> SnapshotDriver:
     """``userxattr``: overlayfs mounted in a user namespace (rootless), which keeps its
     whiteout metadata in ``user.overlay.*`` instead of ``trusted.overlay.*``."""
-    from .overlay import OverlayDriver
-    from .vfs import VfsDriver
-
     if name == "overlay":
+        from .overlay import OverlayDriver
+
         return OverlayDriver(root, layers, userxattr)
+    from .vfs import VfsDriver  # reads layer tars: tarfile comes with it
+
     return VfsDriver(root, layers)

@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from ..fs import tree
-from ..oci import layertar, ownership
 from ..oci.changes import Change
 from ..store.layers import Layer
 from . import SnapshotDriver
+
+if TYPE_CHECKING:
+    from ..oci.layertar import Sink
 
 
 @contextlib.contextmanager
@@ -30,8 +33,10 @@ def opened_view(driver: SnapshotDriver, cid: str, chain: list[Layer]) -> Iterato
         yield fd
 
 
-def export(driver: SnapshotDriver, cid: str, chain: list[Layer], out: layertar.Sink) -> None:
+def export(driver: SnapshotDriver, cid: str, chain: list[Layer], out: Sink) -> None:
     """``docker export``: the unified view as one flat tar."""
+    from ..oci import layertar, ownership  # tarfile: imported by the commands that write one
+
     owners = ownership.recorder(driver.owner_index(cid, chain))  # unprivileged stores
     with opened_view(driver, cid, chain) as root:
         layertar.write_tree(out, root, owners)
@@ -42,10 +47,12 @@ def diff(driver: SnapshotDriver, cid: str, chain: list[Layer]) -> tuple[list[Cha
     return driver.changes(cid, chain)
 
 
-def layer(driver: SnapshotDriver, cid: str, chain: list[Layer], out: layertar.Sink,
+def layer(driver: SnapshotDriver, cid: str, chain: list[Layer], out: Sink,
           keep_empty: bool = True) -> bool:
     """The read-write layer as an OCI layer tar (``commit``, a build step); False, writing
     nothing, when nothing changed and ``keep_empty`` is off."""
+    from ..oci import layertar, ownership
+
     changes, opaque = diff(driver, cid, chain)
     if not changes and not keep_empty:
         return False

@@ -15,7 +15,6 @@ from ..errors import Unsupported
 from ..fs import tree
 from ..fs.atomic import atomic_write, private_dir, remove_tree
 from ..linux import procs, syscalls
-from ..oci import layertar
 from ..oci.changes import Change
 from ..oci.digest import strip_algo
 from ..store.journal import discard
@@ -85,6 +84,8 @@ class OverlayDriver(SnapshotDriver):
         final = self.root / "lower" / strip_algo(layer.chain_id)
         if final.exists():
             return final
+        from ..oci import layertar  # tarfile: only when a layer is unpacked, not every start
+
         private_dir(final.parent)
         tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".unpack-{os.getpid()}-"))
         try:

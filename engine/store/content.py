@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -12,6 +11,7 @@ from typing import BinaryIO, Protocol
 
 from ..errors import NotFound
 from ..fs.atomic import private_dir
+from ..oci.digest import digest
 from .ids import hex_of, is_digest
 
 CHUNK = 1 << 20
@@ -42,7 +42,7 @@ class ContentStore:
 
     def put(self, data: bytes) -> str:
         """Store bytes; returns their digest. Idempotent."""
-        dgst = "sha256:" + hashlib.sha256(data).hexdigest()
+        dgst = digest(data)
         if not self.has(dgst):
             with self.writer() as w:
                 w.write(data)
@@ -64,6 +64,8 @@ class BlobWriter:
     """
 
     def __init__(self, store: ContentStore) -> None:
+        import hashlib  # as in oci.digest: only commands that write blobs load it
+
         self.store = store
         fd, tmp = tempfile.mkstemp(dir=store.root, prefix=f".ingest-{os.getpid()}-")
         self.tmp = Path(tmp)

@@ -20,7 +20,6 @@ import contextlib
 import fcntl
 import json
 import os
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +32,7 @@ def discard(root: Path, path: Path) -> None:
     """Remove a file or directory tree below the state ``root`` in one visible step: rename
     it into the trash, then delete it there."""
     trash = private_dir(root / "trash")
-    dest = trash / uuid.uuid4().hex
+    dest = trash / os.urandom(16).hex()  # a unique name (uuid4's bytes; uuid imports platform)
     try:
         os.rename(path, dest)
     except FileNotFoundError:
@@ -78,7 +77,7 @@ class Journal:
         only if the process dies inside it. An exception is the operation's own failure,
         which it has taken back itself."""
         private_dir(self.dir)
-        name = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        name = f"{os.getpid()}-{os.urandom(6).hex()}"
         lock = self.dir / f"{name}.lock"
         fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         fcntl.flock(fd, fcntl.LOCK_EX)

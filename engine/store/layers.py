@@ -7,7 +7,6 @@ the unpacked directory the overlay driver mounts is a cache made from it on dema
 from __future__ import annotations
 
 import os
-import tarfile
 import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -16,8 +15,6 @@ from typing import BinaryIO
 
 from ..errors import InvalidArgument, NotFound
 from ..fs.atomic import private_dir, read_json, remove_tree, write_json
-from ..oci import layertar
-from ..oci.compression import decompressed
 from ..oci.digest import chain_id, chain_ids
 from .content import ContentStore
 from .ids import hex_of, is_digest
@@ -49,6 +46,10 @@ def tar_content_size(fileobj: BinaryIO) -> int:
     """Check every member by the rules extraction applies (``layertar.check``: no escape by
     path, hardlink or symlink-then-write), so a layer the store takes is one every driver
     can unpack, and return the bytes of file content (Docker's layer SIZE)."""
+    import tarfile
+
+    from ..oci import layertar  # tarfile and the layer rules: only commands that take layers in
+
     tf = layertar.open_tar(fileobj)
     try:
         members = layertar.check(tf)
@@ -67,6 +68,8 @@ class LayerStore:
 
     def ingest(self, stream: BinaryIO, what: str = "layer") -> str:
         """Store a (possibly compressed) layer tar; returns its diffID."""
+        from ..oci.compression import decompressed
+
         with self.content.writer() as w:
             w.fill(decompressed(stream, what))
             return w.commit()
@@ -76,6 +79,8 @@ class LayerStore:
         """``ingest``, and whether the blob is new to the store; a new blob's digest goes
         to ``announce`` before the blob lands (an intent records it: a kill right after
         must still find it to take it back)."""
+        from ..oci.compression import decompressed
+
         with self.content.writer() as w:
             w.fill(decompressed(stream, what))
             dgst = w.digest_so_far()

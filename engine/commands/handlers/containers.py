@@ -12,25 +12,16 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from ...errors import EngineError, NotFound, RuntimeFailure
-from ...network.ports import displayable_ports, summary_ports
-from ...oci import reference as refs
-from ...oci.digest import short
-from ...runtime.spec import Attach
-from ...services import filters, mounts
-from ...services.containers import CreateOptions
-from ...services.networks import NetworkRequest
-from ...services.tasks import start_failure
-from ...store.containers import Container
-from ...timestamps import format_nanos, rfc3339_nanos, to_nanos
 from .. import IO, error_message, human
 from ..grammar import UsageError
 from ..results import Changes, Committed, Lines, Result, Streamed, Table
 from .common import ClientError, each, ellipsis, env_values, go_time, open_output, read_kv_files
-from .limits import checked
-from .transfer import pull
 
+# The services, runtime and network modules each command needs are imported in its
+# handler: ``ps`` or ``stop`` does not pay for what ``run`` loads, nor ``run`` for ``ps``.
 if TYPE_CHECKING:
     from ...services.engine import Engine
+    from ...store.containers import Container
 
 PS_COLUMNS = [("ID", "CONTAINER ID"), ("Image", "IMAGE"), ("Command", "COMMAND"),
               ("RunningFor", "CREATED"), ("Status", "STATUS"), ("Ports", "PORTS"),
@@ -43,6 +34,9 @@ def _ensure_image(engine: Engine, ref: str, io: IO) -> None:
     try:
         engine.images.resolve(ref)
     except NotFound:
+        from ...oci import reference as refs
+        from .transfer import pull
+
         refs.parse(ref)  # a malformed reference is a usage error, not a missing image
         io.say(f"Unable to find image '{refs.parse(ref)}' locally")
         pull(engine, ref, io)
@@ -50,6 +44,11 @@ def _ensure_image(engine: Engine, ref: str, io: IO) -> None:
 
 def _create(engine: Engine, args: argparse.Namespace, io: IO) -> Container:
     """``create``/``run`` fail with Docker's exit code 125 whatever went wrong."""
+    from ...services import mounts
+    from ...services.containers import CreateOptions
+    from ...services.network_request import NetworkRequest
+    from .limits import checked
+
     try:
         _ensure_image(engine, args.image, io)
         command = "run" if hasattr(args, "detach") else "create"
@@ -106,6 +105,8 @@ def _start_attached(engine: Engine, c: Container, io: IO, stdin: bool,
         from .attach import start_with_terminal
 
         return start_with_terminal(engine, c, io, stdin, detach_keys)
+    from ...runtime.spec import Attach
+
     io.flush()
     attach = Attach(io.stdout.fileno(), io.stderr.fileno(), io.stdin.fileno() if stdin else None)
     started = engine.tasks.start(c.ID, attach)
@@ -164,6 +165,8 @@ def cmd_run(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
         return Streamed(exit_code=_start_attached(engine, c, io, args.interactive,
                                                   args.detach_keys))
     except RuntimeFailure as e:
+        from ...services.tasks import start_failure
+
         raise start_failure(c.ID, e) from None
     except EngineError as e:
         e.exit_code = 125  # docker run: the engine, not the command, failed
@@ -232,6 +235,7 @@ def cmd_wait(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
 
 
 def cmd_container_prune(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
+    from ...services import filters
     from .common import confirm
 
     if not args.force and not confirm(io, "WARNING! This will remove all stopped containers."):
@@ -276,6 +280,9 @@ def _ps_row(engine: Engine, c: Container, trunc: bool, size: bool,
             images: dict[str, bool] | None = None) -> dict[str, Any]:
     """The fields of Docker's ContainerContext for one container; ``images`` memoizes
     which images exist across the rows of one listing."""
+    from ...network.ports import displayable_ports, summary_ports
+    from ...oci.digest import short
+
     command = " ".join(c.command)
     known = {} if images is None else images
     if c.Image not in known:
@@ -314,6 +321,8 @@ def _mount_names(c: Container) -> list[str]:
 def cmd_ps(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
     """S8: running and paused containers; ``-a`` adds created and exited ones; ``-n``/``-l``
     the last created (in any state); ``--filter`` as Docker's daemon applies it."""
+    from ...services import filters
+
     if args.format and args.quiet:
         io.say("WARNING: Ignoring custom format, because both --format and --quiet are set.")
     elif args.format:
@@ -358,6 +367,8 @@ def cmd_logs(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
     bound them by time, ``-t`` prefixes each with its time (Go's RFC3339NanoFixed),
     ``--details`` with its extra attributes (none here: LayerLab's log has no ``--log-opt``
     labels, so Docker's lone space remains)."""
+    from ...timestamps import format_nanos, rfc3339_nanos
+
     since = _log_time(args.since)
     until = _log_time(args.until)
     tail = None
@@ -378,6 +389,8 @@ def cmd_logs(engine: Engine, args: argparse.Namespace, io: IO) -> Result:
 def _log_time(value: str) -> int:
     if not value:
         return 0
+    from ...timestamps import to_nanos
+
     try:
         return to_nanos(value)
     except ValueError as e:

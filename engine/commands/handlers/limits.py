@@ -4,13 +4,16 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from ...runtime.limits import Resources
-from ...runtime.ulimits import Ulimit
-from ...services.engine import Engine
 from .. import IO
 from ..results import Result
 from .common import each
+
+if TYPE_CHECKING:
+    from ...runtime.ulimits import Ulimit
+    from ...services.engine import Engine
 
 
 def resources_of(args: argparse.Namespace) -> Resources:
