@@ -25,6 +25,7 @@ import pytest
 from layerlab.engine.errors import InvalidArgument
 from layerlab.engine.oci import manifest as mt
 from layerlab.engine.oci.imageconfig import compact, host_arch
+from layerlab.engine.oci.layertar import TarStream
 from layerlab.engine.services.engine import Engine
 from layerlab.engine.transfer import archive as archives
 from layerlab.engine.transfer.bootstrap import bootstrap
@@ -366,6 +367,15 @@ def _diff_id_mismatch() -> bytes:
     return _docker25(config, {"layer0/layer.tar": gzip.compress(layer)})
 
 
+def _misnamed_blob(compress: bool) -> bytes:
+    """A layer whose diffID is right but whose blob path names another digest: a plain
+    layer is hashed once for both, a gzip one twice, and either way the lie is caught."""
+    layer = layer_tar({"named": b"wrongly\n"})
+    blob = gzip.compress(layer) if compress else layer
+    config = image_config([sha(layer)], "misnamed")
+    return _docker25(config, {f"blobs/sha256/{'ab' * 32}": blob})
+
+
 def _evil(name: str) -> tarfile.TarInfo:
     ti = tarfile.TarInfo(name)
     ti.size = 4
@@ -382,6 +392,8 @@ BAD_ARCHIVES = {
     "escaping archive member": (lambda: make_tar({"manifest.json": b"[]", "../x": b"x"}),
                                 "escapes"),
     "bad gzip": (lambda: b"\x1f\x8b" + b"\x00" * 64, "invalid archive"),
+    "plain blob misnamed": (lambda: _misnamed_blob(False), f"expected sha256:{'ab' * 32}"),
+    "gzip blob misnamed": (lambda: _misnamed_blob(True), f"expected sha256:{'ab' * 32}"),
 }
 
 
@@ -397,6 +409,66 @@ def test_bad_archive_is_refused_and_leaves_no_trace(tmp_path: Path, case: str) -
     assert message.startswith("invalid archive: ") and "\n" not in message
     assert expected in message
     assert store_listing(engine.root) == before
+
+
+def test_tar_stream_writes_what_tarfile_writes(tmp_path: Path) -> None:
+    """``TarStream`` (save, commit, export) bypasses ``tarfile``'s writer: its bytes must
+    be exactly that writer's, into memory, a file (``sendfile``) and a pipe, and a file
+    that shrank under it is padded with zeros to the size in its header."""
+    data = tmp_path / "data"
+    data.write_bytes(os.urandom((3 << 20) + 77))
+
+    def infos() -> list[tarfile.TarInfo]:
+        d, f, long, link = (tarfile.TarInfo(n) for n in ("d", "d/f", "x" * 300, "d/l"))
+        d.type, d.mode = tarfile.DIRTYPE, 0o755
+        f.size, f.mtime, f.uid = data.stat().st_size, 1234, 70000
+        long.size = 5
+        link.type, link.linkname = tarfile.SYMTYPE, "\u00fc" * 120
+        return [d, f, long, link]
+
+    expected = io.BytesIO()
+    with tarfile.open(fileobj=expected, mode="w|", format=tarfile.PAX_FORMAT) as tf:
+        d, f, long, link = infos()
+        with data.open("rb") as src:
+            tf.addfile(d), tf.addfile(f, src), tf.addfile(long, io.BytesIO(b"hello"))
+            tf.addfile(link)
+
+    def write(out: Any) -> None:
+        tar = TarStream(out)
+        d, f, long, link = infos()
+        tar.add(d)
+        with data.open("rb", buffering=0) as src:
+            tar.add_fd(f, src.fileno())
+        tar.add(long, b"hello")
+        tar.add(link)
+        tar.close()
+
+    into_memory = io.BytesIO()
+    write(into_memory)
+    assert into_memory.getvalue() == expected.getvalue()
+    with (tmp_path / "out.tar").open("wb") as out:
+        write(out)
+    assert (tmp_path / "out.tar").read_bytes() == expected.getvalue()
+    r, w = os.pipe()
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(os.fdopen(r, "rb").read()))
+    reader.start()
+    with os.fdopen(w, "wb") as out:
+        write(out)
+    reader.join()
+    assert got == [expected.getvalue()]
+
+    shrunk = tarfile.TarInfo("shrunk")
+    shrunk.size = 10_000
+    out = io.BytesIO()
+    tar = TarStream(out)
+    with data.open("rb", buffering=0) as src:
+        os.lseek(src.fileno(), -100, os.SEEK_END)
+        tar.add_fd(shrunk, src.fileno())
+    tar.close()
+    with tarfile.open(fileobj=io.BytesIO(out.getvalue())) as tf:
+        padded = tf.extractfile("shrunk").read()  # type: ignore[union-attr]
+    assert padded == data.read_bytes()[-100:] + bytes(9_900)
 
 
 # -- Podman interop ------------------------------------------------------------------------

@@ -115,10 +115,17 @@ def _peekable(stream: Readable) -> io.BufferedReader:
     return io.BufferedReader(stream)  # type: ignore[arg-type]  # any raw or buffered reader
 
 
-def decompressed(stream: Readable, what: str = "archive") -> BinaryIO:
-    """The plain bytes behind ``stream``, decompressed on the fly if it is compressed."""
+def sniffed(stream: Readable) -> tuple[io.BufferedReader, str | None]:
+    """``stream`` made peekable, and what ``sniff`` says of its first bytes (nothing is
+    consumed). A caller that must hash a blob as stored learns here whether those bytes
+    are already the plain ones, and then hashes them once."""
     buffered = _peekable(stream)
-    kind = sniff(buffered.peek(SNIFF_BYTES)[:SNIFF_BYTES])
+    return buffered, sniff(buffered.peek(SNIFF_BYTES)[:SNIFF_BYTES])
+
+
+def decompressed(stream: Readable, what: str = "archive") -> io.BufferedReader:
+    """The plain bytes behind ``stream``, decompressed on the fly if it is compressed."""
+    buffered, kind = sniffed(stream)
     if kind is None:
         return buffered
     if kind == "zstd":

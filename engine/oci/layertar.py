@@ -41,12 +41,13 @@ WH_OPAQUE = ".wh..wh..opq"
 WH_META = ".wh..wh."  # AUFS metadata (.wh..wh.plnk …): skipped, as Docker does
 Whiteouts = Literal["overlay", "apply", "plain"]
 CHUNK = 1 << 20
-# tarfile copies member data in 16 KiB pieces unless told (typeshed lacks the keyword).
-BIG_COPIES: dict[str, Any] = {"copybufsize": CHUNK}
 
 
 class Sink(Protocol):
-    """Where a tar is written: a file, stdout, a pipe, the content store's blob writer."""
+    """Where a tar is written: a file, stdout, a pipe, the content store's blob writer.
+
+    Like any ``io`` writer, a sink takes any bytes-like object and is done with it when
+    ``write`` returns: ``TarStream`` passes views of one buffer it reuses."""
 
     def write(self, data: bytes, /) -> object: ...
 
@@ -68,6 +69,38 @@ def open_tar(fileobj: BinaryIO) -> tarfile.TarFile:
         return tarfile.open(fileobj=fileobj, mode="r:")
     except tarfile.TarError as e:
         raise InvalidArgument(f"invalid archive: not a tar file ({e})") from None
+
+
+class _MemberData(io.RawIOBase):
+    """A member's data read from the tar's own file straight into the caller's buffer
+    (``extractfile``'s reader passes every chunk through a new bytes object first)."""
+
+    def __init__(self, fileobj: Any, start: int, size: int) -> None:
+        self.fileobj, self.pos, self.left = fileobj, start, size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        if self.left <= 0:
+            return 0
+        self.fileobj.seek(self.pos)  # the same file also serves headers and other members
+        view = memoryview(b).cast("B")[: self.left]
+        n = self.fileobj.readinto(view)
+        if not n:
+            raise InvalidArgument("invalid archive: unexpected end of data")
+        self.pos += n
+        self.left -= n
+        return n
+
+
+def open_member(tf: tarfile.TarFile, info: tarfile.TarInfo) -> io.BufferedReader:
+    """The data of the regular member ``info`` of ``tf`` (opened by ``open_tar``)."""
+    if info.sparse is None and tf.fileobj is not None and hasattr(tf.fileobj, "readinto"):
+        return io.BufferedReader(_MemberData(tf.fileobj, info.offset_data, info.size))
+    src = tf.extractfile(info)
+    assert src is not None  # a regular file
+    return cast(io.BufferedReader, src)  # tarfile's ExFileObject is one
 
 
 # -- the rules -----------------------------------------------------------------------------
@@ -176,6 +209,7 @@ class _Extractor:
         # apply: lower layers' directories this layer writes into without bringing their
         # entry; their times are put back at the end, as the image index records them
         self.lower_times: dict[str, tuple[tuple[int, int], int, int]] = {}
+        self.buffer = memoryview(bytearray(CHUNK))  # every file's data passes through it
 
     def owner(self, m: tarfile.TarInfo) -> tuple[int, int] | None:
         """Who owns what a member makes: its recorded uid/gid as root; nobody else may
@@ -261,13 +295,12 @@ class _Extractor:
             self.dir_meta[rel] = (tree.identity(tree.lstat_at(dir_fd, name)), info)
             return
         if info.isreg():
-            src = tf.extractfile(info)
-            assert src is not None
+            src = open_member(tf, info)
             fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
                          | os.O_CLOEXEC, 0o600, dir_fd=dir_fd)
             try:
-                while chunk := src.read(CHUNK):
-                    _write_all(fd, chunk)
+                while n := src.readinto(self.buffer):
+                    _write_all(fd, self.buffer[:n])
                 self.meta_fd(fd, info)
             finally:
                 os.close(fd)
@@ -377,7 +410,7 @@ def _xattrs(m: tarfile.TarInfo) -> list[tuple[str, bytes]]:
             if key.startswith("SCHILY.xattr.") and ownership.tar_xattr_allowed(key[13:])]
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def _write_all(fd: int, data: bytes | memoryview) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
@@ -420,6 +453,103 @@ def extract(
         raise InvalidArgument(f"invalid archive: cannot extract: {e}") from None
 
 
+class TarStream:
+    """A PAX tar written straight to a sink, byte for byte what ``tarfile``'s stream mode
+    (``"w|"``) writes, without its cost: that mode's buffer re-copies everything it holds
+    each time it passes 10 KiB on (quadratic in the size of each write), which was most of
+    the time ``commit`` and ``save`` of a big layer took. Here a member's data goes from
+    its file to the sink through one reused buffer, or with ``sendfile`` (no copy through
+    Python at all) when the sink is a plain file, pipe or socket.
+    """
+
+    def __init__(self, out: Sink) -> None:
+        self.out = out
+        self.offset = 0
+        self._buffer = memoryview(bytearray(CHUNK))
+        self._out_fd = _plain_fd(out)
+
+    def _write(self, data: bytes | memoryview) -> None:
+        self.out.write(cast(bytes, data))  # bytes-like: see ``Sink``
+        self.offset += len(data)
+
+    def _header(self, info: tarfile.TarInfo) -> None:
+        self._write(info.tobuf(tarfile.PAX_FORMAT, tarfile.ENCODING, "surrogateescape"))
+
+    def _pad(self, size: int) -> None:
+        if size % tarfile.BLOCKSIZE:
+            self._write(bytes(tarfile.BLOCKSIZE - size % tarfile.BLOCKSIZE))
+
+    def add(self, info: tarfile.TarInfo, data: bytes = b"") -> None:
+        """A member whose data (``info.size`` bytes, none for all but regular files) is in
+        memory."""
+        self._header(info)
+        if data:
+            self._write(data)
+            self._pad(len(data))
+
+    def add_fd(self, info: tarfile.TarInfo, fd: int) -> None:
+        """A regular file's member with ``info.size`` bytes read from ``fd`` (its current
+        position): zeros if the file shrank meanwhile, cut if it grew, so the tar stays
+        well formed whatever a running container does to the file."""
+        self._header(info)
+        left = info.size
+        if self._out_fd is not None and left:
+            left = self._sendfile(fd, left)
+        while left > 0:
+            view = self._buffer[: min(left, CHUNK)]
+            got = os.readv(fd, [view])
+            if not got:
+                break
+            self._write(view[:got])
+            left -= got
+        while left > 0:  # the file shrank under us
+            zeros = bytes(min(left, CHUNK))
+            self._write(zeros)
+            left -= len(zeros)
+        self._pad(info.size)
+
+    def _sendfile(self, fd: int, left: int) -> int:
+        """Copy in the kernel; returns what is left to copy: the file ended early, or the
+        sink refuses ``sendfile`` (``O_APPEND``…), and then the caller goes on from where
+        this stopped (both descriptors' positions moved with what was sent)."""
+        assert self._out_fd is not None
+        flush = getattr(self.out, "flush", None)
+        if flush is not None:
+            flush()
+        while left > 0:
+            try:
+                sent = os.sendfile(self._out_fd, fd, None, min(left, 1 << 30))
+            except OSError as e:
+                if e.errno not in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+                    raise
+                self._out_fd = None
+                return left
+            if not sent:
+                break
+            self.offset += sent
+            left -= sent
+        return left
+
+    def close(self) -> None:
+        """The end-of-archive blocks, padded to a whole record as ``tarfile`` does (the
+        sink itself stays open)."""
+        self._write(bytes(tarfile.BLOCKSIZE * 2))
+        if self.offset % tarfile.RECORDSIZE:
+            self._write(bytes(tarfile.RECORDSIZE - self.offset % tarfile.RECORDSIZE))
+
+
+def _plain_fd(out: Sink) -> int | None:
+    """The descriptor behind ``out`` if writing to it directly is the same as writing to
+    ``out`` (a file object of the ``io`` module: ``GzipFile`` also has a ``fileno``, of
+    the file under the compression)."""
+    if not isinstance(out, io.BufferedWriter | io.FileIO):
+        return None
+    try:
+        return out.fileno()
+    except (OSError, ValueError):
+        return None
+
+
 class TarWriter:
     """Adds entries of a tree to a tar by descriptor: hardlinks kept, owners numeric, no
     passwd lookups (``TarFile.gettarinfo`` resolves user names for every file, which
@@ -433,10 +563,8 @@ class TarWriter:
     """
 
     def __init__(self, out: Sink, owners: ownership.Recorder | None = None) -> None:
-        # Stream mode ("w|") only ever writes: the output may be a pipe or a socket.
-        self.tf = tarfile.open(  # noqa: SIM115 - closed by close()
-            fileobj=cast(BinaryIO, out), mode="w|", format=tarfile.PAX_FORMAT,
-            **BIG_COPIES)
+        # only ever written forwards: the output may be a pipe or a socket
+        self.tar = TarStream(out)
         self.inodes: dict[tuple[int, int], str] = {}
         self.owners = owners  # an unprivileged store's: who owns a file in the image
 
@@ -478,11 +606,11 @@ class TarWriter:
         key = (st.st_dev, st.st_ino)
         if st.st_nlink > 1 and key in self.inodes:
             ti.type, ti.linkname = tarfile.LNKTYPE, self.inodes[key]
-            self.tf.addfile(ti)
+            self.tar.add(ti)
             return
         self.inodes[key] = arcname
         ti.size = st.st_size
-        self.tf.addfile(ti, _Exactly(fd, st.st_size))
+        self.tar.add_fd(ti, fd)
 
     def add_stat(self, dir_fd: int, name: str, arcname: str,
                  st: os.stat_result | None) -> None:
@@ -519,30 +647,10 @@ class TarWriter:
                 finally:
                     os.close(fd)
             ti.uid, ti.gid = self.owners.owner(arcname, st, kept, ti.linkname)
-        self.tf.addfile(ti)
+        self.tar.add(ti)
 
     def close(self) -> None:
-        self.tf.close()
-
-
-class _Exactly(io.RawIOBase):
-    """``size`` bytes of the file open at ``fd``: zeros if it shrank, cut if it grew, so
-    the tar stays well formed whatever a running container does to the file."""
-
-    def __init__(self, fd: int, size: int) -> None:
-        self.fd, self.left = fd, size
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, b: Any) -> int:
-        if self.left <= 0:
-            return 0
-        want = min(len(b), self.left)
-        data = os.read(self.fd, want) or bytes(want)
-        b[: len(data)] = data
-        self.left -= len(data)
-        return len(data)
+        self.tar.close()
 
 
 def write_changes(out: Sink, root_fd: int, changes: Iterable[Change],
@@ -558,7 +666,7 @@ def write_changes(out: Sink, root_fd: int, changes: Iterable[Change],
             rel = ch.path.lstrip("/")
             parent, name = posixpath.split(rel)
             if ch.kind == "D":
-                w.tf.addfile(tarfile.TarInfo(posixpath.join(parent, WH_PREFIX + name)))
+                w.tar.add(tarfile.TarInfo(posixpath.join(parent, WH_PREFIX + name)))
                 continue
             if name.startswith(WH_PREFIX):
                 continue  # a file named .wh.*: no layer can hold it (read as a whiteout)
@@ -570,7 +678,7 @@ def write_changes(out: Sink, root_fd: int, changes: Iterable[Change],
                 raise
             w.add(dir_fd, name, rel)
             if ch.path in opaque:
-                w.tf.addfile(tarfile.TarInfo(posixpath.join(rel, WH_OPAQUE)))
+                w.tar.add(tarfile.TarInfo(posixpath.join(rel, WH_OPAQUE)))
     finally:
         dirs.close()
     w.close()

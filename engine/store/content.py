@@ -7,7 +7,7 @@ import os
 import tempfile
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 from ..errors import NotFound
 from ..fs.atomic import private_dir
@@ -15,6 +15,12 @@ from ..oci.digest import digest
 from .ids import hex_of, is_digest
 
 CHUNK = 1 << 20
+
+
+class ReadsInto(Protocol):
+    """A source ``BlobWriter.fill`` copies from: a buffered file, a decompressor."""
+
+    def readinto(self, buffer: memoryview, /) -> int | None: ...
 
 
 class ContentStore:
@@ -68,10 +74,22 @@ class BlobWriter:
         self.size = 0
         self.digest = ""
 
-    def write(self, data: bytes) -> int:
+    def write(self, data: bytes | memoryview) -> int:
         self.hash.update(data)
         self.size += len(data)
         return self.file.write(data)
+
+    def fill(self, src: ReadsInto) -> None:
+        """Everything ``src`` holds, through one reused buffer: a chunk read into it is
+        hashed and written from it, never copied into a new bytes object (for a big layer
+        those copies and their fresh pages cost as much as the hashing)."""
+        buffer = memoryview(bytearray(CHUNK))
+        while n := src.readinto(buffer):
+            self.write(buffer[:n])
+
+    def digest_so_far(self) -> str:
+        """The digest of what was written so far (before ``commit`` names the blob)."""
+        return "sha256:" + self.hash.hexdigest()
 
     def flush(self) -> None:
         self.file.flush()
@@ -83,7 +101,7 @@ class BlobWriter:
         self.file.flush()
         os.fsync(self.file.fileno())
         self.file.close()
-        self.digest = "sha256:" + self.hash.hexdigest()
+        self.digest = self.digest_so_far()
         os.chmod(self.tmp, 0o444)
         os.replace(self.tmp, self.store.path(self.digest))
         return self.digest

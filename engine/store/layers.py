@@ -16,7 +16,7 @@ from typing import BinaryIO
 from ..errors import InvalidArgument, NotFound
 from ..fs.atomic import private_dir, read_json, remove_tree, write_json
 from ..oci.digest import chain_id, chain_ids
-from .content import CHUNK, ContentStore
+from .content import ContentStore
 from .ids import hex_of, is_digest
 from .journal import discard
 
@@ -70,10 +70,8 @@ class LayerStore:
         """Store a (possibly compressed) layer tar; returns its diffID."""
         from ..oci.compression import decompressed
 
-        src = decompressed(stream, what)
         with self.content.writer() as w:
-            while chunk := src.read(CHUNK):
-                w.write(chunk)
+            w.fill(decompressed(stream, what))
             return w.commit()
 
     def ingest_new(self, stream: BinaryIO, what: str,
@@ -83,11 +81,9 @@ class LayerStore:
         must still find it to take it back)."""
         from ..oci.compression import decompressed
 
-        src = decompressed(stream, what)
         with self.content.writer() as w:
-            while chunk := src.read(CHUNK):
-                w.write(chunk)
-            dgst = "sha256:" + w.hash.hexdigest()
+            w.fill(decompressed(stream, what))
+            dgst = w.digest_so_far()
             new = not self.content.has(dgst)
             if new:
                 announce(dgst)

@@ -30,7 +30,7 @@ from ..oci.compression import seekable_plain
 from ..oci.digest import HEX64, digest, strip_algo
 from ..oci.imageconfig import compact
 from ..oci.imageconfig import parse as parse_config
-from ..oci.layertar import BIG_COPIES, member_path, open_tar
+from ..oci.layertar import TarStream, member_path, open_member, open_tar
 from ..oci.manifest import (
     ANNOTATION_IMAGE_NAME,
     ANNOTATION_REF_NAME,
@@ -48,7 +48,7 @@ from ..oci.manifest import image_manifest as oci_image_manifest
 from ..services.engine import Engine
 from ..services.events import image_event
 from ..store.ids import hex_of, is_digest
-from .staging import DigestReader, NewImage, Staging, is_parent, loaded_lines
+from .staging import NewImage, Staging, is_parent, loaded_lines
 
 MAX_LINKS = 16
 
@@ -155,23 +155,24 @@ def save(engine: Engine, names: list[str], out: BinaryIO) -> None:
     if repositories:
         files["repositories"] = json.dumps(repositories, separators=(",", ":"),
                                            sort_keys=True).encode() + b"\n"
-    with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT, **BIG_COPIES) as tf:
-        for d in ("blobs", "blobs/sha256"):
-            ti = tarfile.TarInfo(d)
-            ti.type, ti.mode = tarfile.DIRTYPE, 0o755
-            tf.addfile(ti)
-        for hexd, blob in sorted(blobs.items()):
-            ti = tarfile.TarInfo(f"blobs/sha256/{hexd}")
-            ti.size, ti.mode, ti.mtime = blob.size, 0o644, blob.mtime
-            if blob.path is None:
-                tf.addfile(ti, io.BytesIO(blob.data))
-            else:
-                with blob.path.open("rb") as f:
-                    tf.addfile(ti, f)
-        for name, data in sorted(files.items()):
-            ti = tarfile.TarInfo(name)
-            ti.size, ti.mode = len(data), 0o644
-            tf.addfile(ti, io.BytesIO(data))
+    tar = TarStream(out)
+    for d in ("blobs", "blobs/sha256"):
+        ti = tarfile.TarInfo(d)
+        ti.type, ti.mode = tarfile.DIRTYPE, 0o755
+        tar.add(ti)
+    for hexd, blob in sorted(blobs.items()):
+        ti = tarfile.TarInfo(f"blobs/sha256/{hexd}")
+        ti.size, ti.mode, ti.mtime = blob.size, 0o644, blob.mtime
+        if blob.path is None:
+            tar.add(ti, blob.data)
+        else:
+            with blob.path.open("rb", buffering=0) as f:
+                tar.add_fd(ti, f.fileno())
+    for name, data in sorted(files.items()):
+        ti = tarfile.TarInfo(name)
+        ti.size, ti.mode = len(data), 0o644
+        tar.add(ti, data)
+    tar.close()
     for image_id in selected:
         image_event(engine, image_id, image_id, "save")
 
@@ -214,10 +215,8 @@ class _Archive:
                 raise InvalidArgument(f"invalid archive: {named_by} {name}, not a regular file")
         raise InvalidArgument(f"invalid archive: {named_by} {name}: too many levels of links")
 
-    def open(self, m: tarfile.TarInfo) -> BinaryIO:
-        f = self.tf.extractfile(m)
-        assert f is not None  # member() only returns regular files
-        return f  # type: ignore[return-value]
+    def open(self, m: tarfile.TarInfo) -> io.BufferedReader:
+        return open_member(self.tf, m)  # member() only returns regular files
 
     def read(self, name: str, named_by: str) -> bytes:
         m = self.member(name, named_by)
@@ -408,11 +407,9 @@ def load(engine: Engine, src: BinaryIO) -> list[str]:
                     if layer.path not in done and not staging.has_layer(plan.diff_ids, i):
                         member = ar.member(layer.path, layer.named_by)
                         with ar.open(member) as f:
-                            reader = DigestReader(f)
-                            done[layer.path] = staging.ingest_layer(reader, f"layer {layer.path}")
-                            if layer.digest:
-                                reader.check(layer.digest, layer.size,
-                                             f"invalid archive: layer {layer.path}")
+                            done[layer.path] = staging.ingest_layer(
+                                f, f"layer {layer.path}", layer.digest,
+                                layer.size if layer.digest else None)
                     got = done.get(layer.path, expected)
                     if got != expected:
                         raise InvalidArgument(

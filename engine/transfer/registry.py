@@ -42,7 +42,7 @@ from . import auth
 from .archive import image_manifest
 from .bootstrap import REF as BUSYBOX_REF
 from .bootstrap import bootstrap
-from .staging import DigestReader, NewImage, Staging
+from .staging import NewImage, Staging
 
 Progress = Callable[[str], None]
 ACCEPT = ", ".join((MT_OCI_INDEX, MT_OCI_MANIFEST, MT_DOCKER_LIST, MT_DOCKER_MANIFEST))
@@ -258,9 +258,7 @@ def pull(engine: Engine, ref: str, progress: Progress) -> str:
                                       f"{desc.get('mediaType')!r}")
             progress(f"{short}: Pulling fs layer")
             with client.blob(desc, f"layer {dgst}") as resp:
-                reader = DigestReader(resp)
-                got = staging.ingest_layer(reader, f"layer {dgst}")
-                reader.check(dgst, desc.get("size"), f"invalid image {name}: layer {dgst}")
+                got = staging.ingest_layer(resp, f"layer {dgst}", dgst, desc.get("size"))
             progress(f"{short}: Download complete")
             if got != diff_id:
                 raise staging.error(f"layer {dgst} has diffID {got} but the image config "

@@ -15,10 +15,10 @@ import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, BinaryIO
+from typing import Any
 
 from ..errors import InvalidArgument
-from ..oci.compression import Readable, decompressed
+from ..oci.compression import Readable, decompressed, sniffed
 from ..oci.digest import chain_ids, digest
 from ..services.engine import Engine
 from ..store.content import CHUNK
@@ -27,10 +27,11 @@ from ..store.journal import Intent
 from ..store.layers import check_depth
 
 
-class DigestReader(io.RawIOBase):
-    """Passes a stream through while hashing it, so a blob is verified as it streams by."""
+class _DigestReader(io.RawIOBase):
+    """Passes a compressed blob through to its decompressor while hashing it, so the blob
+    is verified as it streams by."""
 
-    def __init__(self, src: BinaryIO) -> None:
+    def __init__(self, src: io.BufferedReader) -> None:
         self.src = src
         self.hash = hashlib.sha256()
         self.size = 0
@@ -39,22 +40,26 @@ class DigestReader(io.RawIOBase):
         return True
 
     def readinto(self, b: Any) -> int:
-        data = self.src.read(len(b))
-        b[: len(data)] = data
-        self.hash.update(data)
-        self.size += len(data)
-        return len(data)
+        n = self.src.readinto(b)
+        self.hash.update(b[:n])
+        self.size += n
+        return n
 
-    def check(self, expected: str, size: int | None, what: str) -> None:
-        """Read what the consumer left (e.g. tar padding) and compare digest and size."""
-        while chunk := self.src.read(CHUNK):
-            self.hash.update(chunk)
-            self.size += len(chunk)
-        got = "sha256:" + self.hash.hexdigest()
-        if got != expected:
-            raise InvalidArgument(f"{what} has digest {got}, expected {expected}")
-        if size is not None and size != self.size:
-            raise InvalidArgument(f"{what} has {self.size} bytes, expected {size}")
+    def finish(self) -> tuple[str, int]:
+        """Read what the decompressor left (e.g. padding after the end of the compressed
+        stream); the blob's digest and size."""
+        buffer = memoryview(bytearray(CHUNK))
+        while self.readinto(buffer):
+            pass
+        return "sha256:" + self.hash.hexdigest(), self.size
+
+
+def _check_blob(got: tuple[str, int], expected: str, size: int | None, what: str) -> None:
+    """The blob's digest and size against what its source (manifest, descriptor) states."""
+    if expected and got[0] != expected:
+        raise InvalidArgument(f"{what} has digest {got[0]}, expected {expected}")
+    if size is not None and size != got[1]:
+        raise InvalidArgument(f"{what} has {got[1]} bytes, expected {size}")
 
 
 @dataclass
@@ -115,14 +120,24 @@ class Staging:
         """Layer ``i`` of this chain is already in the store: nothing to read for it."""
         return self.engine.store.layers.find(chain_ids(diff_ids[: i + 1])[-1]) is not None
 
-    def ingest_layer(self, stream: Readable, what: str) -> str:
-        """Store a plain or gzip layer tar; returns its diffID."""
+    def ingest_layer(self, stream: Readable, what: str, blob_digest: str = "",
+                     blob_size: int | None = None) -> str:
+        """Store a plain or compressed layer tar, checked against the digest and size its
+        source states for the blob (if it does); returns its diffID.
+
+        A plain tar's digest is its diffID, so its bytes are hashed once, as they are
+        written; only a compressed blob is hashed on its own as well. A blob that does
+        not match is refused before it lands in the store.
+        """
         content = self.engine.store.content
-        src = decompressed(stream, f"{self.error_prefix}: {what}")
+        prefix = f"{self.error_prefix}: {what}"
+        buffered, kind = sniffed(stream)
+        reader = None if kind is None else _DigestReader(buffered)
         with content.writer() as w:
-            while chunk := src.read(CHUNK):
-                w.write(chunk)
-            dgst = "sha256:" + w.hash.hexdigest()
+            w.fill(buffered if reader is None else decompressed(reader, prefix))
+            dgst = w.digest_so_far()
+            _check_blob((dgst, w.size) if reader is None else reader.finish(),
+                        blob_digest, blob_size, prefix)
             if not content.has(dgst):
                 self.new_blobs.add(dgst)
                 if self.intent is not None:
