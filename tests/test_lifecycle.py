@@ -133,8 +133,9 @@ def test_s7_name_conflict(docker: Docker) -> None:
 def test_s8_ps_lists_running_and_paused_ps_a_lists_all(docker: Docker) -> None:
     docker("create", "--name", "made", "busybox")
     docker("run", "--name", "done", "busybox", "true")
-    docker("run", "-d", "--name", "up", "busybox", "sleep", "30")
-    docker("run", "-d", "--name", "frozen", "busybox", "sleep", "30")
+    # they outlive the test whatever the machine's load (rm -f ends them)
+    docker("run", "-d", "--name", "up", "busybox", "sleep", "600")
+    docker("run", "-d", "--name", "frozen", "busybox", "sleep", "600")
     docker("pause", "frozen")
     assert sorted(docker.out("ps", "--format", "{{.Names}}").split()) == ["frozen", "up"]
     assert sorted(docker.out("ps", "-a", "--format", "{{.Names}}").split()) == [
