@@ -53,22 +53,22 @@ def _mounts(fstype: str) -> list[Path]:
 def _hierarchy(version: int) -> Path | None:
     """First mount of ``version`` where we may create a child group that has a freezer.
 
-    Creating a throwaway child is the only reliable test: root may lack write access
-    (unprivileged, read-only /sys/fs/cgroup in a container) and ``cgroup.freeze`` never
-    exists in the root group, only in children, and only on kernels >= 5.2.
+    Making a child is the only reliable test: root may lack write access (unprivileged,
+    read-only /sys/fs/cgroup in a container) and ``cgroup.freeze`` never exists in the
+    root group, only in children, and only on kernels >= 5.2. The child is our own parent
+    group (``LAYERLAB_CGROUP_ROOT``), which stays anyway: a throwaway probe leaked
+    whenever its process was killed between mkdir and rmdir.
     """
     fstype, control = _FREEZER[version]
     for mount in _mounts(fstype):
-        probe = mount / f"layerlab-probe-{os.getpid()}"
+        parent = mount / _root()
         try:
-            probe.mkdir(exist_ok=True)
+            parent.mkdir(exist_ok=True)
         except OSError:
             continue
-        try:
-            if (probe / control).exists():
-                return mount
-        finally:
-            probe.rmdir()
+        # made by another user before us: ours only if we may make groups in it
+        if (parent / control).exists() and os.access(parent, os.W_OK | os.X_OK):
+            return mount
     return None
 
 
@@ -78,13 +78,21 @@ def _versions(version: int | None) -> tuple[int, ...]:
     return (1, 2) if version is None else (version,)
 
 
+def _component(part: str) -> str:
+    """``part`` as one path component, refusing anything that could leave the hierarchy."""
+    if not part or "/" in part or part in (".", ".."):
+        raise CgroupError(errno.EINVAL, f"bad cgroup path component {part!r}")
+    return part
+
+
+def _root() -> str:
+    """Our parent group's name (``LAYERLAB_CGROUP_ROOT``)."""
+    return _component(os.environ.get("LAYERLAB_CGROUP_ROOT", _DEFAULT_ROOT))
+
+
 def _relative(name: str) -> Path:
-    """``<LAYERLAB_CGROUP_ROOT>/<name>``, refusing anything that could leave the hierarchy."""
-    root = os.environ.get("LAYERLAB_CGROUP_ROOT", _DEFAULT_ROOT)
-    for part in (root, name):
-        if not part or "/" in part or part in (".", ".."):
-            raise CgroupError(errno.EINVAL, f"bad cgroup path component {part!r}")
-    return Path(root, name)
+    """``<LAYERLAB_CGROUP_ROOT>/<name>``."""
+    return Path(_root(), _component(name))
 
 
 @dataclass(frozen=True)
