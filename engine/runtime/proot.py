@@ -47,9 +47,11 @@ from .spec import ContainerSpec, ProcessSpec
 # proot's own setting (bind mount points are faked, never created in the rootfs, where
 # they would show in diff and commit) is read by proot only: the shim drops it again.
 QUIET_ROOTFS = "PROOT_DONT_POLLUTE_ROOTFS"
-# proot puts its loader and glue dirs there, in the container's state dir rather than
-# /tmp: a killed tracer's leftovers then go with the container, and /tmp stays clean.
+# proot >= 5.2 puts its loader and glue dirs there, in the container's state dir: a killed
+# tracer's leftovers then go with the container. Debian's 5.1 ignores it and uses /tmp
+# (P_TMPDIR), so a tracer that had to be killed has its files removed from both.
 GLUE_DIR = "PROOT_TMP_DIR"
+P_TMPDIR = "/tmp"
 SHIM = f'echo $$ >&4; exec 4>&- 2>&3 3>&-; unset {QUIET_ROOTFS} {GLUE_DIR}; exec "$@"'
 SHIM_PATH = "/.ll/busybox"
 NOTICE = re.compile(rb"pid (\d+): (exited with status|terminated with signal) (\d+)")
@@ -199,16 +201,20 @@ def kill_all(state_dir: str, first: int) -> None:
 
 
 def _remove_glue(tracer: int, state_dir: str) -> None:
-    """proot's loader and glue dirs, left behind when a tracer is killed."""
+    """proot's loader and glue dirs, left behind when a tracer is killed: named after the
+    tracer's PID, in whichever temp dir this proot uses, and only ours."""
     from ..fs.atomic import remove_tree
 
-    glue = _glue_dir(state_dir)
-    for path in glob.glob(f"{glue}/proot-{tracer}-*") + glob.glob(f"{glue}/prooted-{tracer}-*"):
-        with contextlib.suppress(OSError):
-            if os.path.isdir(path) and not os.path.islink(path):
-                remove_tree(Path(path))
-            else:
-                os.unlink(path)
+    for tmp in (_glue_dir(state_dir), P_TMPDIR):
+        for path in glob.glob(f"{tmp}/proot-{tracer}-*") + glob.glob(f"{tmp}/prooted-{tracer}-*"):
+            with contextlib.suppress(OSError):
+                st = os.lstat(path)
+                if st.st_uid != os.geteuid():
+                    continue
+                if stat.S_ISDIR(st.st_mode):
+                    remove_tree(Path(path))
+                else:
+                    os.unlink(path)
 
 
 # -- running one tracer ------------------------------------------------------------------
@@ -301,11 +307,19 @@ def _until_status(t: _Tracer, extra: dict[int, Callable[[bytes], None]]) -> int 
 
 def _end(t: _Tracer, state_dir: str) -> None:
     """The command has ended: kill every tracee left (PID-1 semantics), let the tracer
-    exit by itself (it then removes its loader), reap everything under us."""
-    procs.signal_all([p for p in members(state_dir) if p != t.pid], signal.SIGKILL)
-    if not procs.wait_gone(t.pid, NOTICE_WAIT):
-        procs.kill_tree(os.getpid())
-        _remove_glue(t.pid, state_dir)
+    exit by itself (it then removes its loader and glue), reap everything under us.
+
+    The kill repeats until the tracer is gone: a tracee that was forking during one pass
+    has a child the pass did not see, and proot waits for that child too."""
+    deadline = time.monotonic() + NOTICE_WAIT
+    while True:
+        procs.signal_all([p for p in members(state_dir) if p != t.pid], signal.SIGKILL)
+        if procs.wait_gone(t.pid, 0.02):
+            break
+        if time.monotonic() > deadline:
+            procs.kill_tree(os.getpid())
+            _remove_glue(t.pid, state_dir)
+            break
     procs.kill_tree(os.getpid())
     with contextlib.suppress(ChildProcessError):
         while True:
