@@ -96,7 +96,11 @@ def test_limits_in_the_kernel_and_update_of_a_running_container(docker: Docker) 
                      "--cpuset-cpus", "0", "--ulimit", "nofile=100:200", "--oom-kill-disable",
                      "busybox", "sleep", "600")
     try:
-        groups = cgroup_dirs(int(inspect(docker, "lim")["State"]["Pid"]))
+        pid = int(inspect(docker, "lim")["State"]["Pid"])
+        groups = cgroup_dirs(pid)
+        # the command joined its group in every hierarchy (v1: by its own tasks write)
+        ours = {c for c, path in groups.items() if path.name == cid}
+        assert ours >= {"freezer", "devices", "memory", "cpu", "pids"} & set(groups)
 
         def read(controller: str, name: str) -> str:
             return (groups[controller] / name).read_text().strip()
@@ -114,6 +118,7 @@ def test_limits_in_the_kernel_and_update_of_a_running_container(docker: Docker) 
         shown = docker.out("exec", "lim", "sh", "-c",
                            "ulimit -n; ulimit -Hn; cat /proc/self/cgroup").splitlines()
         assert shown[:2] == ["100", "200"]
+        assert sorted(shown[2:]) == sorted(Path(f"/proc/{pid}/cgroup").read_text().splitlines())
         mine = f":memory:/{os.environ['LAYERLAB_CGROUP_ROOT']}/{cid}"
         assert any(line.endswith(mine) for line in shown[2:])
         hc = inspect(docker, "lim")["HostConfig"]

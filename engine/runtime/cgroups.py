@@ -186,6 +186,10 @@ class Cgroup:
         """Move process ``pid`` (all its threads) into this cgroup."""
         self._write("cgroup.procs", str(pid))
 
+    def self_move_files(self) -> list[Path]:
+        file = self_move_file(self.path, self.version)
+        return [file] if file else []
+
     def pids(self) -> list[int]:
         """Every process in this cgroup and any sub-groups the container created."""
         found: set[int] = set()
@@ -251,6 +255,15 @@ class Cgroup:
             except OSError as e:
                 raise CgroupError(e.errno, f"remove cgroup with processes {self.pids()}",
                                   dirpath) from e
+
+
+def self_move_file(directory: Path, version: int) -> Path | None:
+    """The file a single-threaded process writes ``0`` to, to move itself into
+    ``directory`` fast: v1's ``tasks``. Moving one's own thread skips the thread-group lock
+    that every ``cgroup.procs`` write takes, and with it the RCU grace period that lock
+    waits out (measured here: 7-8 ms per move against 0.1 ms). None on v2, where a thread
+    moves alone only inside a threaded subtree: there ``cgroup.procs`` it is."""
+    return directory / "tasks" if version == 1 else None
 
 
 def write_control(target: Path, value: str) -> None:

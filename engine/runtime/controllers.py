@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
-from .cgroups import CgroupError, _relative, _unescape, write_control
+from .cgroups import CgroupError, _relative, _unescape, self_move_file, write_control
 from .limits import Resources, cgroup_files
 
 # v1 controllers a container joins; cpu and cpuacct are often co-mounted ("cpu,cpuacct").
@@ -35,7 +35,21 @@ class Group(Protocol):
 
     def add(self, pid: int) -> None: ...
 
+    def self_move_files(self) -> list[Path]:
+        """Where a single-threaded process moves itself in fast (``self_move_file``);
+        empty where only ``add`` can move it (v2)."""
+        ...
+
     def remove(self) -> None: ...
+
+
+def join(group: Group) -> None:
+    """Move the calling single-threaded process into ``group``, the fast way if any."""
+    files = group.self_move_files()
+    for file in files:
+        write_control(file, "0")
+    if not files:
+        group.add(0)
 
 
 @dataclass(frozen=True)
@@ -175,6 +189,10 @@ class ControllerGroups:
         """Move ``pid`` (0: the caller) into every group; its children follow."""
         for path in dict.fromkeys(self.paths.values()):
             write_control(path / "cgroup.procs", str(pid))
+
+    def self_move_files(self) -> list[Path]:
+        files = [self_move_file(path, self.version) for path in dict.fromkeys(self.paths.values())]
+        return [f for f in files if f is not None]
 
     def read(self, controller: str, filename: str) -> str:
         """One control file's text ("" where this host has no such controller or file)."""

@@ -138,6 +138,9 @@ class DeviceCgroup:
         """Move ``pid`` (0: the caller) into the group; its children follow."""
         self._write("cgroup.procs", str(pid))
 
+    def self_move_files(self) -> list[Path]:
+        return [self.path / "tasks"]  # the devices controller is v1 only
+
     def rules(self) -> list[str]:
         """The kernel's effective list (``devices.list``), e.g. ``["c 1:3 rwm", …]``."""
         return (self.path / "devices.list").read_text().split("\n")[:-1]

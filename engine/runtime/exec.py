@@ -22,7 +22,7 @@ import os
 from collections.abc import Callable, Sequence
 
 from ..errors import RuntimeFailure
-from .controllers import Group
+from .controllers import Group, join
 from .init import ExecFailure, exec_as, report
 from .spec import ProcessSpec
 
@@ -107,7 +107,7 @@ def _joiner(ns_fds: list[int], root_fd: int, groups: Sequence[Group],
         # kernel's listening sockets would outlive the kernel and block its restart.
         close_fds_except({stdin, stdout, stderr, fail_w, root_fd, handover, *ns_fds})
         for group in groups:  # while the host's cgroup mounts are still in view
-            group.add(0)
+            join(group)
         for fd in ns_fds:
             sc.setns(fd, 0)
         os.fchdir(root_fd)

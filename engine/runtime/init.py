@@ -2,8 +2,9 @@
 
     monitor ──fork──► init: unshare(mnt, uts, ipc[, net]) ─ready─► rootfs, pivot_root,
                             confinement mounts ─(go)─► exec_as ─► CMD
-    meanwhile the monitor makes the cgroups, moves the init into them and, once the
-    namespaces exist, wires them (network); then it says go
+    meanwhile the monitor makes the cgroups and, once the namespaces exist, wires them
+    (network); then it says go, handing over the v1 groups' ``tasks`` files, through
+    which the init moves itself in (v2 groups: the monitor moved it)
 
 Failures travel back to the monitor on a CLOEXEC pipe as ``"<exit code> <message>"``, with
 Docker's exit codes: 126 (cannot run it), 127 (not found), 125 (the runtime failed).
@@ -14,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 
 from ..linux import syscalls as sc
 from . import users
@@ -21,6 +23,7 @@ from .rootfs import enter_rootfs
 from .spec import ContainerSpec, ProcessSpec
 
 _INHERITED_SIGNALS = (signal.SIGINT, signal.SIGHUP, signal.SIGPIPE, signal.SIGTSTP)
+MAX_GROUP_FILES = 16  # v1 tasks files with "go": freezer, devices, six controllers
 
 
 class ExecFailure(Exception):
@@ -117,7 +120,7 @@ def become_mapped(user: users.User) -> None:
 
 
 def run_init(spec: ContainerSpec, stdin: int, out_w: int, err_w: int, fail_w: int,
-             ready_w: int, go_r: int) -> None:  # pragma: no cover - PID 1
+             ready_w: int, go_r: socket.socket) -> None:  # pragma: no cover - PID 1
     """Body of the container's PID 1 until exec; never returns."""
     try:
         for sig in _INHERITED_SIGNALS:
@@ -143,10 +146,18 @@ def run_init(spec: ContainerSpec, stdin: int, out_w: int, err_w: int, fail_w: in
             apply_mounts(plan)
         if spec.tty:
             stdin = out_w = err_w = open_console(spec.console_fd, spec.console_size)
-        # in our cgroups, with the network wired: the command may run
-        if os.read(go_r, 1) != b"g":
+        # the network wired and our cgroups made: join them (each a v1 ``tasks`` file
+        # the monitor opened), then the command may run
+        go, moves, _, _ = socket.recv_fds(go_r, 1, MAX_GROUP_FILES)
+        if go != b"g":
             os._exit(125)  # the monitor gave up on us (its error is reported by it)
-        os.close(go_r)
+        go_r.close()
+        for fd in moves:
+            try:
+                os.write(fd, b"0")
+            except OSError as e:
+                raise ExecFailure(125, f"join cgroup: {e.strerror}") from None
+            os.close(fd)
         if spec.init:
             reaper.run(spec.process, stdin, out_w, err_w, fail_w)
         exec_as(spec.process, stdin, out_w, err_w, make_cwd=True)

@@ -24,6 +24,7 @@ import functools
 import os
 import select
 import signal
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -185,8 +186,6 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
             os.close(stdin)
             stdin, stdin_w = os.pipe2(os.O_CLOEXEC)
         if spec.tty:
-            import socket
-
             console, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
             spec.console_fd = theirs.detach()
         for fd in (0, 1, 2):
@@ -200,7 +199,7 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
         err_r, err_w = os.pipe2(os.O_CLOEXEC)
         fail_r, fail_w = os.pipe2(os.O_CLOEXEC)
         ns_r, ns_w = os.pipe2(os.O_CLOEXEC)
-        go_r, go_w = os.pipe2(os.O_CLOEXEC)
+        go_w, go_r = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         sidecar = None
         if spec.mode == "rootless" and hooks.prepare is not None:
             # no thread can be born here after the PID namespace (see sidecar.py)
@@ -212,6 +211,7 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
         sc.unshare(sc.CLONE_NEWPID)
         pid = os.fork()
         if pid == 0:
+            go_w.close()
             run_init(spec, stdin, out_w, err_w, fail_w, ns_w, go_r)
         # Back to our own PID namespace for children: no thread can be born while it points
         # at the container's (clone(2) EINVAL), and the network services need threads.
@@ -220,8 +220,9 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
         if spec.mode != "rootless":
             sc.setns(own_pidns, sc.CLONE_NEWPID)
         os.close(own_pidns)
-        for fd in (out_w, err_w, fail_w, stdin, devnull, ns_w, go_r):
+        for fd in (out_w, err_w, fail_w, stdin, devnull, ns_w):
             os.close(fd)
+        go_r.close()
         if spec.console_fd >= 0:
             os.close(spec.console_fd)
         groups: list[Group] = []
@@ -314,21 +315,26 @@ def exit_code(status: int) -> int:
 
 
 def _prepare(pid: int, spec: ContainerSpec, groups: list[Group], hooks: Hooks, ns_r: int,
-             go_w: int, fail_r: int) -> bytes:
-    """Make the container's cgroups (into ``groups``) and move the init into them, run
-    ``hooks.prepare`` once the init has its namespaces, then let the init exec its command;
-    the init's failure report (empty once its command runs).
+             go_w: socket.socket, fail_r: int) -> bytes:
+    """Make the container's cgroups (into ``groups``), run ``hooks.prepare`` once the init
+    has its namespaces, then let the init join the groups and exec its command; the
+    init's failure report (empty once its command runs).
 
-    This runs while the init builds the container's root: the first move into a cgroup v1
-    hierarchy waits out an RCU grace period (~6 ms on an idle host), which so overlaps the
-    init's mounts instead of coming before them. The init execs only after "go", so its
-    command never runs outside its cgroups (runc's parent places its child the same way).
+    This runs while the init builds the container's root. With "go" the init gets the v1
+    groups' ``tasks`` files, open, and moves itself in (``self_move_file``: no RCU grace
+    period); v2 groups the monitor joins it to from here (that wait then overlaps the
+    init's mounts). Either way the command never runs outside its cgroups (runc's parent
+    places its child the same way).
     """
     failure = b""
+    moves: list[int] = []
     try:
         groups.extend(_groups(spec))
         for group in groups:
-            group.add(pid)
+            files = group.self_move_files()
+            moves += [os.open(f, os.O_WRONLY | os.O_CLOEXEC) for f in files]
+            if not files:
+                group.add(pid)
         os.read(ns_r, 1)  # EOF: the init unshared (or died trying)
         if hooks.prepare is not None:
             hooks.prepare(pid)
@@ -336,8 +342,10 @@ def _prepare(pid: int, spec: ContainerSpec, groups: list[Group], hooks: Hooks, n
         failure = f"125 {e}".encode()
     os.close(ns_r)
     with contextlib.suppress(OSError):
-        os.write(go_w, b"s" if failure else b"g")
-    os.close(go_w)
+        socket.send_fds(go_w, [b"s" if failure else b"g"], [] if failure else moves)
+    go_w.close()
+    for fd in moves:
+        os.close(fd)
     failure = _read_all(fail_r) or failure
     os.close(fail_r)
     return failure
