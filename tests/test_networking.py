@@ -417,3 +417,24 @@ def test_clean_leftovers_removes_strays_of_ours_only(net: Net) -> None:
     finally:
         for name in (stray_bridge, stray_veth):
             subprocess.run(["ip", "link", "del", name], capture_output=True)
+
+
+def test_a_bridge_gone_since_the_network_was_made_is_made_again_at_start(net: Net) -> None:
+    """A host reboot removes the bridges while the network records stay: the next start
+    makes the bridge again, with its gateway, instead of failing."""
+    d = net.docker
+    subnet = net.subnet()
+    d("network", "create", "--subnet", subnet, "again")
+    gateway = json.loads(d.out("network", "inspect", "again"))[0]["IPAM"]["Config"][0]
+    d("run", "--rm", "--network", "again", "busybox", "true")  # the bridge exists now
+    bridge = [n for n in links() if n.startswith(f"{PREFIX}br-")]
+    assert len(bridge) == 1
+    subprocess.run(["ip", "link", "del", bridge[0]], check=True)  # ours: the test's prefix
+    got = d.out("run", "--rm", "--network", "again", "busybox", "sh", "-c",
+                "ip -4 -o addr show eth0; ip route; ping -c 1 -W 5 " + gateway["Gateway"])
+    assert bridge[0] in links()
+    out = subprocess.run(["ip", "-4", "-o", "addr", "show", bridge[0]], capture_output=True,
+                         text=True, check=True).stdout
+    assert f"{gateway['Gateway']}/{subnet.split('/')[1]}" in out
+    assert f"default via {gateway['Gateway']}" in got and "1 packets received" in got
+    assert d.out("network", "rm", "again") == "again"

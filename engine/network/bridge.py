@@ -40,11 +40,18 @@ def endpoint_up(net: Network, ep: Endpoint, netns: str, *, ifname: str = "eth0",
         return
     if net.Driver != "bridge":
         return
-    network_up(net)  # the bridge may be gone (host reboot) while the record stayed
     gateway = net.gateway if default_route and not net.Internal else None
-    netlink.attach(netns, host_ifname=ep.HostIfname, bridge=net.Bridge,
-                   address=net.interface(ep), mac=ep.MacAddress, gateway=gateway,
-                   ifname=ifname)
+
+    def attach() -> None:
+        netlink.attach(netns, host_ifname=ep.HostIfname, bridge=net.Bridge,
+                       address=net.interface(ep), mac=ep.MacAddress, gateway=gateway,
+                       ifname=ifname)
+
+    try:
+        attach()
+    except netlink.NoBridge:  # gone (a host reboot) while the record stayed: made again
+        network_up(net)
+        attach()
 
 
 def endpoint_down(ep: Endpoint) -> None:

@@ -332,6 +332,7 @@ class Networks:
                 session.dns = any(net.user_defined for net, _ in session.attachments)
                 self._bind_ports(c, session)
             self._write_etc(c, in_place=False)
+            session.preload()
             return session
         except BaseException:
             session.abort()
