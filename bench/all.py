@@ -518,6 +518,7 @@ def main(argv: list[str] | None = None) -> int:
         if engines is not None:
             engines.cleanup()
         common.remove_bridges(common.NET_PREFIX)
+        common.remove_cgroup_parent(env["LAYERLAB_CGROUP_ROOT"])
         common.unmount_under(tmp)
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -372,6 +372,20 @@ def remove_bridges(prefix: str) -> None:
             subprocess.run(["ip", "link", "del", link["ifname"]], capture_output=True)
 
 
+def remove_cgroup_parent(name: str) -> None:
+    """The run's parent cgroup (``LAYERLAB_CGROUP_ROOT``) in every hierarchy: containers
+    remove their own groups, the parent stays until this. Only empty groups go (rmdir)."""
+    with open("/proc/self/mountinfo") as f:
+        mounts = [line.split()[4] for line in f if " - cgroup" in line]
+    for mount in mounts:
+        parent = Path(mount) / name
+        if parent.is_dir():
+            for group in [*sorted(parent.rglob("*"), reverse=True), parent]:
+                if group.is_dir():
+                    with contextlib.suppress(OSError):
+                        group.rmdir()
+
+
 def make_flat_tar(path: Path, mib: int = 50) -> None:
     """A single-file tar of random (incompressible) bytes: the import payload."""
     data = os.urandom(mib << 20)
