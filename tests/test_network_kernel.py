@@ -230,6 +230,25 @@ def test_two_namespaces_talk_over_a_bridge(lab: Lab) -> None:
     assert _links_named(lab.prefix) == []
 
 
+def test_attach_replaces_a_stale_host_end_of_the_same_name(lab: Lab) -> None:
+    """A start that crashed half-way can leave its veth's host end behind: the next
+    attach of that endpoint removes it (its peer with it) and makes the pair anew."""
+    net = lab.store.create("app", subnet=lab.subnet())
+    a = lab.netns("a")
+    net, ep = lab.store.connect("app", "a" * 64, "web")
+    stale_peer = f"{lab.prefix}stale"
+    subprocess.run(["ip", "link", "add", ep.HostIfname, "type", "veth", "peer", "name",
+                    stale_peer], check=True)
+    bridge.endpoint_up(net, ep, a)
+    assert not netlink.link_exists(stale_peer)
+    host_end = _ip("link", "show", ep.HostIfname)[0]
+    assert host_end["master"] == net.Bridge and "UP" in host_end["flags"]
+    assert _eth0(a)["address"] == ep.MacAddress
+    bridge.endpoint_down(ep)
+    bridge.network_down(net)
+    assert _links_named(lab.prefix) == []
+
+
 def test_internal_networks_get_no_default_route(lab: Lab) -> None:
     net = lab.store.create("secret", subnet=lab.subnet(), internal=True)
     a, b = lab.netns("a"), lab.netns("b")

@@ -250,16 +250,7 @@ def attach(netns: str, *, host_ifname: str, bridge: str, address: IPv4Interface,
                 raise NoBridge(f"bridge {bridge} does not exist")
             ns_fd = os.open(netns, os.O_RDONLY | os.O_CLOEXEC)
             try:
-                def add() -> None:
-                    ipr.link("add", ifname=host_ifname, kind="veth", master=br, state="up",
-                             peer={"ifname": ifname, "net_ns_fd": ns_fd, "address": mac})
-                try:
-                    add()
-                except NetlinkError as e:
-                    if e.code != errno.EEXIST:
-                        raise
-                    detach(host_ifname)  # a crashed attempt's host end (its peer goes too)
-                    add()
+                _add_pair(ipr, host_ifname, br, ifname, ns_fd, mac)
             finally:
                 os.close(ns_fd)
         with _netlink(netns) as inside:
@@ -275,6 +266,22 @@ def attach(netns: str, *, host_ifname: str, bridge: str, address: IPv4Interface,
         if isinstance(e, NetlinkFailure):
             raise
         raise _fail(f"cannot attach {ifname} ({address}) to {bridge}", e) from None
+
+
+def _add_pair(ipr: IPRoute, host_ifname: str, bridge: int, ifname: str, ns_fd: int,
+              mac: str) -> None:
+    """The veth pair: the host end enslaved to ``bridge`` and up, the peer born in the
+    namespace at ``ns_fd``. A host end of that name left by a crashed attempt is removed
+    (its peer goes with it) and the pair made again."""
+    for again in (True, False):
+        try:
+            ipr.link("add", ifname=host_ifname, kind="veth", master=bridge, state="up",
+                     peer={"ifname": ifname, "net_ns_fd": ns_fd, "address": mac})
+            return
+        except NetlinkError as e:
+            if e.code != errno.EEXIST or not again:
+                raise
+            detach(host_ifname)
 
 
 def detach(host_ifname: str) -> None:
