@@ -70,24 +70,7 @@ class Started:
         while chunk := os.read(self.exit_fd, 64):
             data += chunk
         os.close(self.exit_fd)
-        reap_monitors()
         return int(data or b"255")
-
-
-# Monitors of attached starts are this process's own children (see ``spawn``), reaped
-# here once they have exited: right after the exit code came, else at the next start.
-_monitors: set[int] = set()
-
-
-def reap_monitors() -> None:
-    """Reap, without waiting, the monitors of ours that have exited."""
-    for pid in list(_monitors):
-        try:
-            done = os.waitpid(pid, os.WNOHANG)[0]
-        except ChildProcessError:
-            done = pid
-        if done:
-            _monitors.discard(pid)
 
 
 def _read_all(fd: int) -> bytes:
@@ -121,14 +104,8 @@ def close_fds_except(keep: set[int]) -> None:
 
 
 def spawn(spec: ContainerSpec, attach: Attach | None, hooks: Hooks) -> Started:
-    """Fork the monitor; return once the container's CMD has been exec'd (or raise).
-
-    A detached container's monitor is forked twice, so that it is nobody's child but
-    init's. An attached one's caller waits for the exit anyway, so its monitor is forked
-    once and reaped by ``Started.wait`` (or by a later start, if the caller stopped
-    waiting): a fork of a notebook kernel costs ~4 ms here."""
+    """Fork the monitor; return once the container's CMD has been exec'd (or raise)."""
     title_setter()
-    reap_monitors()
     ready_r, ready_w = os.pipe2(os.O_CLOEXEC)
     exit_r, exit_w = os.pipe2(os.O_CLOEXEC) if attach else (None, None)
     pid = os.fork()
@@ -146,7 +123,7 @@ def spawn(spec: ContainerSpec, attach: Attach | None, hooks: Hooks) -> Started:
                 held.add(attach.conn)
             close_fds_except({ready_w, *held, *spec.pass_fds,
                               *([exit_w] if exit_w is not None else [])})
-            if attach is not None or os.fork() == 0:
+            if os.fork() == 0:
                 _monitor(spec, attach, hooks, ready_w, exit_w)
             code = 0
         except BaseException as e:
@@ -157,10 +134,7 @@ def spawn(spec: ContainerSpec, attach: Attach | None, hooks: Hooks) -> Started:
     os.close(ready_w)
     if exit_w is not None:
         os.close(exit_w)
-    if attach is None:
-        os.waitpid(pid, 0)  # the first fork, gone once it has forked the monitor
-    else:
-        _monitors.add(pid)
+    os.waitpid(pid, 0)
     report = _read_all(ready_r).decode(errors="replace")
     os.close(ready_r)
     kind, _, rest = report.partition(" ")
