@@ -46,10 +46,9 @@ if TYPE_CHECKING:
 MAX_MESSAGE = 1 << 20
 MAX_FDS = 8
 # What a worker's start or exec imports, loaded once in the spawner for every worker to
-# inherit: the network wiring alone (pyroute2) is ~110 ms of CPU here. One left out of
-# this list costs time, never correctness.
-PRELOAD = ("runtime.monitor", "runtime.exec", "runtime.confine", "network.session",
-           "network.bridge", "network.netns", "network.proxy", "network.service")
+# inherit (and the network wiring, ``session.WIRING``). One left out of this list costs
+# time, never correctness.
+PRELOAD = ("runtime.monitor", "runtime.exec", "runtime.confine")
 
 
 def _send(sock: socket.socket, message: dict[str, Any], fds: list[int]) -> None:
@@ -191,8 +190,11 @@ def _serve(engine: Engine, control: socket.socket) -> None:  # pragma: no cover 
     for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, signal.SIG_IGN)  # the server decides when we end: by closing
     title_setter()  # loaded once here, not in every worker
+    from ..network import session
+
     for name in PRELOAD:
         importlib.import_module(f"{__package__.rpartition('.')[0]}.{name}")
+    session.preload_wiring()
     while True:
         request, fds = _receive(control)
         _reap()

@@ -36,6 +36,19 @@ from .sandbox import forget_published
 if TYPE_CHECKING:
     from .service import Background
 
+# The modules ``plumb`` and ``close`` import in the monitor. A starter loads what a
+# session needs of them first (``Session.preload``), so the monitors it forks inherit
+# them: pyroute2 (``bridge``) alone is 110 ms of CPU here (240 with its package init,
+# which ``netlink`` skips).
+WIRING = ("bridge", "netns", "proxy", "service", "dns")
+
+
+def preload_wiring(names: tuple[str, ...] = WIRING) -> None:
+    """Import ``names`` of ``WIRING`` (all: for a process that forks every start, the
+    API's spawner)."""
+    for name in names:
+        importlib.import_module(f"{__package__}.{name}")
+
 
 @dataclass
 class Session:
@@ -140,19 +153,17 @@ class Session:
 
     # -- in the starter ------------------------------------------------------------------
     def preload(self) -> None:
-        """Import here, in the starter, what ``plumb`` and ``close`` will import in the
-        monitor, which inherits it: a long-lived starter (a notebook kernel) so loads
-        pyroute2 once, not in every container's monitor. That import alone is 110 ms of
-        CPU here (with its package init, which ``netlink`` skips, 240 ms)."""
-        wanted = []
+        """Import, here in the starter, the ``WIRING`` this session's monitor will use: a
+        long-lived starter (a notebook kernel) so loads pyroute2 once, not in every
+        container's monitor."""
+        wanted: list[str] = []
         if self.attachments and not self.shared_host:
             wanted.append("bridge")
         if self.attachments or self.listeners or self.dns:
             wanted += ["netns", "proxy", "service"]
         if self.dns:
             wanted.append("dns")
-        for name in wanted:
-            importlib.import_module(f"{__package__}.{name}")
+        preload_wiring(tuple(wanted))
 
     def starter_done(self) -> None:
         """The monitor holds its own copies of the listeners and the netns fd now."""
