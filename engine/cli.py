@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
 
-from .errors import EngineError
-from .settings import default_root
-from .version import version_line
-
+TYPE_CHECKING = False  # this module is the first a command loads: no ``typing`` here
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+    from typing import Any
+
     from .services.engine import Engine
 
 
@@ -55,7 +53,7 @@ class _GlobalFlags:
     CLI's global flags that mean something here (``--config``, ``-D``, ``-v``)."""
 
     def __init__(self) -> None:
-        self.root: Path | None = None
+        self.root: str | None = None
         self.driver: str | None = None
         self.version = False
 
@@ -82,7 +80,7 @@ class _GlobalFlags:
                         raise ValueError(f"flag needs an argument: {key}")
                     value = args.pop(0)
                 if key == "--root":
-                    self.root = Path(value)
+                    self.root = value
                 elif key == "--storage-driver":
                     self.driver = value
                 else:
@@ -94,6 +92,13 @@ class _GlobalFlags:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from pathlib import Path
+    from typing import cast
+
+    from .errors import EngineError
+    from .settings import default_root
+    from .version import version_line
+
     args = list(sys.argv[1:] if argv is None else argv)
     flags = _GlobalFlags()
     try:
@@ -113,7 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     faults.install()
     io = IO.std()
     try:
-        engine = cast("Engine", _EngineOnDemand(flags.root or default_root(), flags.driver))
+        root = Path(flags.root) if flags.root else default_root()
+        engine = cast("Engine", _EngineOnDemand(root, flags.driver))
         result = execute(engine, args, io)
         text = result.text()
     except EngineError as e:
@@ -139,13 +145,24 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run() -> None:
-    """Console entry point: exit without tearing the interpreter down.
+    """Console entry point: the command runs in this user's warm CLI server if there is
+    one (``cliserver``), else here; then exit without tearing the interpreter down."""
+    from .cliserver import client
 
-    Everything is flushed and no atexit work exists, so skipping Python's finalisation is
-    safe, and it saves several milliseconds on every ``docker …`` invocation.
+    code = client.forward(sys.argv[1:])
+    os._exit(finish(main) if code is None else code)
+
+
+def finish(command: Callable[[], int]) -> int:
+    """Run the command and flush what it printed: its exit code.
+
+    Everything is flushed and no atexit work exists, so the caller may skip Python's
+    finalisation (``os._exit``), which saves several milliseconds on every command.
     """
+    import contextlib
+
     try:
-        code = main()
+        code = command()
         sys.stdout.flush()
     except BrokenPipeError:  # `layerlab images | head -1`: the reader left, as SIGPIPE would
         code = 141
@@ -154,7 +171,7 @@ def run() -> None:
     from . import faults
 
     faults.finish()
-    os._exit(code)
+    return code
 
 
 if __name__ == "__main__":

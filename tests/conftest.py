@@ -61,6 +61,19 @@ os.environ.setdefault("LAYERLAB_NET_PREFIX", "t" + uuid.uuid4().hex[:4])
 os.environ.setdefault("LAYERLAB_BRIDGE_SUBNET", _free_test_subnet())
 
 
+# The warm CLI's servers (``cliserver``) of this session live in a directory of its own,
+# and are stopped at its end.
+os.environ.setdefault("LAYERLAB_CLI_SERVER_DIR", tempfile.mkdtemp(prefix="ll-cli-servers-"))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_cli_servers() -> Iterator[None]:
+    yield
+    servers = Path(os.environ["LAYERLAB_CLI_SERVER_DIR"])
+    kit.stop_cli_servers(servers)
+    shutil.rmtree(servers, ignore_errors=True)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _remove_test_interfaces() -> Iterator[None]:
     """Containers remove their veths and ``network rm`` its bridge; the default bridge (like

@@ -45,3 +45,32 @@ def test_version_and_ps_import_only_what_they_use(tmp_path: Path) -> None:
                   "layerlab.engine.network.session", "layerlab.engine.oci.layertar",
                   "tarfile", "subprocess", "socket", "setproctitle"}
     assert sorted(start_path & ps) == []
+
+
+def test_the_warm_clients_path_loads_no_library(tmp_path: Path) -> None:
+    """What runs before a served command: the ``layerlab`` script's module and the
+    client, asking a server (there is none in this directory, so it starts one: stopped
+    here). None of ``re``, ``enum``, ``typing``, ``socket`` or ``signal`` (each of which
+    costs more than the rest of the client on this VM)."""
+    probe = ("import sys\n"
+             "site = set(sys.modules)\n"  # what the interpreter's start loaded (a venv's
+             "from layerlab.engine import cli\n"  # editable-install finder loads re)
+             "from layerlab.engine.cliserver import client\n"
+             "client.forward(['version'])\n"
+             "added = sorted(set(sys.modules) - site)\n"
+             "import json\n"
+             "json.dump(added, open(sys.argv[1], 'w'))\n")
+    report = tmp_path / "modules.json"
+    servers = tmp_path / "servers"
+    env = {**os.environ, "LAYERLAB_CLI_SERVER_DIR": str(servers)}
+    try:
+        subprocess.run([sys.executable, "-c", probe, str(report)], env=env, check=True,
+                       capture_output=True, timeout=120, stdin=subprocess.DEVNULL)
+    finally:
+        import unprivileged_kit as kit
+
+        kit.stop_cli_servers(servers)
+    loaded = set(json.loads(report.read_text()))
+    assert "layerlab.engine.cliserver.client" in loaded
+    assert sorted(loaded & {"re", "enum", "typing", "socket", "signal", "pathlib",
+                            "dataclasses", "argparse"}) == []

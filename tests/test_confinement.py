@@ -79,7 +79,9 @@ def test_exec_lands_in_the_container_when_layerlab_runs_in_a_chroot(
     mount namespace's root differ from the container's; exec must still be inside."""
     jail = tmp_path / "jail"
     jail.mkdir()
-    env = {**docker.env, "PYTHONPATH": os.pathsep.join(sys.path)}
+    # no warm CLI server: one started in this private mount namespace would keep it (and
+    # its bind of /) alive after the test
+    env = {**docker.env, "PYTHONPATH": os.pathsep.join(sys.path), "LAYERLAB_CLI_SERVER": "0"}
     cli = f"chroot {jail} {sys.executable} -m layerlab.engine.cli"
     script = f"""set -e
 mount --make-rprivate /

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import fcntl
 import glob
 import os
 import select
@@ -156,12 +157,18 @@ class Nobody:
         return self.top / "home"
 
     @property
+    def cli_servers(self) -> Path:
+        """This session's warm-CLI server sockets (the client makes the directory)."""
+        return self.home / "cli-servers"
+
+    @property
     def store(self) -> Path:
         return self.home / ".local/share/layerlab"
 
     def environment(self, **extra: str) -> dict[str, str]:
         return {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
                 "HOME": str(self.home), "XDG_DATA_HOME": str(self.home / ".local/share"),
+                "LAYERLAB_CLI_SERVER_DIR": str(self.cli_servers),
                 "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", **self.env, **extra}
 
     def run(self, argv: list[str], *, input: bytes | None = None, timeout: float = 180,
@@ -202,6 +209,8 @@ class Nobody:
         """Stop the keeper, give exiting monitors a moment (by pidfd, no sleep), then kill
         and reap whatever is left: the PIDs that were still alive."""
         self.stop_keeper()
+        stop_cli_servers(self.cli_servers)
+        reap_orphans()
         deadline = time.monotonic() + 5
         for pid in self.ours():
             _wait_gone(pid, max(0.0, deadline - time.monotonic()))
@@ -218,6 +227,28 @@ class Nobody:
             time.sleep(0.02)  # cleanup only: the kernel delivers SIGKILL asynchronously
         reap_orphans()
         return left
+
+
+def stop_cli_servers(directory: Path) -> None:
+    """Stop the warm CLI's servers of DIRECTORY: a server holds an ``flock`` on its
+    ``*.lock`` file, which holds its pid, for as long as it lives (a lock we can take is a
+    dead server's, and its pid may be anyone's by now)."""
+    for lock in directory.glob("*.lock"):
+        try:
+            fd = os.open(lock, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            continue  # nobody holds it
+        except BlockingIOError:
+            pid = int(os.read(fd, 32) or b"0")
+        finally:
+            os.close(fd)
+        if pid > 0:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+            _wait_gone(pid, 10)
 
 
 def _wait_gone(pid: int, timeout: float) -> None:

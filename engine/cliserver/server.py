@@ -1,0 +1,243 @@
+"""The server side of the warm CLI: preload the engine, then fork a child per command.
+
+One process per identity (``client.identity``), started detached by the first command
+that found none: ``python -m layerlab.engine.cliserver.server SOCKET``. It holds
+``SOCKET.lock`` (an ``flock``) for its lifetime, so only one serves a socket and a dead
+one's socket can be taken over; it leaves when it has had no command for
+``IDLE_SECONDS``, when its socket is no longer its own, or on SIGTERM.
+
+The server is single-threaded and never runs a command itself: a child forked per
+connection does, so a command cannot leave state behind in the server, and a fork of a
+single-threaded process is safe. The server reaps each child and sends its wait status to
+the client; a client that goes away (EOF on its connection) has its child killed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import importlib
+import io
+import marshal
+import os
+import pkgutil
+import select
+import signal
+import socket
+import sys
+import time
+
+from . import client
+
+# Not preloaded: front-ends of their own (the API, this server), and the builder, whose
+# Dockerfile parser (a Go library) starts threads as it loads: a fork of a process with
+# threads is not safe (a build loads it in its command's child).
+_NOT_PRELOADED = ("dockerapi", "cliserver", "builder")
+
+
+def preload(package: str = "layerlab.engine") -> None:
+    """Import the engine (and the network wiring a start loads), and build the command
+    grammar's parsers (argparse's translations come from the locale, which is part of
+    the identity), so that every command's child finds them made."""
+    for module in pkgutil.iter_modules(importlib.import_module(package).__path__):
+        if module.name not in _NOT_PRELOADED:
+            importlib.import_module(f"{package}.{module.name}")
+            if module.ispkg:
+                preload(f"{package}.{module.name}")
+    if package == "layerlab.engine":
+        from ..commands.grammar import parsers
+        from ..network import session
+
+        session.preload_wiring()
+        parsers()
+
+
+def _single_threaded() -> bool:
+    return len(os.listdir("/proc/self/task")) == 1
+
+
+def serve(path: str) -> None:
+    lock = os.open(path + ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return  # another server has this socket
+    os.ftruncate(lock, 0)
+    os.write(lock, f"{os.getpid()}\n".encode())  # for whoever must stop us (the tests)
+    os.chdir("/")
+    me = client.identity()
+    with contextlib.suppress(ImportError):
+        import setproctitle
+
+        setproctitle.setproctitle("layerlab-cli-server")
+    preload()
+    if not _single_threaded():
+        return  # something loaded started a thread: forking here would not be safe
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)  # a dead server's: the lock says none is alive
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
+    listener.bind(path)
+    listener.listen(128)
+    mine = os.stat(path).st_ino
+    wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+    signal.set_wakeup_fd(wake_w)
+    signal.signal(signal.SIGCHLD, lambda *_: None)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    children: dict[int, socket.socket] = {}  # pid -> its client's connection
+    by_fd: dict[int, int] = {}  # connection fd -> pid
+    poller = select.poll()
+    poller.register(listener, select.POLLIN)
+    poller.register(wake_r, select.POLLIN)
+    idle_since = time.monotonic()
+    try:
+        while True:
+            events = poller.poll(60_000)
+            for fd, _ in events:
+                if fd == wake_r:
+                    with contextlib.suppress(BlockingIOError):
+                        os.read(wake_r, 512)
+                elif fd == listener.fileno():
+                    _accept(listener, me, [listener.fileno(), wake_r, wake_w, lock],
+                            children, by_fd, poller)
+                elif fd in by_fd:  # the client went away: so does its command
+                    _client_gone(fd, children, by_fd, poller)
+            _reap(children, by_fd, poller)
+            if children or events:
+                idle_since = time.monotonic()
+            elif time.monotonic() - idle_since > client.IDLE_SECONDS or not _still_ours(
+                    path, mine):
+                return
+    finally:
+        if _still_ours(path, mine):
+            os.unlink(path)
+
+
+def _still_ours(path: str, inode: int) -> bool:
+    try:
+        return os.stat(path).st_ino == inode
+    except OSError:
+        return False
+
+
+def _accept(listener: socket.socket, me: str, server_fds: list[int],
+            children: dict[int, socket.socket], by_fd: dict[int, int],
+            poller: select.poll) -> None:
+    try:
+        conn, _ = listener.accept()
+    except OSError:
+        return
+    request, fds = _request(conn, me)
+    pid = -1
+    if request is not None:
+        with contextlib.suppress(OSError):
+            pid = os.fork()
+    if pid == 0:  # pragma: no cover - the command's child
+        code = 125
+        try:
+            for fd in [*server_fds, *by_fd]:
+                os.close(fd)
+            code = _run(conn, request or {}, fds)
+        finally:
+            os._exit(code)
+    for fd in fds:
+        os.close(fd)
+    if pid < 0:
+        conn.close()  # the client runs the command itself
+        return
+    children[pid] = conn
+    by_fd[conn.fileno()] = pid
+    poller.register(conn, select.POLLIN)
+
+
+def _request(conn: socket.socket, me: str) -> tuple[dict[str, object] | None, list[int]]:
+    """The command a client sends, with its descriptors 0-2; ``None`` for one that is
+    not this server's to run (another user's, another identity's, or malformed)."""
+    fds: list[int] = []
+    try:
+        creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
+        if int.from_bytes(creds[4:8], sys.byteorder) != os.geteuid():
+            return None, fds
+        conn.settimeout(5)
+        data, fds, _, _ = socket.recv_fds(conn, client.MAX_MESSAGE, 3)
+        conn.settimeout(None)
+        request = marshal.loads(data)
+        if isinstance(request, dict) and request.get("identity") == me and len(fds) == 3:
+            return request, fds
+        conn.send(marshal.dumps({"refused": "identity"}))
+    except (OSError, ValueError, EOFError, TypeError):
+        pass
+    return None, fds
+
+
+def _run(conn: socket.socket, request: dict[str, object], fds: list[int]) -> int:
+    """In the child: become the caller's process (stdio, environment, directory, umask,
+    Python's default signal handling), then run the command as the CLI does."""
+    signal.set_wakeup_fd(-1)
+    for sig in (signal.SIGCHLD, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)
+        os.close(fd)
+    sys.stdin, sys.stdout, sys.stderr = (_stream(0, "r"), _stream(1, "w"), _stream(2, "w"))
+    env = request["env"]
+    assert isinstance(env, dict)
+    os.environ.clear()
+    os.environ.update(env)
+    os.chdir(str(request["cwd"]))
+    os.umask(int(request["umask"]))  # type: ignore[call-overload]
+    argv = request["argv"]
+    assert isinstance(argv, list)
+    sys.argv = ["layerlab", *argv]
+    conn.send(marshal.dumps({"pid": os.getpid()}))
+    conn.close()  # the server keeps its end: it sends the wait status
+    from .. import cli
+
+    return cli.finish(lambda: cli.main(argv))
+
+
+def _stream(fd: int, mode: str) -> io.TextIOWrapper:
+    """A standard stream as Python makes one for a process started on this descriptor:
+    line-buffered on a terminal (and stderr always), in the server's encoding (the
+    locale's variables are part of its identity)."""
+    like = (sys.__stdin__, sys.__stdout__, sys.__stderr__)[fd]
+    assert like is not None
+    stream = open(fd, mode, buffering=1 if fd == 2 or os.isatty(fd) else -1,  # noqa: SIM115
+                  encoding=like.encoding, errors=like.errors, closefd=False)
+    assert isinstance(stream, io.TextIOWrapper)
+    return stream
+
+
+def _client_gone(fd: int, children: dict[int, socket.socket], by_fd: dict[int, int],
+                 poller: select.poll) -> None:
+    pid = by_fd.pop(fd)
+    poller.unregister(fd)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def _reap(children: dict[int, socket.socket], by_fd: dict[int, int],
+          poller: select.poll) -> None:
+    while children:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+        conn = children.pop(pid, None)
+        if conn is None:
+            continue
+        if by_fd.pop(conn.fileno(), None) is not None:
+            poller.unregister(conn)
+            with contextlib.suppress(OSError):
+                conn.send(marshal.dumps({"status": status}))
+        conn.close()
+
+
+if __name__ == "__main__":
+    with contextlib.suppress(Exception):  # a server that cannot start costs only speed
+        serve(sys.argv[1])
+    os._exit(0)
