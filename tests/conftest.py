@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 import unprivileged_kit as kit
+from layerlab.engine.cliserver import server as cliserver
 from layerlab.engine.commands import IO, execute
 from layerlab.engine.errors import EngineError
 from layerlab.engine.services.engine import Engine
@@ -70,7 +71,7 @@ os.environ.setdefault("LAYERLAB_CLI_SERVER_DIR", tempfile.mkdtemp(prefix="ll-cli
 def _stop_cli_servers() -> Iterator[None]:
     yield
     servers = Path(os.environ["LAYERLAB_CLI_SERVER_DIR"])
-    kit.stop_cli_servers(servers)
+    cliserver.stop(str(servers))
     shutil.rmtree(servers, ignore_errors=True)
 
 

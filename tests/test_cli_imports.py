@@ -67,9 +67,9 @@ def test_the_warm_clients_path_loads_no_library(tmp_path: Path) -> None:
         subprocess.run([sys.executable, "-c", probe, str(report)], env=env, check=True,
                        capture_output=True, timeout=120, stdin=subprocess.DEVNULL)
     finally:
-        import unprivileged_kit as kit
+        from layerlab.engine.cliserver import server as cliserver
 
-        kit.stop_cli_servers(servers)
+        cliserver.stop(str(servers))
     loaded = set(json.loads(report.read_text()))
     assert "layerlab.engine.cliserver.client" in loaded
     assert sorted(loaded & {"re", "enum", "typing", "socket", "signal", "pathlib",

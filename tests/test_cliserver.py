@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import unprivileged_kit as kit
 from conftest import needs_root
+from layerlab.engine.cliserver import server as cliserver
 
 pytestmark = needs_root
 CLI = [sys.executable, "-m", "layerlab.engine.cli"]
@@ -63,7 +63,7 @@ def warm(root: Path, tmp_path: Path) -> Iterator[Warm]:
     try:
         yield w
     finally:
-        kit.stop_cli_servers(servers)
+        cliserver.stop(str(servers))
 
 
 def _children(pid: int) -> list[int]:
@@ -81,17 +81,19 @@ def test_the_command_runs_in_a_child_of_the_server_with_the_callers_process(
                          cwd=work, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE)
     try:
-        for _ in range(400):  # until the server has forked the command's child
+        for _ in range(400):  # until the server's child has become the caller's process
             children = _children(server)
-            if children:
+            if children and os.readlink(f"/proc/{children[0]}/cwd") == str(work):
                 break
             time.sleep(0.05)
         assert len(children) == 1, "the command did not reach the server"
         child = children[0]
         assert os.readlink(f"/proc/{child}/cwd") == str(work)
+        p.stdin.write(b"from stdin\n")  # it runs the command now: its stdio is in place
+        p.stdin.flush()
         for fd in (0, 1, 2):  # the very pipes the caller was given
             assert os.readlink(f"/proc/{child}/fd/{fd}") == os.readlink(f"/proc/{p.pid}/fd/{fd}")
-        out, err = p.communicate(b"from stdin\n", timeout=60)
+        out, err = p.communicate(timeout=60)
     finally:
         p.kill()
         p.wait()

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import fcntl
 import glob
 import os
 import select
@@ -33,6 +32,7 @@ from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
 
+from layerlab.engine.cliserver import server as cliserver
 from layerlab.engine.linux import procs
 from packaging.requirements import Requirement
 
@@ -209,7 +209,7 @@ class Nobody:
         """Stop the keeper, give exiting monitors a moment (by pidfd, no sleep), then kill
         and reap whatever is left: the PIDs that were still alive."""
         self.stop_keeper()
-        stop_cli_servers(self.cli_servers)
+        cliserver.stop(str(self.cli_servers))
         reap_orphans()
         deadline = time.monotonic() + 5
         for pid in self.ours():
@@ -227,28 +227,6 @@ class Nobody:
             time.sleep(0.02)  # cleanup only: the kernel delivers SIGKILL asynchronously
         reap_orphans()
         return left
-
-
-def stop_cli_servers(directory: Path) -> None:
-    """Stop the warm CLI's servers of DIRECTORY: a server holds an ``flock`` on its
-    ``*.lock`` file, which holds its pid, for as long as it lives (a lock we can take is a
-    dead server's, and its pid may be anyone's by now)."""
-    for lock in directory.glob("*.lock"):
-        try:
-            fd = os.open(lock, os.O_RDONLY)
-        except OSError:
-            continue
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-            continue  # nobody holds it
-        except BlockingIOError:
-            pid = int(os.read(fd, 32) or b"0")
-        finally:
-            os.close(fd)
-        if pid > 0:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-            _wait_gone(pid, 10)
 
 
 def _wait_gone(pid: int, timeout: float) -> None:

@@ -156,8 +156,10 @@ def start_server(path: str) -> None:
             for fd in (0, 1, 2):
                 os.dup2(null, fd)
             os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+            # -P: not the caller's directory on the server's sys.path (a module there
+            # would be imported by every later command's child)
             os.execv(sys.executable,
-                     [sys.executable, "-m", "layerlab.engine.cliserver.server", path])
+                     [sys.executable, "-P", "-m", "layerlab.engine.cliserver.server", path])
     finally:
         os._exit(0)
 

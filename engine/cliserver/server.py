@@ -136,7 +136,7 @@ def _accept(listener: socket.socket, me: str, server_fds: list[int],
     if pid == 0:  # pragma: no cover - the command's child
         code = 125
         try:
-            for fd in [*server_fds, *by_fd]:
+            for fd in [*server_fds, *(c.fileno() for c in children.values())]:
                 os.close(fd)
             code = _run(conn, request or {}, fds)
         finally:
@@ -235,6 +235,39 @@ def _reap(children: dict[int, socket.socket], by_fd: dict[int, int],
             with contextlib.suppress(OSError):
                 conn.send(marshal.dumps({"status": status}))
         conn.close()
+
+
+def stop(directory: str) -> None:
+    """Stop the servers whose sockets are in DIRECTORY, and wait for each to go (the
+    tests and the bench do at their end). A server holds an ``flock`` on its
+    ``SOCKET.lock``, which holds its pid, while it lives: a lock that can be taken is a
+    dead server's, whose pid may be anyone's by now."""
+    with contextlib.suppress(FileNotFoundError):
+        for name in os.listdir(directory):
+            if name.endswith(".lock") and (pid := _holder(os.path.join(directory, name))):
+                with contextlib.suppress(OSError):
+                    pidfd = os.pidfd_open(pid)
+                    try:
+                        if _holder(os.path.join(directory, name)) == pid:  # still it
+                            signal.pidfd_send_signal(pidfd, signal.SIGTERM)
+                            select.select([pidfd], [], [], 10)
+                    finally:
+                        os.close(pidfd)
+
+
+def _holder(lock: str) -> int:
+    """The pid of the live server holding LOCK, or 0."""
+    try:
+        fd = os.open(lock, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return 0
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        return 0
+    except BlockingIOError:
+        return int(os.read(fd, 32) or b"0")
+    finally:
+        os.close(fd)
 
 
 if __name__ == "__main__":
