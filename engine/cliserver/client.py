@@ -121,6 +121,7 @@ def server_dir() -> str | None:
         runtime = os.environ.get("XDG_RUNTIME_DIR")
         base = (os.path.join(runtime, "layerlab-cli") if runtime
                 else f"/tmp/layerlab-cli-{os.geteuid()}")
+    base = os.path.abspath(base)  # the server binds it from /
     try:
         os.mkdir(base, 0o700)
     except FileExistsError:

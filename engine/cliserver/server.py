@@ -139,6 +139,17 @@ def _accept(listener: socket.socket, me: str, server_fds: list[int],
             for fd in [*server_fds, *(c.fileno() for c in children.values())]:
                 os.close(fd)
             code = _run(conn, request or {}, fds)
+        except SystemExit as e:
+            code = e.code if isinstance(e.code, int) else 1
+        except KeyboardInterrupt:  # ctrl-c before the command began: as the CLI's own
+            code = 130
+        except BaseException:  # as Python ends a process on an uncaught one (-D lets
+            import traceback  # a bug's traceback through)
+
+            traceback.print_exc()
+            with contextlib.suppress(OSError):
+                sys.stderr.flush()
+            code = 1
         finally:
             os._exit(code)
     for fd in fds:
