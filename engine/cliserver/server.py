@@ -57,13 +57,14 @@ def _single_threaded() -> bool:
 
 
 def serve(path: str) -> None:
+    """Be the server of the socket PATH, unless another is: lock, preload, serve."""
     lock = os.open(path + ".lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         return  # another server has this socket
     os.ftruncate(lock, 0)
-    os.write(lock, f"{os.getpid()}\n".encode())  # for whoever must stop us (the tests)
+    os.write(lock, f"{os.getpid()}\n".encode())  # for whoever must stop us (``stop``)
     os.chdir("/")
     me = client.identity()
     with contextlib.suppress(ImportError):
@@ -73,93 +74,133 @@ def serve(path: str) -> None:
     preload()
     if not _single_threaded():
         return  # something loaded started a thread: forking here would not be safe
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)  # a dead server's: the lock says none is alive
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
-    listener.bind(path)
-    listener.listen(128)
-    mine = os.stat(path).st_ino
-    wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-    signal.set_wakeup_fd(wake_w)
-    signal.signal(signal.SIGCHLD, lambda *_: None)
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    children: dict[int, socket.socket] = {}  # pid -> its client's connection
-    by_fd: dict[int, int] = {}  # connection fd -> pid
-    poller = select.poll()
-    poller.register(listener, select.POLLIN)
-    poller.register(wake_r, select.POLLIN)
-    idle_since = time.monotonic()
+    server = _Server(path, me, lock)
     try:
-        while True:
-            events = poller.poll(60_000)
-            for fd, _ in events:
-                if fd == wake_r:
-                    with contextlib.suppress(BlockingIOError):
-                        os.read(wake_r, 512)
-                elif fd == listener.fileno():
-                    _accept(listener, me, [listener.fileno(), wake_r, wake_w, lock],
-                            children, by_fd, poller)
-                elif fd in by_fd:  # the client went away: so does its command
-                    _client_gone(fd, children, by_fd, poller)
-            _reap(children, by_fd, poller)
-            if children or events:
-                idle_since = time.monotonic()
-            elif time.monotonic() - idle_since > client.IDLE_SECONDS or not _still_ours(
-                    path, mine):
-                return
+        server.run()
     finally:
-        if _still_ours(path, mine):
-            os.unlink(path)
+        server.close()
 
 
-def _still_ours(path: str, inode: int) -> bool:
-    try:
-        return os.stat(path).st_ino == inode
-    except OSError:
-        return False
+class _Server:
+    """The listening socket, and the children running commands with their clients'
+    connections (the server sends each child's wait status on its connection)."""
 
+    def __init__(self, path: str, identity: str, lock: int) -> None:
+        self.path, self.identity = path, identity
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)  # a dead server's: the lock says none is alive
+        self.listener = socket.socket(socket.AF_UNIX,
+                                      socket.SOCK_SEQPACKET | socket.SOCK_CLOEXEC)
+        self.listener.bind(path)
+        self.listener.listen(128)
+        self.inode = os.stat(path).st_ino
+        self.wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        signal.set_wakeup_fd(wake_w)
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        self.own_fds = [self.listener.fileno(), self.wake_r, wake_w, lock]  # not a child's
+        self.children: dict[int, socket.socket] = {}  # pid -> its client's connection
+        self.watched: dict[int, int] = {}  # fd of a connection whose client is there -> pid
+        self.poller = select.poll()
+        self.poller.register(self.listener, select.POLLIN)
+        self.poller.register(self.wake_r, select.POLLIN)
 
-def _accept(listener: socket.socket, me: str, server_fds: list[int],
-            children: dict[int, socket.socket], by_fd: dict[int, int],
-            poller: select.poll) -> None:
-    try:
-        conn, _ = listener.accept()
-    except OSError:
-        return
-    request, fds = _request(conn, me)
-    pid = -1
-    if request is not None:
-        with contextlib.suppress(OSError):
-            pid = os.fork()
-    if pid == 0:  # pragma: no cover - the command's child
-        code = 125
+    def run(self) -> None:
+        """Serve until idle for ``IDLE_SECONDS`` or the socket is no longer ours."""
+        idle_since = time.monotonic()
+        while True:
+            events = self.poller.poll(60_000)
+            for fd, _ in events:
+                if fd == self.wake_r:
+                    with contextlib.suppress(BlockingIOError):
+                        os.read(self.wake_r, 512)
+                elif fd == self.listener.fileno():
+                    self.accept()
+                elif fd in self.watched:  # the client went away: so does its command
+                    self.client_gone(fd)
+            self.reap()
+            if self.children or events:
+                idle_since = time.monotonic()
+            elif time.monotonic() - idle_since > client.IDLE_SECONDS or not self.ours():
+                return
+
+    def ours(self) -> bool:
         try:
-            for fd in [*server_fds, *(c.fileno() for c in children.values())]:
-                os.close(fd)
-            code = _run(conn, request or {}, fds)
-        except SystemExit as e:
-            code = e.code if isinstance(e.code, int) else 1
-        except KeyboardInterrupt:  # ctrl-c before the command began: as the CLI's own
-            code = 130
-        except BaseException:  # as Python ends a process on an uncaught one (-D lets
-            import traceback  # a bug's traceback through)
+            return os.stat(self.path).st_ino == self.inode
+        except OSError:
+            return False
 
-            traceback.print_exc()
+    def close(self) -> None:
+        if self.ours():
+            os.unlink(self.path)
+
+    def accept(self) -> None:
+        try:
+            conn, _ = self.listener.accept()
+        except OSError:
+            return
+        request, fds = _request(conn, self.identity)
+        pid = -1
+        if request is not None:
             with contextlib.suppress(OSError):
-                sys.stderr.flush()
-            code = 1
-        finally:
-            os._exit(code)
-    for fd in fds:
-        os.close(fd)
-    if pid < 0:
-        conn.close()  # the client runs the command itself
-        return
-    children[pid] = conn
-    by_fd[conn.fileno()] = pid
-    poller.register(conn, select.POLLIN)
+                pid = os.fork()
+        if pid == 0:  # pragma: no cover - the command's child
+            servers = [*self.own_fds, *(c.fileno() for c in self.children.values())]
+            os._exit(_child(conn, request or {}, fds, servers))
+        for fd in fds:
+            os.close(fd)
+        if pid < 0:
+            conn.close()  # the client runs the command itself
+            return
+        self.children[pid] = conn
+        self.watched[conn.fileno()] = pid
+        self.poller.register(conn, select.POLLIN)
+
+    def client_gone(self, fd: int) -> None:
+        pid = self.watched.pop(fd)
+        self.poller.unregister(fd)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)  # not reaped yet: the pid is still our child's
+
+    def reap(self) -> None:
+        while self.children:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            conn = self.children.pop(pid, None)
+            if conn is None:
+                continue
+            if self.watched.pop(conn.fileno(), None) is not None:
+                self.poller.unregister(conn)
+                with contextlib.suppress(OSError):
+                    conn.send(marshal.dumps({"status": status}))
+            conn.close()
+
+
+def _child(conn: socket.socket, request: dict[str, object], fds: list[int],
+           servers: list[int]) -> int:
+    """The command's child, which first closes the server's descriptors (SERVERS): its
+    exit code, ending as a process of its own would."""
+    try:
+        for fd in servers:
+            os.close(fd)
+        return _run(conn, request, fds)
+    except SystemExit as e:
+        return e.code if isinstance(e.code, int) else 1
+    except KeyboardInterrupt:  # ctrl-c before the command began: as the CLI's own
+        return 130
+    except BaseException:  # as Python ends a process on an uncaught one (-D lets a
+        import traceback  # bug's traceback through)
+
+        traceback.print_exc()
+        with contextlib.suppress(OSError):
+            sys.stderr.flush()
+        return 1
 
 
 def _request(conn: socket.socket, me: str) -> tuple[dict[str, object] | None, list[int]]:
@@ -219,33 +260,6 @@ def _stream(fd: int, mode: str) -> io.TextIOWrapper:
                   encoding=like.encoding, errors=like.errors, closefd=False)
     assert isinstance(stream, io.TextIOWrapper)
     return stream
-
-
-def _client_gone(fd: int, children: dict[int, socket.socket], by_fd: dict[int, int],
-                 poller: select.poll) -> None:
-    pid = by_fd.pop(fd)
-    poller.unregister(fd)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
-
-
-def _reap(children: dict[int, socket.socket], by_fd: dict[int, int],
-          poller: select.poll) -> None:
-    while children:
-        try:
-            pid, status = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return
-        conn = children.pop(pid, None)
-        if conn is None:
-            continue
-        if by_fd.pop(conn.fileno(), None) is not None:
-            poller.unregister(conn)
-            with contextlib.suppress(OSError):
-                conn.send(marshal.dumps({"status": status}))
-        conn.close()
 
 
 def stop(directory: str) -> None:
