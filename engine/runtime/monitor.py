@@ -25,6 +25,7 @@ import os
 import select
 import signal
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -268,7 +269,7 @@ def _monitor(spec: ContainerSpec, attach: Attach | None, hooks: Hooks,
         exited_with = exit_code(status)
         if sidecar is not None:
             sidecar.stop()
-        _remove_groups(groups)
+        _remove_groups(groups, EXEC_JOINERS_LEAVE_S)
         hooks.exited(exited_with)
         if relay is not None:
             relay.finish(exited_with)
@@ -302,10 +303,24 @@ def _groups(spec: ContainerSpec) -> list[Group]:
     return groups
 
 
-def _remove_groups(groups: list[Group]) -> None:
+# An exec's joiner sits in the container's groups, outside its PID namespace, until the
+# process it forked there exits: killed with the namespace when the init exits, but
+# reaped a moment after the init. So at the exit the groups may still be busy that long.
+EXEC_JOINERS_LEAVE_S = 2.0
+
+
+def _remove_groups(groups: list[Group], patience: float = 0.0) -> None:
+    """Remove the groups, retrying a busy one for up to PATIENCE seconds."""
+    deadline = time.monotonic() + patience
     for group in groups:
-        with contextlib.suppress(CgroupError):
-            group.remove()
+        while True:
+            try:
+                group.remove()
+                break
+            except CgroupError as e:
+                if e.errno != errno.EBUSY or time.monotonic() > deadline:
+                    break
+                time.sleep(0.01)  # no notification on v1 when a group empties
 
 
 def exit_code(status: int) -> int:
