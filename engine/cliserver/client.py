@@ -17,7 +17,6 @@ import os
 import sys
 import zlib
 
-IDLE_SECONDS = 600
 MAX_MESSAGE = 1 << 20
 # what a terminal or a supervisor sends the command: the child gets it instead
 _FORWARDED = (_signal.SIGINT, _signal.SIGTERM, _signal.SIGHUP, _signal.SIGQUIT,

@@ -33,6 +33,7 @@ from . import client
 # Dockerfile parser (a Go library) starts threads as it loads: a fork of a process with
 # threads is not safe (a build loads it in its command's child).
 _NOT_PRELOADED = ("dockerapi", "cliserver", "builder")
+IDLE_SECONDS = 600
 
 
 def preload(package: str = "layerlab.engine") -> None:
@@ -123,7 +124,7 @@ class _Server:
             self.reap()
             if self.children or events:
                 idle_since = time.monotonic()
-            elif time.monotonic() - idle_since > client.IDLE_SECONDS or not self.ours():
+            elif time.monotonic() - idle_since > IDLE_SECONDS or not self.ours():
                 return
 
     def ours(self) -> bool:
