@@ -9,6 +9,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 _PROBE = """
@@ -69,6 +70,10 @@ def test_the_warm_clients_path_loads_no_library(tmp_path: Path) -> None:
     finally:
         from layerlab.engine.cliserver import server as cliserver
 
+        for _ in range(600):  # the server it started: stopped once it is up
+            if any(servers.glob("*.sock")):
+                break
+            time.sleep(0.05)
         cliserver.stop(str(servers))
     loaded = set(json.loads(report.read_text()))
     assert "layerlab.engine.cliserver.client" in loaded
